@@ -17,7 +17,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from melmo.data.lm import LMDataModule
+from melmo.data.datamodule import LMDataModule
 from melmo.model.io import BilmFormatError, find_weights, load_bilm, load_softmax, read_vocab
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def append_results(path: Path, rows: list[dict]) -> None:
 
 
 def perplexity(cfg: DictConfig, trainer) -> list[dict]:
-    from melmo.lm import LitBiLM
+    from melmo.lit_bilm import LitBiLM
 
     export = Path(cfg.encoder.path)
     encoder, (W, b), vocab = load_lm(export)

@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from melmo.corpus.cli import prepare_from_config, summary
+from melmo.corpus.from_config import prepare_from_config, summary
 from melmo.utils import ddp_hydra
 from melmo.utils.instantiate import instantiate_group
 

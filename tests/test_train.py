@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from melmo.lm import NonFiniteLossError
+from melmo.lit_bilm import NonFiniteLossError
 from melmo.train import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def test_bf16_mixed_on_cpu(compose_train):
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(compose_train, monkeypatch):
-    import melmo.lm as lm
+    import melmo.lit_bilm as lm
 
     real = lm.LitBiLM._losses
 
@@ -95,8 +95,8 @@ def test_trained_model_exports_and_reimports(compose_train):
 def test_one_training_step_lowers_the_loss_on_a_fixed_batch(compose_train):
     from hydra.utils import instantiate
 
-    from melmo.data.lm import LMDataModule
-    from melmo.corpus.cli import prepare_from_config
+    from melmo.data.datamodule import LMDataModule
+    from melmo.corpus.from_config import prepare_from_config
 
     cfg = compose_train()
     dm = LMDataModule(batch_size=4, unroll_steps=8, corpus_dir=prepare_from_config(cfg))

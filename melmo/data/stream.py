@@ -22,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 from melmo.corpus.select import stream_key
-from melmo.data.corpus import BOS_ID, EOS_ID, PreparedCorpus
+from melmo.data.prepared import BOS_ID, EOS_ID, PreparedCorpus
 
 
 class SentenceOrder:

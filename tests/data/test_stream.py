@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from melmo.data.corpus import BOS_ID, EOS_ID, PreparedCorpus
+from melmo.data.prepared import BOS_ID, EOS_ID, PreparedCorpus
 from melmo.data.stream import LMStream, heldout_batches
 
 

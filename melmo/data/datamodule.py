@@ -25,7 +25,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from melmo.data.corpus import PreparedCorpus
+from melmo.data.prepared import PreparedCorpus
 from melmo.data.stream import LMStream, heldout_batches
 from melmo.utils.dist import gather_per_rank, pick_rank
 

@@ -1,6 +1,6 @@
 """LitBiLM: the LightningModule that trains an ELMo biLM the way bilm-tf does.
 
-* Both directions read their own stateful stream (melmo.data.lm); the LSTM states of every row
+* Both directions read their own stateful stream (melmo.data.datamodule); the LSTM states of every row
   are carried from batch to batch and detached (truncated BPTT, elmo-spec §7), and saved in the
   checkpoint so that a resumed run continues exactly.
 * Loss: sampled softmax (log-uniform candidates over the frequency-ranked vocabulary, one draw per
