@@ -95,8 +95,8 @@ def test_trained_model_exports_and_reimports(compose_train):
 def test_one_training_step_lowers_the_loss_on_a_fixed_batch(compose_train):
     from hydra.utils import instantiate
 
-    from melmo.data.datamodule import LMDataModule
     from melmo.corpus.from_config import prepare_from_config
+    from melmo.data.datamodule import LMDataModule
 
     cfg = compose_train()
     dm = LMDataModule(batch_size=4, unroll_steps=8, corpus_dir=prepare_from_config(cfg))
@@ -125,9 +125,9 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import open_dict
 
-    from melmo.evaluate import load_lm
     from melmo.evaluate import run as evaluate
     from melmo.model.io import BilmFormatError
+    from melmo.tasks.perplexity import load_lm
 
     cfg = compose_train("trainer.max_steps=4", "trainer.val_check_interval=4", "~callbacks")
     metrics = run(cfg)
