@@ -1,4 +1,4 @@
-"""The ELMo biLM (bilm-tf architecture and weight format; see ../shared/reference/elmo-spec.md).
+"""The ELMo biLM (bilm-tf architecture and weight format; github.com/allenai/bilm-tf).
 
 chars.py     token strings -> character ids
 char_cnn.py  char ids -> token vectors (char CNN, highway.py, projection)

@@ -1,4 +1,4 @@
-"""Highway layers of the ELMo token encoder, in bilm-tf's convention (elmo-spec §2.4).
+"""Highway layers of the ELMo token encoder, in bilm-tf's convention (bilm-tf bilm/training.py, highway layers).
 
 Per layer, on F features:
 
@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-CARRY_BIAS_INIT = -2.0  # bilm-tf training init of b_carry: gate ≈ 0.12, near identity (elmo-spec §2.4)
+CARRY_BIAS_INIT = -2.0  # bilm-tf training init of b_carry: gate ≈ 0.12, near identity (bilm-tf bilm/training.py, highway layers)
 
 
 class Highway(nn.Module):
@@ -32,9 +32,9 @@ class Highway(nn.Module):
 
     def reset_parameters(self) -> None:
         for layer in self.layers:
-            # bilm-tf: W_carry, W_transform ~ N(0, 1/F) (elmo-spec §2.4)
+            # bilm-tf: W_carry, W_transform ~ N(0, 1/F) (bilm-tf bilm/training.py, highway layers)
             nn.init.normal_(layer.weight, 0.0, math.sqrt(1.0 / self.dim))
-            nn.init.zeros_(layer.bias[: self.dim])  # b_transform = 0 (elmo-spec §2.4)
+            nn.init.zeros_(layer.bias[: self.dim])  # b_transform = 0 (bilm-tf bilm/training.py, highway layers)
             nn.init.constant_(layer.bias[self.dim :], CARRY_BIAS_INIT)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

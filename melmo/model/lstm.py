@@ -1,4 +1,4 @@
-"""ELMo's LSTM with projection (TensorFlow 1 ``LSTMCell(num_proj=P)`` semantics, elmo-spec §3).
+"""ELMo's LSTM with projection (TensorFlow 1 ``LSTMCell(num_proj=P)`` semantics, bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)).
 
 Per step, input x (n_in) and state (c (H), h (P)):
 
@@ -22,7 +22,7 @@ Run-time parameter layout (io.py converts to/from the HDF5 exactly -- transpose,
   columns and one tanh the last H;
 * ``bias`` (D, 4H): B in the same order, **without** the +1 forget bias (it is added once per
   call, not folded in, so that a load -> save round trip is bit-identical: (b + 1) - 1 != b);
-* ``w_p`` (D, H, P): W_P_0, absent when H == P (bilm-tf then builds no projection, elmo-spec §3).
+* ``w_p`` (D, H, P): W_P_0, absent when H == P (bilm-tf then builds no projection, bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-FORGET_BIAS = 1.0  # TF LSTMCell forget_bias, added at run time and not stored (elmo-spec §3, §9.2)
-# Gate blocks: HDF5/TF order is (i, j, f, o) (elmo-spec §3); run-time order is (i, f, o, j).
+FORGET_BIAS = 1.0  # TF LSTMCell forget_bias, added at run time and not stored (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj); TF1 LSTMCell forget_bias)
+# Gate blocks: HDF5/TF order is (i, j, f, o) (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)); run-time order is (i, f, o, j).
 TF_TO_RUNTIME = (0, 2, 3, 1)  # run-time block k = TF block TF_TO_RUNTIME[k]
 RUNTIME_TO_TF = (0, 3, 1, 2)  # TF block k = run-time block RUNTIME_TO_TF[k]
 
@@ -46,7 +46,7 @@ def permute_gates(w: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
 
 
 def _clip(x: torch.Tensor, limit: float | None) -> torch.Tensor:
-    return x.clamp(-limit, limit) if limit else x  # falsy clip = none (elmo-spec §5)
+    return x.clamp(-limit, limit) if limit else x  # falsy clip = none (bilm-tf bin/train_elmo.py options)
 
 
 class LstmLayer(nn.Module):
@@ -66,7 +66,7 @@ class LstmLayer(nn.Module):
         self.w_x = nn.Parameter(torch.empty(D, input_dim, 4 * H))
         self.w_h = nn.Parameter(torch.empty(D, P, 4 * H))
         self.bias = nn.Parameter(torch.empty(D, 4 * H))
-        # bilm-tf builds LSTMCell(num_proj=P) only when P < H (elmo-spec §3; user-traps bilm-tf#79)
+        # bilm-tf builds LSTMCell(num_proj=P) only when P < H (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj); bilm-tf#79)
         self.w_p = nn.Parameter(torch.empty(D, H, P)) if P != H else None
         self.register_buffer("forget_bias", self._forget_bias_row(H), persistent=False)
         self.reset_parameters()
@@ -131,8 +131,8 @@ class LstmStack(nn.Module):
     * lengths: row b is valid at steps t < lengths[b]; its final state is the state after its
       last valid step. None: every step of every row is valid.
     * Residual (``use_skip_connections``): layers l > 0 output cell output + layer input; the
-      recurrent state never includes it; layer 0 never gets one (elmo-spec §3, §9.11).
-    * Dropout (training mode only, bilm-tf ``DropoutWrapper(input_keep_prob)``, elmo-spec §7): on
+      recurrent state never includes it; layer 0 never gets one (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj); bilm-tf bilm/model.py use_skip_connections).
+    * Dropout (training mode only, bilm-tf ``DropoutWrapper(input_keep_prob)``, bilm-tf bilm/training.py LanguageModel, train): on
       the input of every layer including layer 0, a fresh mask per element and step; the residual
       adds the *dropped* input.
 

@@ -1,4 +1,4 @@
-"""A slow, literal numpy re-derivation of the ELMo biLM from elmo-spec §1-4, for tests only.
+"""A slow, literal numpy re-derivation of the ELMo biLM from bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper, for tests only.
 
 It works directly on the bilm-tf HDF5 arrays (x·W orientation, gate order i, j, f, o, implicit +1
 forget bias), one sentence at a time (no batching, no padding, no packing), in float64, and keeps
@@ -13,7 +13,7 @@ import numpy as np
 
 
 def char_row(word: str, C: int) -> list[int]:
-    """elmo-spec §1: +1-shifted ids of one token."""
+    """bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper: +1-shifted ids of one token."""
     if word == "<S>":
         raw = [258, 256, 259]
     elif word == "</S>":
@@ -29,7 +29,7 @@ def sigmoid(x):
 
 
 def token_layer(a: dict, options: dict, words: list[str]) -> np.ndarray:
-    """(len(words), P) context-independent representations (elmo-spec §2)."""
+    """(len(words), P) context-independent representations (bilm-tf bilm/training.py _build_word_char_embeddings)."""
     cnn = options["char_cnn"]
     C = cnn["max_characters_per_token"]
     table = np.vstack([np.zeros((1, a["char_embed"].shape[1])), a["char_embed"]])  # zero row for id 0
@@ -51,7 +51,7 @@ def token_layer(a: dict, options: dict, words: list[str]) -> np.ndarray:
 
 
 def cell(a: dict, options: dict, d: int, l: int, x, c, h):
-    """One TF1 LSTMCell step (elmo-spec §3)."""
+    """One TF1 LSTMCell step (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj))."""
     pre = f"RNN_{d}/RNN/MultiRNNCell/Cell{l}/LSTMCell/"
     z = np.concatenate([x, h]) @ a[pre + "W_0"] + a[pre + "B"]
     i, j, f, o = np.split(z, 4)

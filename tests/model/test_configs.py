@@ -21,7 +21,7 @@ def test_config_is_bilm_tf_options(name):
     cfg = load(name)
     assert cfg["_target_"] == "melmo.model.encoder.BiLM"
     assert set(cfg) == {"_target_", "char_cnn", "lstm", "dropout"}
-    assert cfg["dropout"] == 0.1  # bilm-tf (elmo-spec §7)
+    assert cfg["dropout"] == 0.1  # (bilm-tf bilm/training.py LanguageModel, train)
     assert set(cfg["char_cnn"]) == {"activation", "embedding", "filters", "n_highway",
                                     "max_characters_per_token", "n_characters"}
     assert set(cfg["lstm"]) == {"dim", "projection_dim", "n_layers", "cell_clip", "proj_clip",

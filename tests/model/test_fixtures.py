@@ -1,4 +1,4 @@
-"""The upstream fixtures (../shared/fixtures/elmo, elmo-spec §10-11): AllenNLP's residual model and
+"""The upstream fixtures (AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py): AllenNLP's residual model and
 bilm-tf's non-residual model, read statefully in 10 batches of 3 as the upstream tests do."""
 
 import h5py
@@ -25,7 +25,7 @@ def fixture_model(request):
 
 
 def test_top_layer_stateful(fixture_model):
-    """elmo-spec §11.3-4; the upstream criterion is allclose(atol=1e-6, rtol=1e-5)."""
+    """AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py; the upstream criterion is allclose(atol=1e-6, rtol=1e-5)."""
     name, encoder, batches, expected = fixture_model
     assert encoder.options["lstm"]["use_skip_connections"] is (name == "allennlp")
     assert top_layer_error(encoder, batches, expected) < 2e-6  # measured 1.2e-6 / 7.2e-7
@@ -80,7 +80,7 @@ def test_token_embeddings_458_words():
     got = torch.cat(got).numpy()
     assert np.abs(got - expected).max() < 2e-6  # measured 7.2e-7
     assert np.allclose(got, expected, atol=1e-6, rtol=1e-5)
-    # the <S>/</S> rows are the sentence-boundary vectors the encoder inserts (elmo-spec §11.2)
+    # the <S>/</S> rows are the sentence-boundary vectors the encoder inserts (AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py)
     with torch.no_grad():
         bos = encoder.token_encoder(torch.tensor([bos_char_ids(), eos_char_ids()]))
     np.testing.assert_allclose(bos.numpy(), expected[[words.index("<S>"), words.index("</S>")]], atol=2e-6)
@@ -88,7 +88,7 @@ def test_token_embeddings_458_words():
 
 def test_state_rows_as_bilm_tf_checks_them():
     """bilm-tf test_bilm: max_batch_size 4 -- the unused 4th row stays zero; a batch of 2 leaves
-    row 2's state unchanged (elmo-spec §10, §11.6)."""
+    row 2's state unchanged (AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py)."""
     need_fixtures(BILM_TF)
     encoder = load_bilm(BILM_TF / "options.json", BILM_TF / "lm_weights.hdf5")
     batches = fixture_batches(BILM_TF, "lm_embeddings_sentences.json")

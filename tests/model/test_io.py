@@ -1,4 +1,4 @@
-"""load_bilm / save_bilm (melmo.model.io) against the bilm-tf layout (elmo-spec §5-6, §11.8)."""
+"""load_bilm / save_bilm (melmo.model.io) against the bilm-tf layout (bilm-tf bin/train_elmo.py options; AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py)."""
 
 import json
 import shutil
@@ -71,7 +71,7 @@ def test_round_trip_is_bit_identical_and_passes_fixtures(tmp_path, directory):
 
 @pytest.mark.parametrize("variant", ["F_eq_P", "H_eq_P", "tanh_C10"])
 def test_round_trip_of_models_without_projections(tmp_path, variant):
-    """bilm-tf has no CNN_proj when F == P and no W_P_0 when H == P (user-traps bilm-tf#79)."""
+    """bilm-tf has no CNN_proj when F == P and no W_P_0 when H == P (bilm-tf#79)."""
     options = {
         "F_eq_P": options_with(char_cnn__filters=[[1, 2], [2, 6]]),
         "H_eq_P": options_with(lstm__dim=8),

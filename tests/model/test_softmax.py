@@ -1,4 +1,4 @@
-"""Sampled softmax and log-uniform sampler (melmo.model.softmax) against elmo-spec §6-7."""
+"""Sampled softmax and log-uniform sampler (melmo.model.softmax) against bilm-tf bilm/training.py dump_weights."""
 
 import math
 import random
@@ -158,7 +158,7 @@ def test_init_matches_bilm_tf():
     m = SampledSoftmax(4000, 64, num_samples=100)
     assert m.weight.shape == (4000, 64) and m.bias.shape == (4000,)
     w = m.weight.detach()
-    assert abs(float(w.std()) - 1 / 8) < 0.005  # N(0, 1/dim), elmo-spec §6
+    assert abs(float(w.std()) - 1 / 8) < 0.005  # N(0, 1/dim), bilm-tf bilm/training.py dump_weights
     assert abs(float(w.mean())) < 0.005
     assert float(m.bias.detach().abs().max()) == 0.0
 
