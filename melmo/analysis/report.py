@@ -1,0 +1,104 @@
+"""Everything the paper reports, from one results table: tables, size correlations, figures.
+
+Used by the CLI (``python -m melmo.analysis``) and the notebook, so neither holds logic of its own.
+Encoder roles: ``mono`` (the paper's MONO), ``base`` (M0.4, what the others are compared with) and
+``compare`` (M0.2, TRUNC).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from melmo.analysis.correlation import language_difference, load_sizes, size_correlation
+from melmo.analysis.figures import figure1, figure2, figure3, save_png
+from melmo.analysis.io import atomic_write_text
+from melmo.analysis.results import ResultsError, load_results
+from melmo.analysis.tables import PAPER_COLUMNS, order_present, format_table, label, language_table, report_missing, summary_table
+
+log = logging.getLogger(__name__)
+
+TABLE_FORMATS = {"md": "markdown", "csv": "csv", "tex": "latex"}
+
+
+@dataclass
+class Report:
+    table1: pd.DataFrame  # summary_table
+    table4: pd.DataFrame  # language_table
+    correlations: pd.DataFrame  # task, metric, a, b, method, rho, p, n_languages
+    figures: dict[str, Figure | None] = field(default_factory=dict)
+    missing: str | None = None  # the one line on encoders/tasks asked for but absent
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"table1": self.table1, "table4": self.table4}
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write table1/table4 (.md, .csv, .tex), correlations (.md, .csv) and figure1-3.png."""
+        out_dir = Path(out_dir)
+        texts = {f"{name}.{ext}": format_table(t, fmt) for name, t in self.tables().items() for ext, fmt in TABLE_FORMATS.items()}
+        texts["correlations.csv"] = self.correlations.to_csv(index=False, float_format="%.6g")
+        texts["correlations.md"] = correlations_markdown(self.correlations)
+        written = [atomic_write_text(out_dir / name, text) for name, text in texts.items()]
+        for name, fig in self.figures.items():
+            if fig is not None:
+                written.append(save_png(fig, out_dir / f"{name}.png"))
+        return written
+
+
+def correlations_markdown(corr: pd.DataFrame) -> str:
+    lines = ["| task | difference | method | rho | p | languages |", "|---|---|---|---|---|---|"]
+    for r in corr.itertuples():
+        lines.append(f"| {label(r.task, r.metric)} | {r.a} - {r.b} | {r.method} | {r.rho:.2f} | {r.p:.3g} | {r.n_languages} |")
+    return "\n".join(lines) + "\n"
+
+
+def correlations(results, sizes, pairs: Sequence[tuple[str, str]], method: str = "spearman") -> pd.DataFrame:
+    """size_correlation for every task/metric and (a, b) in ``pairs`` with >= 3 sized languages."""
+    df = load_results(results)
+    sizes = load_sizes(sizes)
+    have = list(dict.fromkeys(zip(df["task"], df["metric"])))
+    rows = []
+    for t, m in order_present(have, list(PAPER_COLUMNS)):
+        for a, b in pairs:
+            if not {a, b} <= set(df[(df["task"] == t) & (df["metric"] == m)]["encoder"]):
+                continue
+            n = sum(lang in sizes for lang in language_difference(df, t, m, a, b).index)
+            if n < 3:
+                continue
+            rho, p = size_correlation(df, sizes, t, m, a, b, method=method)
+            rows.append({"task": t, "metric": m, "a": a, "b": b, "method": method, "rho": rho, "p": p, "n_languages": n})
+    return pd.DataFrame(rows, columns=["task", "metric", "a", "b", "method", "rho", "p", "n_languages"])
+
+
+def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", compare: Sequence[str] = ("M0.2", "TRUNC"),
+                method: str = "spearman") -> Report:
+    """Tables 1 and 4, the size correlations (when ``sizes`` are given) and Figures 1-3.
+
+    Encoders are shown in the order mono, base, compare, then any others in the results. Roles,
+    paper tasks or encoders absent from the results are reported in one log line and left out.
+    """
+    df = load_results(results)
+    if df.empty:
+        raise ResultsError("the results table has no rows")
+    roles = list(dict.fromkeys([mono, base, *compare]))
+    missing = report_missing(df, roles, list(PAPER_COLUMNS), None)
+    encoders = order_present(df["encoder"], roles)
+    table1 = summary_table(df, encoders=encoders)
+    table4 = language_table(df, encoders=encoders)
+    if sizes is None:
+        log.warning("no corpus sizes given: no size correlations, languages in alphabetical order")
+        corr = pd.DataFrame(columns=["task", "metric", "a", "b", "method", "rho", "p", "n_languages"])
+    else:
+        sizes = load_sizes(sizes)
+        corr = correlations(df, sizes, [(e, base) for e in [mono, *compare] if e != base], method)
+    figures = {
+        "figure1": figure1(df, sizes, mono=mono, base=base),
+        "figure2": figure2(df, sizes, base=base, compare=compare),
+        "figure3": figure3(df, sizes, encoders=[base, *compare]),
+    }
+    return Report(table1, table4, corr, figures, missing)
