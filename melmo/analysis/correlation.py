@@ -109,7 +109,8 @@ def size_correlation(results, sizes, task: str, metric: str, encoder_a: str, enc
     follows ``a - b``: a negative rho means ``a`` gains over ``b`` on the smaller corpora (as MONO
     over M0.4 for PoS in the paper, rho = -0.74 here, reported there as 0.74). Languages missing
     for either encoder or from ``sizes`` are left out (the latter reported in one log line).
-    ``method``: "spearman" or "pearson" (scipy.stats); p is two-sided.
+    ``method``: "spearman" or "pearson" (scipy.stats); p is two-sided. Constant sizes (e.g. the
+    TRUNC corpus's) or a constant difference give (nan, nan) and a log line.
     """
     if method not in ("spearman", "pearson"):
         raise ValueError(f"unknown correlation method {method!r} (use spearman or pearson)")
@@ -122,5 +123,9 @@ def size_correlation(results, sizes, task: str, metric: str, encoder_a: str, enc
     if len(langs) < 3:
         raise ResultsError(f"{task}/{metric} {encoder_a} - {encoder_b}: {len(langs)} languages with sizes, need 3")
     x, y = [sizes[lang] for lang in langs], [float(diff[lang]) for lang in langs]
+    if len(set(x)) == 1 or len(set(y)) == 1:
+        log.warning("%s/%s %s - %s: %s constant, no correlation", task, metric, encoder_a, encoder_b,
+                    "the sizes are" if len(set(x)) == 1 else "the difference is")
+        return math.nan, math.nan
     res = stats.spearmanr(x, y) if method == "spearman" else stats.pearsonr(x, y)
     return float(res.statistic), float(res.pvalue)

@@ -96,6 +96,15 @@ def save_png(fig: Figure, path: str | Path) -> Path:
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=fig.dpi))
 
 
+def png_bytes(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes (for display in a notebook)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    return buf.getvalue()
+
+
 def _finish(fig, path):
     if path is not None:
         save_png(fig, path)
@@ -157,5 +166,5 @@ def figure3(results, sizes=None, path=None, encoders: Sequence[str] = ("M0.4", "
     fig = _figure(1, len(languages))
     ax = fig.subplots()
     _bars(ax, languages, series, label(*column))
-    ax.set_title(f"{label(*column)} per model")
+    ax.set_title(f"{label(*column)} ({column[1]}) per model")
     return _finish(fig, path)

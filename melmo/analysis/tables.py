@@ -136,6 +136,19 @@ def language_table(results, encoders: Sequence[str] | None = None, columns: Sequ
     return out
 
 
+def difference_table(table: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """``table - reference`` on the means of the rows and columns both have (e.g. yours - the paper's).
+
+    Same layout as the inputs (summary or language tables); the std columns are left empty.
+    """
+    rows = [i for i in table.index if i in reference.index]
+    cols = [c for c in table.columns if c in reference.columns]
+    out = table.loc[rows, cols].copy()
+    for c in cols:
+        out[c] = table.loc[rows, c] - reference.loc[rows, c] if c[1] == "mean" else float("nan")
+    return out
+
+
 def _cells(table: pd.DataFrame, digits: int, pm: str, missing: str) -> tuple[list[str], list[list[str]]]:
     """Header and string rows: index levels first, then one "mean ± std" cell per top-level column."""
     groups = list(dict.fromkeys(table.columns.get_level_values(0)))
@@ -191,5 +204,5 @@ def format_table(table: pd.DataFrame, fmt: str = "markdown", digits: int = 2) ->
     return writers[fmt](table)
 
 
-__all__ = ["PAPER_COLUMNS", "cell_stats", "format_table", "label", "language_table", "order_present", "report_missing",
+__all__ = ["PAPER_COLUMNS", "cell_stats", "difference_table", "format_table", "label", "language_table", "order_present", "report_missing",
            "summary_table", "to_csv", "to_latex", "to_markdown"]
