@@ -11,7 +11,7 @@ alphabetically. Values are means over seeds; error bars are the std over seeds (
 difference sqrt(std_a^2 + std_b^2) (the runs of two encoders are independent), drawn only where
 both sides have more than one seed. Each bar's ``gid`` is its language, so the plotted values can
 be read back from ``ax.containers``. Figures are built with :class:`matplotlib.figure.Figure`
-(no pyplot state); a function returns None, with one log line, when its encoders or tasks are
+(no pyplot state); a function returns None, with one (info) log line, when its encoders or tasks are
 absent from the results.
 """
 
@@ -118,7 +118,7 @@ def figure1(results, sizes=None, path=None, mono: str = "MONO", base: str = "M0.
     panels = [(c, *_difference(cells, mono, base, *c)) for c in columns]
     panels = [p for p in panels if p[1]]
     if not panels:
-        log.warning("figure 1 left out: no %s results for both %s and %s", "/".join(map("/".join, columns)), mono, base)
+        log.info("figure 1 left out: no %s results for both %s and %s", "/".join(map("/".join, columns)), mono, base)
         return None
     languages = order_languages({lang for _, m, _ in panels for lang in m}, sizes)
     fig = _figure(len(panels), len(languages))
@@ -142,7 +142,7 @@ def figure2(results, sizes=None, path=None, base: str = "M0.4", compare: Sequenc
         if series:
             panels.append((enc, series))
         else:
-            log.warning("figure 2: no panel for %s - %s (no results shared by both)", enc, base)
+            log.info("figure 2: no panel for %s - %s (no results shared by both)", enc, base)
     if not panels:
         return None
     languages = order_languages({lang for _, ser in panels for _, m, _ in ser for lang in m}, sizes)
@@ -160,7 +160,7 @@ def figure3(results, sizes=None, path=None, encoders: Sequence[str] = ("M0.4", "
     series = [(enc, *_stat(cells, enc, *column)) for enc in encoders]
     series = [s for s in series if s[1]]
     if not series:
-        log.warning("figure 3 left out: no %s results for %s", "/".join(column), ", ".join(encoders))
+        log.info("figure 3 left out: no %s results for %s", "/".join(column), ", ".join(encoders))
         return None
     languages = order_languages({lang for _, m, _ in series for lang in m}, sizes)
     fig = _figure(1, len(languages))

@@ -91,7 +91,7 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
     table1 = summary_table(df, encoders=encoders)
     table4 = language_table(df, encoders=encoders)
     if sizes is None:
-        log.warning("no corpus sizes given: no size correlations, languages in alphabetical order")
+        log.info("no corpus sizes given: no size correlations, languages in alphabetical order")
         corr = pd.DataFrame(columns=["task", "metric", "a", "b", "method", "rho", "p", "n_languages"])
     else:
         sizes = load_sizes(sizes)
