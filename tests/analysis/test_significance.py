@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from melmo.analysis import compare_predictions, paired_bootstrap, paired_seed_test
+from melmo.analysis import ResultsError, compare_predictions, paired_bootstrap, paired_seed_test
 from melmo.analysis.predictions import predictions_path, write_predictions
 
 
@@ -79,6 +79,13 @@ def test_compare_prediction_files(tmp_path):
     r = compare_predictions(pa, pb, "acc", n_resamples=3000)
     assert r.difference == pytest.approx(a.mean() - b.mean()) and r.n_clusters == 60 and r.p_value < 0.01
     assert compare_predictions(pa, pa, "acc", n_resamples=500).p_value == 1.0
+    # the same predictions written in another item order are paired by item: every resample agrees
+    pa_rev = write_predictions(tmp_path / "rev.tsv", items[::-1], gold, ["X" if c else "Y" for c in a[::-1]])
+    same = compare_predictions(pa, pa_rev, "acc", n_resamples=500)
+    assert same.p_value == 1.0 and same.ci_low == same.ci_high == 0.0
+    other_gold = write_predictions(tmp_path / "g.tsv", items, ["Y"] + gold[1:], ["X"] * 300)
+    with pytest.raises(ResultsError, match="item '0:0' has gold 'Y'"):
+        compare_predictions(pa, other_gold, "acc")
 
 
 def _seed_results(a_vals, b_vals):
