@@ -19,7 +19,15 @@ from melmo.analysis.correlation import language_difference, load_sizes, size_cor
 from melmo.analysis.figures import figure1, figure2, figure3, save_png
 from melmo.analysis.io import atomic_write_text
 from melmo.analysis.results import ResultsError, load_results
-from melmo.analysis.tables import PAPER_COLUMNS, order_present, format_table, label, language_table, report_missing, summary_table
+from melmo.analysis.tables import (
+    PAPER_COLUMNS,
+    format_table,
+    label,
+    language_table,
+    order_present,
+    report_missing,
+    summary_table,
+)
 
 log = logging.getLogger(__name__)
 

@@ -86,7 +86,7 @@ def compare_predictions(path_a: str | Path, path_b: str | Path, metric: str, by_
     """
     pa, pb = read_predictions(path_a), read_predictions(path_b)
     if set(pa["item"]) != set(pb["item"]):
-        only = sorted(set(pa["item"]) ^ set(pb["item"]))[0]
+        only = min(set(pa["item"]) ^ set(pb["item"]))
         raise ResultsError(f"{path_b}: not the same items as {path_a} (e.g. {only!r} is in one only)")
     pb = pb.set_index("item").loc[pa["item"]].reset_index()
     if (pa["gold"].to_numpy() != pb["gold"].to_numpy()).any():

@@ -11,7 +11,7 @@ from matplotlib.container import BarContainer
 from melmo.analysis import paper_sizes, paper_table4
 from melmo.analysis.figures import figure1, figure2, figure3
 
-LANGS = "ar en eu fi he hi it ja ko ru sv tr zh".split()
+LANGS = ["ar", "en", "eu", "fi", "he", "hi", "it", "ja", "ko", "ru", "sv", "tr", "zh"]
 # Rows of the paper's Table 4 typed here independently of the package data (None: '-').
 POS_MONO = [0.89, 0.89, 0.88, 0.82, 0.84, 0.9, 0.91, 0.94, 0.67, 0.88, None, 0.83, 0.86]
 POS_M04 = [0.81, 0.89, 0.81, 0.78, 0.82, 0.87, 0.89, 0.94, 0.64, 0.87, None, 0.81, 0.84]

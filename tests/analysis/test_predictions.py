@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from melmo.analysis import ResultsError
-from melmo.analysis.predictions import clusters, item_correct, predictions_path, read_predictions, write_predictions
+from melmo.analysis.predictions import (
+    clusters,
+    item_correct,
+    predictions_path,
+    read_predictions,
+    write_predictions,
+)
 
 
 def test_path_layout(tmp_path):
