@@ -1,5 +1,8 @@
 """CLI: ``python -m melmo.analysis RESULTS.csv --sizes SIZES --out DIR`` writes the paper's tables and figures.
 
+Also significance.md/.csv: paired t-tests over seeds against --base and, when the results file's
+folder (or --predictions) holds per-item predictions, paired bootstraps over test items.
+
 ``--paper`` analyses the bundled Table 4 of the paper (with its Table 3 M0.4 sizes unless --sizes is
 given). Bad input: one line on stderr naming the file and row, exit status 2, nothing written.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from melmo.analysis.paper import paper_sizes, paper_table4_path
 from melmo.analysis.report import make_report
@@ -25,6 +29,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--base", default="M0.4", help="encoder the others are compared with (default: M0.4)")
     p.add_argument("--compare", nargs="+", default=["M0.2", "TRUNC"], help="encoders compared with --base (default: M0.2 TRUNC)")
     p.add_argument("--method", choices=("spearman", "pearson"), default="spearman", help="size correlation (default: spearman)")
+    p.add_argument("--predictions", help="folder holding predictions/<task>/<encoder>/<lang>.seed<n>.tsv for paired "
+                   "bootstraps (default: the results file's folder)")
+    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per comparison (default: 2000)")
     return p
 
 
@@ -37,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     results = str(paper_table4_path()) if args.paper else args.results
     sizes = args.sizes if args.sizes else (paper_sizes("M0.4") if args.paper else None)
     try:
-        report = make_report(results, sizes, mono=args.mono, base=args.base, compare=args.compare, method=args.method)
+        predictions = args.predictions or (None if args.paper else str(Path(args.results).parent))
+        report = make_report(results, sizes, mono=args.mono, base=args.base, compare=args.compare, method=args.method,
+                             predictions_dir=predictions, n_resamples=args.resamples)
         written = report.write(args.out)
     except (ResultsError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

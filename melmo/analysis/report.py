@@ -19,6 +19,7 @@ from melmo.analysis.correlation import language_difference, load_sizes, size_cor
 from melmo.analysis.figures import figure1, figure2, figure3, save_png
 from melmo.analysis.io import atomic_write_text
 from melmo.analysis.results import ResultsError, load_results
+from melmo.analysis.significance import prediction_tests, seed_tests
 from melmo.analysis.tables import (
     PAPER_COLUMNS,
     format_table,
@@ -41,6 +42,7 @@ class Report:
     correlations: pd.DataFrame  # task, metric, a, b, method, rho, p, n_languages
     figures: dict[str, Figure | None] = field(default_factory=dict)
     missing: str | None = None  # the one line on encoders/tasks asked for but absent
+    significance: pd.DataFrame | None = None  # seed_tests and prediction_tests (TEST_COLUMNS)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"table1": self.table1, "table4": self.table4}
@@ -51,6 +53,9 @@ class Report:
         texts = {f"{name}.{ext}": format_table(t, fmt) for name, t in self.tables().items() for ext, fmt in TABLE_FORMATS.items()}
         texts["correlations.csv"] = self.correlations.to_csv(index=False, float_format="%.6g")
         texts["correlations.md"] = correlations_markdown(self.correlations)
+        if self.significance is not None:
+            texts["significance.csv"] = self.significance.to_csv(index=False, float_format="%.6g")
+            texts["significance.md"] = significance_markdown(self.significance)
         written = [atomic_write_text(out_dir / name, text) for name, text in texts.items()]
         for name, fig in self.figures.items():
             if fig is not None:
@@ -62,6 +67,17 @@ def correlations_markdown(corr: pd.DataFrame) -> str:
     lines = ["| task | difference | method | rho | p | languages |", "|---|---|---|---|---|---|"]
     for r in corr.itertuples():
         lines.append(f"| {label(r.task, r.metric)} | {r.a} - {r.b} | {r.method} | {r.rho:.2f} | {r.p:.3g} | {r.n_languages} |")
+    return "\n".join(lines) + "\n"
+
+
+def significance_markdown(sig: pd.DataFrame) -> str:
+    if sig.empty:
+        return "No comparison possible: no encoder pair shares two seeds, and no per-item predictions were found.\n"
+    lines = ["| test | task | language | seed | difference | p | n |", "|---|---|---|---|---|---|---|"]
+    for r in sig.itertuples():
+        seed = "" if r.seed is None or pd.isna(r.seed) else int(r.seed)
+        lines.append(f"| {r.test} | {label(r.task, r.metric)} | {r.language} | {seed} | {r.a} - {r.b} = {r.difference:+.4f} "
+                     f"| {r.p:.3g} | {r.n} |")
     return "\n".join(lines) + "\n"
 
 
@@ -84,8 +100,12 @@ def correlations(results, sizes, pairs: Sequence[tuple[str, str]], method: str =
 
 
 def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", compare: Sequence[str] = ("M0.2", "TRUNC"),
-                method: str = "spearman") -> Report:
-    """Tables 1 and 4, the size correlations (when ``sizes`` are given) and Figures 1-3.
+                method: str = "spearman", predictions_dir: str | Path | None = None, n_resamples: int = 2000) -> Report:
+    """Tables 1 and 4, the size correlations (when ``sizes`` are given), Figures 1-3, significance.
+
+    Significance: a paired t-test over seeds of every encoder against ``base`` where they share at
+    least two seeds, and, when ``predictions_dir`` holds a ``predictions/`` folder, a paired
+    bootstrap (``n_resamples``, by sentence) for every evaluation both have predictions for.
 
     Encoders are shown in the order mono, base, compare, then any others in the results. Roles,
     paper tasks or encoders absent from the results are reported in one log line and left out.
@@ -109,4 +129,9 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
         "figure2": figure2(df, sizes, base=base, compare=compare),
         "figure3": figure3(df, sizes, encoders=[base, *compare]),
     }
-    return Report(table1, table4, corr, figures, missing)
+    pairs = [(e, base) for e in encoders if e != base]
+    sig = seed_tests(df, pairs)
+    if predictions_dir is not None:
+        sig = pd.concat([sig, prediction_tests(predictions_dir, pairs, n_resamples=n_resamples)], ignore_index=True) \
+            if len(sig) else prediction_tests(predictions_dir, pairs, n_resamples=n_resamples)
+    return Report(table1, table4, corr, figures, missing, sig)

@@ -11,19 +11,21 @@
 * :func:`paired_seed_test`: where only per-seed scores exist, a paired t-test (or Wilcoxon
   signed-rank) over the seeds both encoders were run with; with three seeds the Wilcoxon test
   cannot go below p = 0.25, so the t-test is the default.
+* :func:`seed_tests`, :func:`prediction_tests`: every comparison of encoder pairs a results table
+  or a predictions folder allows, as one table.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
+from melmo.analysis.predictions import METRICS, item_correct, predictions_path, read_predictions
 from melmo.analysis.predictions import clusters as item_clusters
-from melmo.analysis.predictions import item_correct, read_predictions
 from melmo.analysis.results import ResultsError, load_results
 
 
@@ -110,7 +112,8 @@ def paired_seed_test(results, task: str, metric: str, language: str, encoder_a: 
     """Paired test of a - b over the seeds both encoders have for one task/metric/language.
 
     ``method``: "ttest" (scipy.stats.ttest_rel) or "wilcoxon" (scipy.stats.wilcoxon). Identical
-    scores on every seed give p = 1. Needs at least two common seeds.
+    scores on every seed give p = 1, the same non-zero difference on every seed p = 0. Needs at
+    least two common seeds.
     """
     if method not in ("ttest", "wilcoxon"):
         raise ValueError(f"unknown seed test {method!r} (use ttest or wilcoxon)")
@@ -125,10 +128,60 @@ def paired_seed_test(results, task: str, metric: str, language: str, encoder_a: 
     diff = x - y
     if np.all(diff == 0):
         p = 1.0
+    elif np.ptp(diff) == 0:  # the same non-zero difference on every seed: no spread, t is infinite
+        p = 0.0
     elif method == "ttest":
         p = float(stats.ttest_rel(x, y).pvalue)
-        if math.isnan(p):  # constant non-zero difference: no spread, as far from 0 as it gets
-            p = 0.0
     else:
         p = float(stats.wilcoxon(x, y).pvalue)
     return SeedTestResult(float(diff.mean()), p, len(common), method)
+
+
+TEST_COLUMNS = ["test", "task", "metric", "language", "seed", "a", "b", "difference", "p", "n"]
+
+
+def seed_tests(results, pairs, method: str = "ttest") -> pd.DataFrame:
+    """:func:`paired_seed_test` for every task/metric/language where a pair shares >= 2 seeds.
+
+    Returns a DataFrame with columns ``TEST_COLUMNS`` (test = method, seed empty, n = seeds).
+    """
+    df = load_results(results)
+    rows = []
+    for (t, m, lang), sub in df.groupby(["task", "metric", "language"], sort=True):
+        for a, b in pairs:
+            common = set(sub.loc[sub["encoder"] == a, "seed"]) & set(sub.loc[sub["encoder"] == b, "seed"])
+            if len(common) >= 2:
+                r = paired_seed_test(sub, t, m, lang, a, b, method=method)
+                rows.append({"test": method, "task": t, "metric": m, "language": lang, "seed": None, "a": a, "b": b,
+                             "difference": r.difference, "p": r.p_value, "n": r.n_seeds})
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+
+
+def prediction_tests(results_dir: str | Path, pairs, metrics: dict[str, list[str]] | None = None,
+                     n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """:func:`compare_predictions` for every pair, task, language and seed both have files for.
+
+    Scans ``<results_dir>/predictions/<task>/<encoder>/<language>.seed<seed>.tsv``. ``metrics``:
+    task -> item metrics (default: parsing -> uas, las; any other task -> acc). Returns a
+    DataFrame with columns ``TEST_COLUMNS`` (test = "bootstrap", n = items).
+    """
+    root = Path(results_dir) / "predictions"
+    metrics = {"parsing": ["uas", "las"], **(metrics or {})}
+    rows = []
+    if not root.is_dir():
+        return pd.DataFrame(rows, columns=TEST_COLUMNS)
+    for task_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        task = task_dir.name
+        for a, b in pairs:
+            for fa in sorted((task_dir / a).glob("*.seed*.tsv")):
+                lang, _, s = fa.name[: -len(".tsv")].partition(".seed")
+                fb = predictions_path(results_dir, task, b, lang, int(s))
+                if not fb.is_file():
+                    continue
+                for m in metrics.get(task, ["acc"]):
+                    if m not in METRICS:
+                        continue
+                    r = compare_predictions(fa, fb, m, n_resamples=n_resamples, seed=seed)
+                    rows.append({"test": "bootstrap", "task": task, "metric": m, "language": lang, "seed": int(s),
+                                 "a": a, "b": b, "difference": r.difference, "p": r.p_value, "n": r.n_items})
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)

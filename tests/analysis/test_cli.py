@@ -15,7 +15,7 @@ from melmo.analysis.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ["table1.md", "table1.csv", "table1.tex", "table4.md", "table4.csv", "table4.tex",
-         "correlations.md", "correlations.csv", "figure1.png", "figure2.png", "figure3.png"]
+         "correlations.md", "correlations.csv", "significance.md", "significance.csv", "figure1.png", "figure2.png", "figure3.png"]
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -69,3 +69,28 @@ def test_module_entry_point(tmp_path, capsys):
     warnings = [ln for ln in r.stderr.splitlines() if ln.startswith("WARNING")]
     assert len(warnings) == 1 and "encoder MONO, TRUNC" in warnings[0], r.stderr
     assert (tmp_path / "out" / "table1.md").read_text().splitlines()[2] == "| M0.4 | 0.80 |"
+
+
+def test_significance_from_seeds_and_predictions(tmp_path):
+    from scipy import stats
+
+    from melmo.analysis.predictions import predictions_path, write_predictions
+
+    a, b = [0.80, 0.83, 0.81], [0.78, 0.80, 0.80]
+    rows = [(enc, "pos", "acc", "fi", s, v) for enc, vals in (("M0.2", a), ("M0.4", b)) for s, v in enumerate(vals)]
+    res = tmp_path / "results.csv"
+    pd.DataFrame(rows, columns=["encoder", "task", "metric", "language", "seed", "value"]).to_csv(res, index=False)
+    items = [f"{i // 4}:{i % 4}" for i in range(200)]
+    gold = ["1|nsubj"] * 200
+    write_predictions(predictions_path(tmp_path, "parsing", "M0.2", "fi", 0), items, gold, ["1|nsubj:pass"] * 200)
+    write_predictions(predictions_path(tmp_path, "parsing", "M0.4", "fi", 0), items, gold, ["1|obj"] * 100 + ["2|obj"] * 100)
+    out = tmp_path / "out"
+    assert main([str(res), "--out", str(out), "--resamples", "500"]) == 0
+    sig = pd.read_csv(out / "significance.csv")
+    t = sig[sig["test"] == "ttest"].iloc[0]
+    assert (t["a"], t["b"], t["n"]) == ("M0.2", "M0.4", 3)
+    assert t["p"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-5)
+    boot = sig[sig["test"] == "bootstrap"].set_index("metric")
+    # uas: both right on 100 items, M0.4 wrong head on 100 -> +0.5; las: M0.2 (subtype ignored) 1.0, M0.4 0.0 -> +1
+    assert boot.loc["uas", "difference"] == pytest.approx(0.5) and boot.loc["las", "difference"] == pytest.approx(1.0)
+    assert (boot["p"] < 0.01).all() and (boot["n"] == 200).all()
