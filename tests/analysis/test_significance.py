@@ -103,3 +103,5 @@ def test_paired_seed_test():
     assert w.p_value == pytest.approx(stats.wilcoxon(a, b).pvalue)
     same = paired_seed_test(_seed_results(a, a), "pos", "acc", "fi", "A", "B")
     assert same.p_value == 1.0
+    shifted = paired_seed_test(_seed_results([0.5, 0.75, 0.25], [0.25, 0.5, 0.0]), "pos", "acc", "fi", "A", "B")
+    assert shifted.p_value == 0.0 and shifted.difference == 0.25  # constant difference, no spread
