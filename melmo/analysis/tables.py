@@ -7,7 +7,8 @@ Definitions (``results``: the long table of :mod:`melmo.analysis.results`, or it
 * Table 1 (:func:`summary_table`): for each encoder and task/metric, the mean over languages of
   the cell means (every language weighs the same, as in the paper, whose Table 1 is the mean of
   its Table 4 rows); the std is over seeds of the per-seed mean over languages (ddof=1), missing
-  when there is one seed.
+  when there is one seed (a seed lacking some languages averages over fewer: run every seed on
+  every language for a meaningful spread).
 * Table 4 (:func:`language_table`): encoders x languages for each task/metric, cell mean and std.
 
 A missing cell stays missing (NaN, shown as "-") and is left out of every mean. Encoders,
@@ -127,7 +128,8 @@ def language_table(results, encoders: Sequence[str] | None = None, columns: Sequ
     """
     df, encoders, columns, languages = _select(results, encoders, columns, languages)
     cells = cell_stats(df) if len(df) else pd.DataFrame(columns=["mean", "std", "n_seeds"])
-    rows = [(c, e) for c in columns for e in encoders if (e, *c) in set(zip(df["encoder"], df["task"], df["metric"]))]
+    present = set(zip(df["encoder"], df["task"], df["metric"]))
+    rows = [(c, e) for c in columns for e in encoders if (e, *c) in present]
     out = pd.DataFrame(index=pd.MultiIndex.from_tuples([(label(*c), e) for c, e in rows], names=["task", "encoder"]),
                        columns=pd.MultiIndex.from_tuples([(lang, s) for lang in languages for s in STATS]), dtype=float)
     for (e, t, m, lang), r in cells.iterrows():
