@@ -77,6 +77,10 @@ def _bars(ax, languages: Sequence[str], series: Sequence[tuple[str, dict, dict]]
         bars = ax.bar(x, heights, width=width, yerr=yerr, capsize=2, label=name)
         for rect, lang in zip(bars.patches, langs):
             rect.set_gid(lang)
+    if len(series) == 1:  # tell a missing cell from a zero difference
+        for i, lang in enumerate(languages):
+            if lang not in series[0][1]:
+                ax.text(x0[i], 0.0, "n/a", ha="center", va="bottom", fontsize="small", color="gray")
     ax.set_xticks(x0, languages)
     ax.set_xlim(-0.6, len(languages) - 0.4)
     ax.set_ylabel(ylabel)

@@ -49,7 +49,8 @@ def test_figure1_values_and_order():
     assert [t.get_text() for t in axes[0].get_xticklabels()] == BY_SIZE
     pos = _bars(axes[0])
     assert pos == pytest.approx(_diff(POS_MONO, POS_M04))
-    assert "sv" not in pos  # absent bar for the missing cell
+    assert "sv" not in pos  # absent bar for the missing cell, marked n/a
+    assert [t.get_text() for t in axes[0].texts] == ["n/a"] and axes[0].texts[0].get_position()[0] == BY_SIZE.index("sv")
     assert [r.get_gid() for r in _series(axes[0])[0].patches] == [lang for lang in BY_SIZE if lang != "sv"]
     assert _bars(axes[2]) == pytest.approx(_diff(LAS_MONO, LAS_M04))
     assert _series(axes[0])[0].errorbar is None  # one run per cell: no error bars
