@@ -25,7 +25,16 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_paper_run_writes_everything(tmp_path, capsys):
+def test_paper_run_writes_everything(tmp_path, monkeypatch):
+    import melmo.analysis.report as report
+
+    saved = {}
+
+    def spy(fig, path, _orig=report.save_png):  # keep the figures the CLI writes to read their bars back
+        saved[Path(path).name] = fig
+        return _orig(fig, path)
+
+    monkeypatch.setattr(report, "save_png", spy)
     out = tmp_path / "out"
     assert main(["--paper", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
@@ -33,6 +42,18 @@ def test_paper_run_writes_everything(tmp_path, capsys):
     sizes = {name: png_size(out / name) for name in FILES if name.endswith(".png")}
     assert [sizes[f"figure{i}.png"][1] for i in (1, 2, 3)] == [900, 600, 300]
     assert all(w >= 600 for w, _ in sizes.values())
+    # the bars of the written figures are the values of the written Table 4
+    t4 = pd.read_csv(out / "table4.csv").set_index(["task", "encoder"])
+    fig3 = saved["figure3.png"].axes[0]
+    bars = [c for c in fig3.containers if type(c).__name__ == "BarContainer"]
+    for c in bars:
+        for r in c.patches:
+            assert r.get_height() == pytest.approx(t4.loc[("Tatoeba", c.get_label()), r.get_gid()])
+    assert sum(len(c.patches) for c in bars) == 33  # 3 models x 11 languages (no en, hi)
+    pos = saved["figure1.png"].axes[0]
+    for r in pos.containers[0].patches:
+        lang = r.get_gid()
+        assert r.get_height() == pytest.approx(t4.loc[("PoS", "MONO"), lang] - t4.loc[("PoS", "M0.4"), lang])
     t1 = pd.read_csv(out / "table1.csv")
     assert t1["encoder"].tolist() == ["MONO", "M0.4", "M0.2", "TRUNC"]
     assert t1.loc[t1["encoder"] == "M0.2", "PoS (trf.)"].item() == pytest.approx(0.390833, abs=1e-6)
