@@ -17,6 +17,7 @@ from pathlib import Path
 from melmo.analysis.paper import paper_sizes, paper_table4_path
 from melmo.analysis.report import make_report
 from melmo.analysis.results import ResultsError
+from melmo.languages import UnknownLanguageError, check_language
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("spearman", "pearson"), default="spearman", help="size correlation (default: spearman)")
     p.add_argument("--predictions", help="folder holding predictions/<task>/<encoder>/<lang>.seed<n>.tsv for paired "
                    "bootstraps (default: the results file's folder)")
+    p.add_argument("--languages", nargs="+", help="languages expected (others left out; absent ones reported)")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per comparison (default: 2000)")
     return p
 
@@ -46,9 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         predictions = args.predictions or (None if args.paper else str(Path(args.results).parent))
         report = make_report(results, sizes, mono=args.mono, base=args.base, compare=args.compare, method=args.method,
-                             predictions_dir=predictions, n_resamples=args.resamples)
+                             predictions_dir=predictions, n_resamples=args.resamples,
+                             languages=[check_language(lang) for lang in args.languages] if args.languages else None)
         written = report.write(args.out)
-    except (ResultsError, OSError) as e:
+    except (ResultsError, UnknownLanguageError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for path in written:

@@ -100,7 +100,8 @@ def correlations(results, sizes, pairs: Sequence[tuple[str, str]], method: str =
 
 
 def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", compare: Sequence[str] = ("M0.2", "TRUNC"),
-                method: str = "spearman", predictions_dir: str | Path | None = None, n_resamples: int = 2000) -> Report:
+                method: str = "spearman", predictions_dir: str | Path | None = None, n_resamples: int = 2000,
+                languages: Sequence[str] | None = None) -> Report:
     """Tables 1 and 4, the size correlations (when ``sizes`` are given), Figures 1-3, significance.
 
     Significance: a paired t-test over seeds of every encoder against ``base`` where they share at
@@ -108,13 +109,18 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
     bootstrap (``n_resamples``, by sentence) for every evaluation both have predictions for.
 
     Encoders are shown in the order mono, base, compare, then any others in the results. Roles,
-    paper tasks or encoders absent from the results are reported in one log line and left out.
+    the paper's tasks and ``languages`` (when given: only these are analysed) absent from the
+    results are reported in one log line and left out.
     """
     df = load_results(results)
     if df.empty:
         raise ResultsError("the results table has no rows")
     roles = list(dict.fromkeys([mono, base, *compare]))
-    missing = report_missing(df, roles, list(PAPER_COLUMNS), None)
+    missing = report_missing(df, roles, list(PAPER_COLUMNS), languages)
+    if languages is not None:
+        df = df[df["language"].isin(list(languages))].reset_index(drop=True)
+        if df.empty:
+            raise ResultsError(f"no results for the languages {', '.join(languages)}")
     encoders = order_present(df["encoder"], roles)
     table1 = summary_table(df, encoders=encoders)
     table4 = language_table(df, encoders=encoders)

@@ -26,7 +26,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_paper_run_writes_everything(tmp_path, monkeypatch):
-    import melmo.analysis.report as report
+    from melmo.analysis import report
 
     saved = {}
 
@@ -71,10 +71,11 @@ def test_roles_configurable_and_missing_reported(tmp_path, caplog):
     pd.DataFrame(rows, columns=["encoder", "task", "metric", "language", "seed", "value"]).to_csv(p, index=False)
     out = tmp_path / "out"
     with caplog.at_level(logging.INFO):
-        assert main([str(p), "--out", str(out), "--mono", "mine-mono", "--base", "mine-multi", "--compare", "M0.2"]) == 0
+        assert main([str(p), "--out", str(out), "--mono", "mine-mono", "--base", "mine-multi", "--compare", "M0.2",
+                     "--languages", "fi", "ar", "sv"]) == 0
     assert [r.levelno for r in caplog.records].count(logging.WARNING) == 1
     lines = [r.getMessage() for r in caplog.records if "not in the results" in r.getMessage()]
-    assert len(lines) == 1 and "M0.2" in lines[0] and "tatoeba/acc" in lines[0]
+    assert len(lines) == 1 and "M0.2" in lines[0] and "tatoeba/acc" in lines[0] and "language sv" in lines[0]
     assert (out / "figure1.png").is_file() and not (out / "figure2.png").exists()
     assert png_size(out / "figure1.png")[1] == 300
 
