@@ -1,0 +1,63 @@
+"""CLI: ``python -m melmo.analysis RESULTS.csv --sizes SIZES --out DIR`` writes the paper's tables and figures.
+
+Also significance.md/.csv: paired t-tests over seeds against --base and, when the results file's
+folder (or --predictions) holds per-item predictions, paired bootstraps over test items.
+
+``--paper`` analyses the bundled Table 4 of the paper (with its Table 3 M0.4 sizes unless --sizes is
+given). Bad input: one line on stderr naming the file and row, exit status 2, nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from melmo.analysis.paper import paper_sizes, paper_table4_path
+from melmo.analysis.report import make_report
+from melmo.analysis.results import ResultsError
+from melmo.languages import UnknownLanguageError, check_language
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m melmo.analysis", description=__doc__.split("\n")[0])
+    p.add_argument("results", nargs="?", help="long results CSV: encoder,task,metric,language,seed,value")
+    p.add_argument("--paper", action="store_true", help="analyse the paper's own Table 4 (bundled)")
+    p.add_argument("--sizes", help="corpus sizes: a prepared corpus's metadata.json or a CSV language,tokens")
+    p.add_argument("--out", required=True, help="output folder (tables .md/.csv/.tex, correlations, figure1-3.png)")
+    p.add_argument("--mono", default="MONO", help="encoder name of the monolingual models (default: MONO)")
+    p.add_argument("--base", default="M0.4", help="encoder the others are compared with (default: M0.4)")
+    p.add_argument("--compare", nargs="+", default=["M0.2", "TRUNC"], help="encoders compared with --base (default: M0.2 TRUNC)")
+    p.add_argument("--method", choices=("spearman", "pearson"), default="spearman", help="size correlation (default: spearman)")
+    p.add_argument("--predictions", help="folder holding predictions/<task>/<encoder>/<lang>.seed<n>.tsv for paired "
+                   "bootstraps (default: the results file's folder)")
+    p.add_argument("--languages", nargs="+", help="languages expected (others left out; absent ones reported)")
+    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per comparison (default: 2000)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if (args.results is None) == (not args.paper):
+        print("error: give a results CSV or --paper (not both)", file=sys.stderr)
+        return 2
+    results = str(paper_table4_path()) if args.paper else args.results
+    sizes = args.sizes if args.sizes else (paper_sizes("M0.4") if args.paper else None)
+    try:
+        predictions = args.predictions or (None if args.paper else str(Path(args.results).parent))
+        report = make_report(results, sizes, mono=args.mono, base=args.base, compare=args.compare, method=args.method,
+                             predictions_dir=predictions, n_resamples=args.resamples,
+                             languages=[check_language(lang) for lang in args.languages] if args.languages else None)
+        written = report.write(args.out)
+    except (ResultsError, UnknownLanguageError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

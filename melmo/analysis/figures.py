@@ -1,0 +1,174 @@
+"""The paper's Figures 1-3 as matplotlib figures (Agg canvas, PNG), one function per figure.
+
+* :func:`figure1`: MONO - M0.4 per language for PoS, UAS and LAS (one panel each).
+* :func:`figure2`: M0.2 - M0.4 and TRUNC - M0.4 per task and language (one panel per compared
+  encoder, one bar per task within each language).
+* :func:`figure3`: Tatoeba accuracy per encoder and language.
+
+Encoder names are arguments (defaults: the paper's). Languages are ordered by corpus size, smallest
+first, when ``sizes`` (see :func:`melmo.analysis.correlation.load_sizes`) are given, else
+alphabetically. Values are means over seeds; error bars are the std over seeds (ddof=1), for a
+difference sqrt(std_a^2 + std_b^2) (the runs of two encoders are independent), drawn only where
+both sides have more than one seed. Each bar's ``gid`` is its language, so the plotted values can
+be read back from ``ax.containers``. Figures are built with :class:`matplotlib.figure.Figure`
+(no pyplot state); a function returns None, with one (info) log line, when its encoders or tasks are
+absent from the results.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from melmo.analysis.correlation import load_sizes
+from melmo.analysis.io import atomic_write
+from melmo.analysis.tables import PAPER_COLUMNS, cell_stats, label
+
+log = logging.getLogger(__name__)
+
+DPI = 100
+PANEL_HEIGHT = 3.0  # inches per panel
+BAR_GROUP_WIDTH = 0.8  # share of a language's slot taken by its bars
+
+
+def order_languages(languages, sizes=None) -> list[str]:
+    """``languages`` by corpus size, smallest first (unsized ones last, alphabetical), or alphabetical."""
+    languages = sorted(set(languages))
+    if sizes is None:
+        return languages
+    sizes = load_sizes(sizes)
+    return sorted(languages, key=lambda lang: (lang not in sizes, sizes.get(lang, 0.0), lang))
+
+
+def _stat(cells, encoder, task, metric) -> tuple[dict, dict]:
+    """(mean, std) per language of one encoder's task/metric; std only with more than one seed."""
+    try:
+        sub = cells.loc[(encoder, task, metric)]
+    except KeyError:
+        return {}, {}
+    return dict(sub["mean"]), {lang: s for lang, s in sub["std"].items() if not math.isnan(s)}
+
+
+def _difference(cells, a, b, task, metric) -> tuple[dict, dict]:
+    ma, sa = _stat(cells, a, task, metric)
+    mb, sb = _stat(cells, b, task, metric)
+    mean = {lang: ma[lang] - mb[lang] for lang in ma if lang in mb}
+    err = {lang: math.hypot(sa[lang], sb[lang]) for lang in mean if lang in sa and lang in sb}
+    return mean, err
+
+
+def _bars(ax, languages: Sequence[str], series: Sequence[tuple[str, dict, dict]], ylabel: str) -> None:
+    """Grouped bars: one slot per language, one bar per series (label, mean, err) present there."""
+    width = BAR_GROUP_WIDTH / max(1, len(series))
+    x0 = np.arange(len(languages))
+    for k, (name, mean, err) in enumerate(series):
+        langs = [lang for lang in languages if lang in mean]
+        if not langs:
+            continue
+        x = [x0[languages.index(lang)] - BAR_GROUP_WIDTH / 2 + (k + 0.5) * width for lang in langs]
+        heights = [mean[lang] for lang in langs]
+        yerr = [err.get(lang, 0.0) for lang in langs] if any(lang in err for lang in langs) else None
+        bars = ax.bar(x, heights, width=width, yerr=yerr, capsize=2, label=name)
+        for rect, lang in zip(bars.patches, langs):
+            rect.set_gid(lang)
+    if len(series) == 1:  # tell a missing cell from a zero difference
+        for i, lang in enumerate(languages):
+            if lang not in series[0][1]:
+                ax.text(x0[i], 0.0, "n/a", ha="center", va="bottom", fontsize="small", color="gray")
+    ax.set_xticks(x0, languages)
+    ax.set_xlim(-0.6, len(languages) - 0.4)
+    ax.set_ylabel(ylabel)
+    ax.axhline(0.0, color="black", linewidth=0.6)
+    if len(series) > 1:
+        ax.legend(fontsize="small", ncols=min(len(series), 3))
+
+
+def _figure(n_panels: int, n_languages: int) -> Figure:
+    fig = Figure(figsize=(max(6.0, 0.6 * n_languages + 1.5), PANEL_HEIGHT * n_panels), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_png(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as PNG at its own size and dpi, atomically."""
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=fig.dpi))
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes (for display in a notebook)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    return buf.getvalue()
+
+
+def _finish(fig, path):
+    if path is not None:
+        save_png(fig, path)
+    return fig
+
+
+def figure1(results, sizes=None, path=None, mono: str = "MONO", base: str = "M0.4",
+            columns: Sequence[tuple[str, str]] = (("pos", "acc"), ("parsing", "uas"), ("parsing", "las"))) -> Figure | None:
+    """Figure 1: ``mono - base`` per language, one panel per task/metric (PoS, UAS, LAS)."""
+    cells = cell_stats(results)
+    panels = [(c, *_difference(cells, mono, base, *c)) for c in columns]
+    panels = [p for p in panels if p[1]]
+    if not panels:
+        log.info("figure 1 left out: no %s results for both %s and %s", "/".join(map("/".join, columns)), mono, base)
+        return None
+    languages = order_languages({lang for _, m, _ in panels for lang in m}, sizes)
+    fig = _figure(len(panels), len(languages))
+    for ax, ((t, m), mean, err) in zip(fig.subplots(len(panels), 1, squeeze=False)[:, 0], panels):
+        _bars(ax, languages, [(f"{mono} - {base}", mean, err)], f"{label(t, m)} difference")
+        ax.set_title(f"{label(t, m)}: {mono} - {base}")
+    return _finish(fig, path)
+
+
+def figure2(results, sizes=None, path=None, base: str = "M0.4", compare: Sequence[str] = ("M0.2", "TRUNC"),
+            columns: Sequence[tuple[str, str]] | None = None) -> Figure | None:
+    """Figure 2: one panel per encoder in ``compare``: ``encoder - base`` per task (bars) and language."""
+    cells = cell_stats(results)
+    have = list(dict.fromkeys((t, m) for _, t, m, _ in cells.index))
+    columns = [c for c in PAPER_COLUMNS if c in have] + sorted(c for c in have if c not in PAPER_COLUMNS) \
+        if columns is None else list(columns)
+    panels = []
+    for enc in compare:
+        series = [(label(*c), *_difference(cells, enc, base, *c)) for c in columns]
+        series = [s for s in series if s[1]]
+        if series:
+            panels.append((enc, series))
+        else:
+            log.info("figure 2: no panel for %s - %s (no results shared by both)", enc, base)
+    if not panels:
+        return None
+    languages = order_languages({lang for _, ser in panels for _, m, _ in ser for lang in m}, sizes)
+    fig = _figure(len(panels), len(languages))
+    for ax, (enc, series) in zip(fig.subplots(len(panels), 1, squeeze=False)[:, 0], panels):
+        _bars(ax, languages, series, "difference")
+        ax.set_title(f"{enc} - {base}")
+    return _finish(fig, path)
+
+
+def figure3(results, sizes=None, path=None, encoders: Sequence[str] = ("M0.4", "M0.2", "TRUNC"),
+            column: tuple[str, str] = ("tatoeba", "acc")) -> Figure | None:
+    """Figure 3: Tatoeba accuracy (``column``) per encoder (bars) and language."""
+    cells = cell_stats(results)
+    series = [(enc, *_stat(cells, enc, *column)) for enc in encoders]
+    series = [s for s in series if s[1]]
+    if not series:
+        log.info("figure 3 left out: no %s results for %s", "/".join(column), ", ".join(encoders))
+        return None
+    languages = order_languages({lang for _, m, _ in series for lang in m}, sizes)
+    fig = _figure(1, len(languages))
+    ax = fig.subplots()
+    _bars(ax, languages, series, label(*column))
+    ax.set_title(f"{label(*column)} ({column[1]}) per model")
+    return _finish(fig, path)

@@ -1,0 +1,143 @@
+"""Everything the paper reports, from one results table: tables, size correlations, figures.
+
+Used by the CLI (``python -m melmo.analysis``) and the notebook, so neither holds logic of its own.
+Encoder roles: ``mono`` (the paper's MONO), ``base`` (M0.4, what the others are compared with) and
+``compare`` (M0.2, TRUNC).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from melmo.analysis.correlation import language_difference, load_sizes, size_correlation
+from melmo.analysis.figures import figure1, figure2, figure3, save_png
+from melmo.analysis.io import atomic_write_text
+from melmo.analysis.results import ResultsError, load_results
+from melmo.analysis.significance import prediction_tests, seed_tests
+from melmo.analysis.tables import (
+    PAPER_COLUMNS,
+    format_table,
+    label,
+    language_table,
+    order_present,
+    report_missing,
+    summary_table,
+)
+
+log = logging.getLogger(__name__)
+
+TABLE_FORMATS = {"md": "markdown", "csv": "csv", "tex": "latex"}
+
+
+@dataclass
+class Report:
+    table1: pd.DataFrame  # summary_table
+    table4: pd.DataFrame  # language_table
+    correlations: pd.DataFrame  # task, metric, a, b, method, rho, p, n_languages
+    figures: dict[str, Figure | None] = field(default_factory=dict)
+    missing: str | None = None  # the one line on encoders/tasks asked for but absent
+    significance: pd.DataFrame | None = None  # seed_tests and prediction_tests (TEST_COLUMNS)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"table1": self.table1, "table4": self.table4}
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write table1/table4 (.md, .csv, .tex), correlations (.md, .csv) and figure1-3.png."""
+        out_dir = Path(out_dir)
+        texts = {f"{name}.{ext}": format_table(t, fmt) for name, t in self.tables().items() for ext, fmt in TABLE_FORMATS.items()}
+        texts["correlations.csv"] = self.correlations.to_csv(index=False, float_format="%.6g")
+        texts["correlations.md"] = correlations_markdown(self.correlations)
+        if self.significance is not None:
+            texts["significance.csv"] = self.significance.to_csv(index=False, float_format="%.6g")
+            texts["significance.md"] = significance_markdown(self.significance)
+        written = [atomic_write_text(out_dir / name, text) for name, text in texts.items()]
+        for name, fig in self.figures.items():
+            if fig is not None:
+                written.append(save_png(fig, out_dir / f"{name}.png"))
+        return written
+
+
+def correlations_markdown(corr: pd.DataFrame) -> str:
+    lines = ["| task | difference | method | rho | p | languages |", "|---|---|---|---|---|---|"]
+    for r in corr.itertuples():
+        lines.append(f"| {label(r.task, r.metric)} | {r.a} - {r.b} | {r.method} | {r.rho:.2f} | {r.p:.3g} | {r.n_languages} |")
+    return "\n".join(lines) + "\n"
+
+
+def significance_markdown(sig: pd.DataFrame) -> str:
+    if sig.empty:
+        return "No comparison possible: no encoder pair shares two seeds, and no per-item predictions were found.\n"
+    lines = ["| test | task | language | seed | difference | p | n |", "|---|---|---|---|---|---|---|"]
+    for r in sig.itertuples():
+        seed = "" if r.seed is None or pd.isna(r.seed) else int(r.seed)
+        lines.append(f"| {r.test} | {label(r.task, r.metric)} | {r.language} | {seed} | {r.a} - {r.b} = {r.difference:+.4f} "
+                     f"| {r.p:.3g} | {r.n} |")
+    return "\n".join(lines) + "\n"
+
+
+def correlations(results, sizes, pairs: Sequence[tuple[str, str]], method: str = "spearman") -> pd.DataFrame:
+    """size_correlation for every task/metric and (a, b) in ``pairs`` with >= 3 sized languages."""
+    df = load_results(results)
+    sizes = load_sizes(sizes)
+    have = list(dict.fromkeys(zip(df["task"], df["metric"])))
+    rows = []
+    for t, m in order_present(have, list(PAPER_COLUMNS)):
+        for a, b in pairs:
+            if not {a, b} <= set(df[(df["task"] == t) & (df["metric"] == m)]["encoder"]):
+                continue
+            n = sum(lang in sizes for lang in language_difference(df, t, m, a, b).index)
+            if n < 3:
+                continue
+            rho, p = size_correlation(df, sizes, t, m, a, b, method=method)
+            rows.append({"task": t, "metric": m, "a": a, "b": b, "method": method, "rho": rho, "p": p, "n_languages": n})
+    return pd.DataFrame(rows, columns=["task", "metric", "a", "b", "method", "rho", "p", "n_languages"])
+
+
+def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", compare: Sequence[str] = ("M0.2", "TRUNC"),
+                method: str = "spearman", predictions_dir: str | Path | None = None, n_resamples: int = 2000,
+                languages: Sequence[str] | None = None) -> Report:
+    """Tables 1 and 4, the size correlations (when ``sizes`` are given), Figures 1-3, significance.
+
+    Significance: a paired t-test over seeds of every encoder against ``base`` where they share at
+    least two seeds, and, when ``predictions_dir`` holds a ``predictions/`` folder, a paired
+    bootstrap (``n_resamples``, by sentence) for every evaluation both have predictions for.
+
+    Encoders are shown in the order mono, base, compare, then any others in the results. Roles,
+    the paper's tasks and ``languages`` (when given: only these are analysed) absent from the
+    results are reported in one log line and left out.
+    """
+    df = load_results(results)
+    if df.empty:
+        raise ResultsError("the results table has no rows")
+    roles = list(dict.fromkeys([mono, base, *compare]))
+    missing = report_missing(df, roles, list(PAPER_COLUMNS), languages)
+    if languages is not None:
+        df = df[df["language"].isin(list(languages))].reset_index(drop=True)
+        if df.empty:
+            raise ResultsError(f"no results for the languages {', '.join(languages)}")
+    encoders = order_present(df["encoder"], roles)
+    table1 = summary_table(df, encoders=encoders)
+    table4 = language_table(df, encoders=encoders)
+    if sizes is None:
+        log.info("no corpus sizes given: no size correlations, languages in alphabetical order")
+        corr = pd.DataFrame(columns=["task", "metric", "a", "b", "method", "rho", "p", "n_languages"])
+    else:
+        sizes = load_sizes(sizes)
+        corr = correlations(df, sizes, [(e, base) for e in [mono, *compare] if e != base], method)
+    figures = {
+        "figure1": figure1(df, sizes, mono=mono, base=base),
+        "figure2": figure2(df, sizes, base=base, compare=compare),
+        "figure3": figure3(df, sizes, encoders=[base, *compare]),
+    }
+    pairs = [(e, base) for e in encoders if e != base]
+    sig = seed_tests(df, pairs)
+    if predictions_dir is not None:
+        sig = pd.concat([sig, prediction_tests(predictions_dir, pairs, n_resamples=n_resamples)], ignore_index=True) \
+            if len(sig) else prediction_tests(predictions_dir, pairs, n_resamples=n_resamples)
+    return Report(table1, table4, corr, figures, missing, sig)
