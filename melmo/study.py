@@ -73,9 +73,9 @@ def models(study: DictConfig) -> list[Model]:
     out: list[Model] = []
     for s in study.strategies:
         s = str(s)
-        if s.startswith("alpha="):
+        if s.startswith(("alpha:", "alpha=")):
             try:
-                alpha = float(s.split("=", 1)[1])
+                alpha = float(s[len("alpha:"):])
                 name = alpha_name(alpha)
             except ValueError as e:
                 raise StudyError(f"study.strategies: {s!r}: {e}") from None
@@ -155,7 +155,8 @@ def plan(cfg: DictConfig) -> list[Stage]:
     family = models(study)
     for m in family:
         run_dir = out / "models" / m.name
-        argv = [py, str(root / "train.py"), *m.overrides, *study.train.overrides, f"data.languages=[{languages}]",
+        argv = [py, str(root / "train.py"), *m.overrides, *study.train.overrides, *(study.train.get("extra_overrides") or []),
+                f"data.languages=[{languages}]",
                 *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
                 f"hydra.run.dir={run_dir}"]
         stages.append(Stage("train", f"train-{m.name}", argv, str(logs / f"train-{m.name}.log"),
@@ -175,6 +176,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
                 argv = [py, str(root / "evaluate.py"), f"encoder.path={out / 'models' / m.name / 'model'}",
                         f"encoder.name={m.encoder}", f"task={task}", *lang_arg,
                         f"seeds=[{','.join(map(str, seeds))}]", f"results={results}", *study.evaluate.overrides,
+                        *(study.evaluate.get("extra_overrides") or []),
                         f"hydra.run.dir={out / 'evaluations' / name[len('evaluate-'):]}"]
                 done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds)
                 stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[f"train-{m.name}"], done=done))
@@ -219,7 +221,9 @@ def write_manifest(cfg: DictConfig, stages: list[Stage]) -> Path:
     """``<dir>/study.json``: the composed config and every stage (written atomically)."""
     out = Path(cfg.dir)
     out.mkdir(parents=True, exist_ok=True)
-    body = {"config": OmegaConf.to_container(cfg, resolve=True), "stages": [asdict(s) for s in stages],
+    config = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
+              for k in cfg if k != "hydra"}
+    body = {"config": config, "stages": [asdict(s) for s in stages],
             "results": str(out / "results.csv"), "analysis": str(out / "analysis"), "models": str(out / "models")}
     tmp = out / ".study.json.tmp"
     tmp.write_text(json.dumps(body, indent=1, default=str))
