@@ -117,6 +117,11 @@ def done_rows(results: Path) -> set[tuple[str, str, str, str]]:
         return {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in csv.DictReader(fh)}
 
 
+def quoted(value) -> str:
+    """A Hydra override value as a quoted string (paths may hold characters of the override grammar)."""
+    return "'" + str(value).replace("'", "\\'") + "'"
+
+
 def sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
@@ -158,7 +163,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
         argv = [py, str(root / "train.py"), *m.overrides, *study.train.overrides, *(study.train.get("extra_overrides") or []),
                 f"data.languages=[{languages}]",
                 *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
-                f"hydra.run.dir={run_dir}"]
+                f"hydra.run.dir={quoted(run_dir)}"]
         stages.append(Stage("train", f"train-{m.name}", argv, str(logs / f"train-{m.name}.log"),
                             done=(run_dir / "model" / "melmo.json").is_file()))
     split = bool(study.evaluate.get("split_languages", False))
@@ -173,11 +178,11 @@ def plan(cfg: DictConfig) -> list[Stage]:
             for group in groups:
                 name = f"evaluate-{m.name}-{task}" + (f"-{group[0]}" if split or m.mono else "")
                 lang_arg = [f"language={group[0]}"] if split or m.mono else []
-                argv = [py, str(root / "evaluate.py"), f"encoder.path={out / 'models' / m.name / 'model'}",
+                argv = [py, str(root / "evaluate.py"), f"encoder.path={quoted(out / 'models' / m.name / 'model')}",
                         f"encoder.name={m.encoder}", f"task={task}", *lang_arg,
-                        f"seeds=[{','.join(map(str, seeds))}]", f"results={results}", *study.evaluate.overrides,
+                        f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
                         *(study.evaluate.get("extra_overrides") or []),
-                        f"hydra.run.dir={out / 'evaluations' / name[len('evaluate-'):]}"]
+                        f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
                 done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds)
                 stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[f"train-{m.name}"], done=done))
     stages.append(Stage(

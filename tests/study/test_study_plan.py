@@ -38,8 +38,9 @@ def compose_study(tmp_path):
 
 
 def arg(argv, key):
+    """The value of override ``key`` in ``argv``, quotes removed."""
     hits = [a.split("=", 1)[1] for a in argv if a.startswith(key + "=")]
-    return hits[0] if hits else None
+    return hits[0].strip("'") if hits else None
 
 
 class Fake:
@@ -174,7 +175,7 @@ def test_paper_and_small_studies_need_their_data_roots(compose_study):
         S.plan(compose_study("study=paper", "study.data_root=/eval"))
     stages = S.plan(compose_study("study=paper", "study.data_root=/eval", "study.conll17_root=/c17"))
     t = stages[0].argv
-    assert {"model=elmo_original", "data=conll17", "data.conll17_root=/c17", "trainer=ddp"} <= set(t)
+    assert {"model=elmo_original", "data=conll17", "data.conll17_root='/c17'", "trainer=ddp"} <= set(t)
     assert arg(t, "lm.max_tokens") == "8000000000.0"
     assert sum(s.kind == "train" for s in stages) == 3 + 13
     assert "xnli" in {arg(s.argv, "task") for s in stages if s.kind == "evaluate"}
