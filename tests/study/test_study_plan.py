@@ -184,3 +184,13 @@ def test_paper_and_small_studies_need_their_data_roots(compose_study):
 def test_two_models_with_one_name_are_refused(compose_study):
     with pytest.raises(S.StudyError, match="alpha04"):
         S.plan(compose_study("study.strategies=[alpha04,alpha:0.4]"))
+
+
+def test_extra_models_by_override_are_trained_and_evaluated(compose_study, tmp_path):
+    cfg = compose_study("study.strategies=[alpha04]", "+study.models.a4_1layer=['sampling=alpha04','model.lstm.n_layers=1']")
+    stages = S.plan(cfg)
+    train = [s for s in stages if s.name == "train-a4_1layer"][0]
+    assert train.argv[2:4] == ["sampling=alpha04", "model.lstm.n_layers=1"]
+    assert arg(train.argv, "hydra.run.dir") == str(tmp_path / "studies" / "sample" / "models" / "a4_1layer")
+    assert [arg(s.argv, "task") for s in stages if s.needs == ["train-a4_1layer"]] == list(TASKS)
+    assert {arg(s.argv, "encoder.name") for s in stages if s.needs == ["train-a4_1layer"]} == {"a4_1layer"}
