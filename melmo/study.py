@@ -27,13 +27,13 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from melmo.utils.labels import alpha_name
+from melmo.utils.labels import alpha_name, changes
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,12 @@ def done_rows(results: Path) -> set[tuple[str, str, str, str]]:
         return {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in csv.DictReader(fh)}
 
 
+def merge_overrides(common: list, own: list) -> list[str]:
+    """``common`` then ``own``, a common override dropped when ``own`` sets the same key (model=..., ...)."""
+    keys = {str(o).split("=", 1)[0].lstrip("+~") for o in own}
+    return [str(o) for o in common if str(o).split("=", 1)[0].lstrip("+~") not in keys] + [str(o) for o in own]
+
+
 def quoted(value) -> str:
     """A Hydra override value as a quoted string (paths may hold characters of the override grammar)."""
     return "'" + str(value).replace("'", "\\'") + "'"
@@ -160,9 +166,12 @@ def plan(cfg: DictConfig) -> list[Stage]:
     family = models(study)
     for m in family:
         run_dir = out / "models" / m.name
-        argv = [py, str(root / "train.py"), *m.overrides, *study.train.overrides, *(study.train.get("extra_overrides") or []),
+        argv = [py, str(root / "train.py"), *merge_overrides(list(study.train.overrides) + list(study.train.get("extra_overrides") or []),
+                                                               m.overrides),
                 f"data.languages=[{languages}]",
                 *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
+                # W&B group, name and tags (conf/train.yaml run_label): what this model changes, not the study's common settings
+                "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]",
                 f"hydra.run.dir={quoted(run_dir)}"]
         stages.append(Stage("train", f"train-{m.name}", argv, str(logs / f"train-{m.name}.log"),
                             done=(run_dir / "model" / "melmo.json").is_file()))
@@ -185,9 +194,9 @@ def plan(cfg: DictConfig) -> list[Stage]:
                         f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
                 done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds)
                 stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[f"train-{m.name}"], done=done))
+    sizes = f"<metadata.json of the {study.analysis.sizes_from} model's corpus>"   # known once it is trained
     stages.append(Stage(
-        "analyse", "analyse", [py, "-m", "melmo.analysis", str(results), "--sizes", "<metadata.json of the "
-                               f"{study.analysis.sizes_from} model's corpus>", "--out", str(out / "analysis"),
+        "analyse", "analyse", [py, "-m", "melmo.analysis", str(results), "--sizes", sizes, "--out", str(out / "analysis"),
                                "--base", str(study.analysis.base), "--compare", *[str(c) for c in study.analysis.compare],
                                "--mono", str((study.get("encoder_names") or {}).get("mono", "MONO"))],
         str(logs / "analyse.log"), done=analysed(out)))
@@ -219,7 +228,8 @@ def subprocess_runner(stage: Stage, cwd: Path) -> int:
     with open(stage.log, "a", encoding="utf-8") as fh:
         fh.write(f"\n$ {' '.join(stage.argv)}\n")
         fh.flush()
-        return subprocess.run(stage.argv, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT).returncode
+        return subprocess.run(stage.argv, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                              check=False).returncode
 
 
 def write_manifest(cfg: DictConfig, stages: list[Stage]) -> Path:

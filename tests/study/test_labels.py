@@ -101,9 +101,16 @@ def test_one_alpha_per_sweep_job_in_subdir_and_prepared_corpus(tmp_path, session
            f"+data.corpora.fi={UD / 'fi' / 'fi_tdt-ud-dev.conllu.xz'}", "data.prepare.heldout_max_sentences=8",
            "data.prepare.workers=1", f"data.prepared_dir={prepared}", f"paths.cache_dir={session_cache}",
            f"paths.log_dir={tmp_path}/logs", f"hydra.sweep.dir={sweep}"]
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
                          env={**os.environ, "WANDB_MODE": "offline"})
     assert res.returncode == 0, res.stderr[-3000:]
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0_alpha01", "1_alpha03"]
     corpora = sorted(p.name for p in prepared.iterdir() if not p.name.startswith("."))
     assert [c.split("-")[1] for c in corpora] == ["alpha01", "alpha03"], corpora
+
+
+def test_the_study_can_name_a_run_by_what_its_model_changes(compose_train):
+    """melmo.study passes changes=[...] so the study's common settings don't fill the W&B group."""
+    c = _resolved(compose_train, "model=elmo_small", "lm.max_tokens=1000", "changes=['model.lstm.n_layers=1']", "logger=wandb")
+    assert c["run_label"] == "alpha04+model.lstm.n_layers=1"
+    assert c["logger"]["wandb"]["tags"] == ["dev", "alpha04", "elmo_small", "model.lstm.n_layers=1"]

@@ -14,15 +14,15 @@ def study(tmp: Path, cache: Path, *extra, train=()):
             "data.module.eval_batch_size=8", "data.prepare.heldout_max_sentences=16", "lm.n_negative_samples=256",
             "trainer.enable_progress_bar=false", "trainer.val_check_interval=1000", *train]
     cmd = [sys.executable, "-m", "melmo.study", "study=sample", "stages=[train]", f"paths.log_dir={tmp}",
-           "study.strategies=[alpha04,trunc]", "study.languages=[en,fi]", "study.max_tokens=160",  # 2 steps of 8 x 10
+           "study.strategies=[alpha04]", "study.languages=[en,fi]", "study.max_tokens=160",  # 2 steps of 8 x 10
            "study.train.extra_overrides=[" + ",".join(f"'{o}'" for o in tiny) + "]", *extra]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900,
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
                           env={**os.environ, "WANDB_MODE": "offline"})
 
 
 def test_study_trains_each_model_once_and_a_rerun_does_nothing(tmp_path, session_cache):
     out = tmp_path / "studies" / "sample"
-    first = study(tmp_path, session_cache)
+    first = study(tmp_path, session_cache, "study.strategies=[alpha04,trunc]")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     for name in ("alpha04", "trunc"):
         model = out / "models" / name / "model"
@@ -36,7 +36,7 @@ def test_study_trains_each_model_once_and_a_rerun_does_nothing(tmp_path, session
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and "models" in p.parts}
     logs = {p: p.read_text() for p in (out / "logs").iterdir()}
 
-    second = study(tmp_path, session_cache)
+    second = study(tmp_path, session_cache, "study.strategies=[alpha04,trunc]")
     assert second.returncode == 0, second.stderr[-3000:]
     assert second.stdout.count("done before, skipped") == 2 and "running" not in second.stdout
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and "models" in p.parts} == stamps
