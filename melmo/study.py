@@ -6,15 +6,17 @@ subprocess of the project's own CLIs, so each can also be run, and debugged, on 
 * train -- ``python train.py sampling=<s> ... hydra.run.dir=<dir>/models/<name>`` per model of the
   sampling family (``study.strategies``, MONO for ``study.mono``, extra ``study.models``); done when
   ``<dir>/models/<name>/model/melmo.json`` exists (train.py writes it last, atomically).
-* evaluate -- ``python evaluate.py encoder.path=... task=<task> language=<lang> seeds=[...]`` per
-  (model, task, language), all into ``<dir>/results.csv``; not launched when every seed's row of that
-  (encoder, task, language) is already in the CSV.
+* evaluate -- ``python evaluate.py encoder.path=... task=<task> seeds=[...]`` per (model, task), or
+  per (model, task, language) with ``language=<lang>`` (MONO models, ``evaluate.split_languages``),
+  all into ``<dir>/results.csv``; not launched when the row of every seed and every language of
+  ``study.evaluate.tasks[task]`` is already in the CSV.
 * analyse -- ``python -m melmo.analysis <dir>/results.csv --sizes ... --out <dir>/analysis``; not
   rerun while the results CSV is the one it last analysed (its SHA-256 in ``analysis/.done``).
 
 Each stage writes its output to ``<dir>/logs/<stage>.log``. A failed stage prints one line naming
 it and its log; the evaluations of a model that failed to train are not launched, every other
-stage still runs (the analysis on the rows there are), and the exit status is 1. ``<dir>/study.json`` is the manifest: the composed config, every stage's command and status.
+stage still runs (the analysis on the rows there are), and the exit status is 1.
+``<dir>/study.json`` is the manifest: the composed config, every stage's command and status.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -35,8 +36,6 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from melmo.utils.labels import alpha_name, changes
 
-log = logging.getLogger(__name__)
-
 
 class StudyError(ValueError):
     """A study config that cannot be planned (one-line message)."""
@@ -44,7 +43,7 @@ class StudyError(ValueError):
 
 @dataclass
 class Model:
-    """One model of the study: its directory name, encoder name in the CSV, train overrides, languages it is evaluated on."""
+    """One model of the study: its directory name, its encoder name in the CSV, its train overrides, its MONO language."""
 
     name: str
     encoder: str
@@ -114,7 +113,11 @@ def done_rows(results: Path) -> set[tuple[str, str, str, str]]:
     if not results.is_file():
         return set()
     with open(results, encoding="utf-8", newline="") as fh:
-        return {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in csv.DictReader(fh)}
+        reader = csv.DictReader(fh)
+        missing = {"encoder", "task", "language", "seed"} - set(reader.fieldnames or [])
+        if missing:
+            raise StudyError(f"{results}: not a results CSV (no column {', '.join(sorted(missing))})")
+        return {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in reader}
 
 
 def merge_overrides(common: list, own: list) -> list[str]:

@@ -198,3 +198,11 @@ def test_extra_models_by_override_are_trained_and_evaluated(compose_study, tmp_p
     assert arg(train.argv, "hydra.run.dir") == str(tmp_path / "studies" / "sample" / "models" / "a4_1layer")
     assert [arg(s.argv, "task") for s in stages if s.needs == ["train-a4_1layer"]] == list(TASKS)
     assert {arg(s.argv, "encoder.name") for s in stages if s.needs == ["train-a4_1layer"]} == {"a4_1layer"}
+
+
+def test_a_results_file_of_another_format_is_named_in_one_line(compose_study, tmp_path):
+    out = tmp_path / "studies" / "sample"
+    out.mkdir(parents=True)
+    (out / "results.csv").write_text("model,score\nx,1\n")
+    with pytest.raises(S.StudyError, match=r"results.csv: not a results CSV \(no column encoder, language, seed, task\)"):
+        S.plan(compose_study())
