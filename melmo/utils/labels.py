@@ -1,7 +1,7 @@
 """Names that say what a run is: the sampling name from α, and what a run changed from the defaults.
 
 OmegaConf resolvers, registered when ``melmo`` is imported (``train.py`` imports it before Hydra
-composes its config):
+composes its config; with Hydra's compose API, ``import melmo`` first):
 
 * ``${melmo.alpha_name:ALPHA}`` -- the sampling name of exponent ALPHA, spelled as the paper does:
   0.4 -> ``alpha04`` (M0.4), 0.2 -> ``alpha02``, 0 -> ``trunc`` (TRUNC), 1 -> ``full``, and any
