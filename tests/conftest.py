@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import melmo  # noqa: F401  registers the ${melmo.*:...} config resolvers before any test composes conf/
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 SHARED = ROOT.parent / "shared"

@@ -1,0 +1,329 @@
+"""The whole study as one command: plan, run and skip the train / evaluate / analyse stages.
+
+``python -m melmo.study study=sample`` (conf/study.yaml, conf/study/*.yaml). Every stage is a
+subprocess of the project's own CLIs, so each can also be run, and debugged, on its own:
+
+* train -- ``python train.py sampling=<s> ... hydra.run.dir=<dir>/models/<name>`` per model of the
+  sampling family (``study.strategies``, MONO for ``study.mono``, extra ``study.models``); done when
+  ``<dir>/models/<name>/model/melmo.json`` exists (train.py writes it last, atomically).
+* evaluate -- ``python evaluate.py encoder.path=... task=<task> seeds=[...]`` per (model, task), or
+  per (model, task, language) with ``language=<lang>`` (MONO models, ``evaluate.split_languages``),
+  all into ``<dir>/results.csv``; not launched when the row of every seed and every language of
+  ``study.evaluate.tasks[task]`` is already in the CSV.
+* analyse -- ``python -m melmo.analysis <dir>/results.csv --sizes ... --out <dir>/analysis``; not
+  rerun while the results CSV is the one it last analysed (its SHA-256 in ``analysis/.done``).
+
+Each stage writes its output to ``<dir>/logs/<stage>.log``. A failed stage prints one line naming
+it and its log; the evaluations of a model that failed to train are not launched, every other
+stage still runs (the analysis on the rows there are), and the exit status is 1.
+``<dir>/study.json`` is the manifest: the composed config, every stage's command and status.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from melmo.utils.labels import alpha_name, changes
+
+
+class StudyError(ValueError):
+    """A study config that cannot be planned (one-line message)."""
+
+
+@dataclass
+class Model:
+    """One model of the study: its directory name, its encoder name in the CSV, its train overrides, its MONO language."""
+
+    name: str
+    encoder: str
+    overrides: list[str]
+    mono: str | None = None
+
+
+@dataclass
+class Stage:
+    kind: str                 # train | evaluate | analyse
+    name: str                 # unique, also the log file's name
+    argv: list[str]
+    log: str
+    needs: list[str] = field(default_factory=list)   # stage names that must succeed first
+    done: bool = False        # finished before this run: not launched
+    status: str = "pending"   # pending | skipped | ok | failed | blocked
+    seconds: float | None = None
+
+
+# ------------------------------------------------------------------------------------------ models
+
+
+def models(study: DictConfig) -> list[Model]:
+    """The study's models in order: strategies, MONO models, then the extra ``models``."""
+    names = dict(study.get("encoder_names") or {})
+    out: list[Model] = []
+    for s in study.strategies:
+        s = str(s)
+        if s.startswith(("alpha:", "alpha=")):
+            try:
+                alpha = float(s[len("alpha:"):])
+                name = alpha_name(alpha)
+            except ValueError as e:
+                raise StudyError(f"study.strategies: {s!r}: {e}") from None
+            out.append(Model(name, names.get(name, name), ["sampling=alpha", f"sampling.alpha={alpha}"]))
+        else:
+            out.append(Model(s, names.get(s, s), [f"sampling={s}"]))
+    for lang in study.get("mono") or []:
+        out.append(Model(f"mono_{lang}", names.get("mono", "MONO"), ["sampling=mono", f"sampling.language={lang}"], mono=str(lang)))
+    for name, overrides in (study.get("models") or {}).items():
+        out.append(Model(str(name), names.get(name, str(name)), [str(o) for o in overrides]))
+    seen = set()
+    for m in out:
+        if m.name in seen:
+            raise StudyError(f"study: two models are named {m.name!r} (strategies, mono and models must not repeat one)")
+        seen.add(m.name)
+    return out
+
+
+def length_overrides(study: DictConfig, model: Model) -> list[str]:
+    """The training length of ``model`` (README "Training length"): one token budget, or epochs per strategy."""
+    if study.length == "tokens":
+        return [f"lm.max_tokens={float(study.max_tokens)}", "lm.max_epochs=null"]
+    if study.length == "epochs":
+        epochs = dict(study.get("epochs") or {})
+        if model.name in epochs:
+            return ["lm.max_tokens=null", f"lm.max_epochs={float(epochs[model.name])}"]
+        return [f"lm.max_tokens={float(study.max_tokens)}", "lm.max_epochs=null"]
+    raise StudyError(f"study.length: {study.length!r} is neither 'tokens' nor 'epochs'")
+
+
+# ------------------------------------------------------------------------------------------ plan
+
+
+def done_rows(results: Path) -> set[tuple[str, str, str, str]]:
+    """(encoder, task, language, seed) of every row already in the results CSV."""
+    if not results.is_file():
+        return set()
+    with open(results, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"encoder", "task", "language", "seed"} - set(reader.fieldnames or [])
+        if missing:
+            raise StudyError(f"{results}: not a results CSV (no column {', '.join(sorted(missing))})")
+        return {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in reader}
+
+
+def merge_overrides(common: list, own: list) -> list[str]:
+    """``common`` then ``own``, a common override dropped when ``own`` sets the same key (model=..., ...)."""
+    keys = {str(o).split("=", 1)[0].lstrip("+~") for o in own}
+    return [str(o) for o in common if str(o).split("=", 1)[0].lstrip("+~") not in keys] + [str(o) for o in own]
+
+
+def quoted(value) -> str:
+    """A Hydra override value as a quoted string (paths may hold characters of the override grammar)."""
+    return "'" + str(value).replace("'", "\\'") + "'"
+
+
+def sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def absolute_paths(cfg: DictConfig) -> None:
+    """Make the study's directory and data roots absolute (relative to paths.root_dir): stages run there."""
+    root = Path(cfg.paths.root_dir)
+    for key in cfg.study.get("required") or []:
+        if cfg.study.get(key) is None:
+            raise StudyError(f"study.{key} is not set: give study.{key}=<path> (conf/study/{cfg.study.name}.yaml)")
+    with open_dict(cfg):
+        cfg.dir = str(root / cfg.dir)
+        for key in ("data_root", "conll17_root"):
+            value = cfg.study.get(key)
+            if value is not None:
+                cfg.study[key] = str(root / str(value))
+
+
+def plan(cfg: DictConfig) -> list[Stage]:
+    """Every stage of the study, in order, each marked ``done`` when its output is already there."""
+    absolute_paths(cfg)
+    study = cfg.study
+    root = Path(cfg.paths.root_dir)
+    out = Path(cfg.dir)
+    py = cfg.get("python") or sys.executable
+    logs = out / "logs"
+    results = out / "results.csv"
+    have = done_rows(results)
+    seeds = [int(s) for s in study.evaluate.seeds]
+    languages = ",".join(str(x) for x in study.languages)
+    kinds = set(cfg.get("stages") or ["train", "evaluate", "analyse"])
+    unknown = kinds - {"train", "evaluate", "analyse"}
+    if unknown:
+        raise StudyError(f"stages: unknown stage kind(s) {sorted(unknown)} (train, evaluate, analyse)")
+    stages: list[Stage] = []
+    family = models(study)
+    for m in family:
+        run_dir = out / "models" / m.name
+        argv = [py, str(root / "train.py"), *merge_overrides(list(study.train.overrides) + list(study.train.get("extra_overrides") or []),
+                                                               m.overrides),
+                f"data.languages=[{languages}]",
+                *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
+                # W&B group, name and tags (conf/train.yaml run_label): what this model changes, not the study's common settings
+                "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]",
+                f"hydra.run.dir={quoted(run_dir)}"]
+        stages.append(Stage("train", f"train-{m.name}", argv, str(logs / f"train-{m.name}.log"),
+                            done=(run_dir / "model" / "melmo.json").is_file()))
+    split = bool(study.evaluate.get("split_languages", False))
+    for m in family:
+        tasks = {t: [str(x) for x in langs] for t, langs in study.evaluate.tasks.items()}
+        if m.mono:
+            tasks = {t: [m.mono] for t in study.evaluate.mono_tasks if m.mono in tasks.get(t, [])}
+        for task, langs in tasks.items():
+            # one subprocess per (model, task), evaluate.py doing every language of the task (MONO: its
+            # own); or one per language with evaluate.split_languages=true
+            groups = [[x] for x in langs] if split else [langs]
+            for group in groups:
+                name = f"evaluate-{m.name}-{task}" + (f"-{group[0]}" if split or m.mono else "")
+                lang_arg = [f"language={group[0]}"] if split or m.mono else []
+                argv = [py, str(root / "evaluate.py"), f"encoder.path={quoted(out / 'models' / m.name / 'model')}",
+                        f"encoder.name={m.encoder}", f"task={task}", *lang_arg,
+                        f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
+                        *(study.evaluate.get("extra_overrides") or []),
+                        f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
+                done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds)
+                stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[f"train-{m.name}"], done=done))
+    sizes = f"<metadata.json of the {study.analysis.sizes_from} model's corpus>"   # known once it is trained
+    stages.append(Stage(
+        "analyse", "analyse", [py, "-m", "melmo.analysis", str(results), "--sizes", sizes, "--out", str(out / "analysis"),
+                               "--base", str(study.analysis.base), "--compare", *[str(c) for c in study.analysis.compare],
+                               "--mono", str((study.get("encoder_names") or {}).get("mono", "MONO"))],
+        str(logs / "analyse.log"), done=analysed(out)))
+    return [s for s in stages if s.kind in kinds]
+
+
+def analysed(out: Path) -> bool:
+    """True when ``<out>/analysis`` was made from the results CSV as it is now."""
+    stamp = out / "analysis" / ".done"
+    return stamp.is_file() and stamp.read_text().strip() == (sha256(out / "results.csv") or "")
+
+
+def sizes_file(cfg: DictConfig) -> str:
+    """The prepared corpus's metadata.json of the model named by ``study.analysis.sizes_from``."""
+    meta = Path(cfg.dir) / "models" / str(cfg.study.analysis.sizes_from) / "model" / "melmo.json"
+    if not meta.is_file():
+        raise StudyError(f"{meta}: not found (study.analysis.sizes_from names a model that is not trained)")
+    corpus_dir = json.loads(meta.read_text())["corpus_dir"]
+    return str(Path(corpus_dir) / "metadata.json")
+
+
+# ------------------------------------------------------------------------------------------ run
+
+
+def subprocess_runner(stage: Stage, cwd: Path) -> int:
+    """Run one stage with its output appended to its log file; returns the exit status."""
+    Path(stage.log).parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "1"}
+    with open(stage.log, "a", encoding="utf-8") as fh:
+        fh.write(f"\n$ {' '.join(stage.argv)}\n")
+        fh.flush()
+        return subprocess.run(stage.argv, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                              check=False).returncode
+
+
+def write_manifest(cfg: DictConfig, stages: list[Stage]) -> Path:
+    """``<dir>/study.json``: the composed config and every stage (written atomically)."""
+    out = Path(cfg.dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
+              for k in cfg if k != "hydra"}
+    body = {"config": config, "stages": [asdict(s) for s in stages],
+            "results": str(out / "results.csv"), "analysis": str(out / "analysis"), "models": str(out / "models")}
+    tmp = out / ".study.json.tmp"
+    tmp.write_text(json.dumps(body, indent=1, default=str))
+    tmp.replace(out / "study.json")
+    return out / "study.json"
+
+
+def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runner,
+        echo: Callable[[str], None] = print) -> int:
+    """Run the study's unfinished stages; returns 0, or 1 when a stage failed."""
+    stages = plan(cfg)
+    out = Path(cfg.dir)
+    total = len(stages)
+    todo = sum(not s.done for s in stages)
+    echo(f"study {cfg.study.name}: {total} stages, {total - todo} already done, {todo} to run; directory {out}")
+    write_manifest(cfg, stages)
+    failed: set[str] = set()
+    for i, s in enumerate(stages, 1):
+        tag = f"[{i}/{total}] {s.name}"
+        where = f" -> {out / 'models' / s.name[len('train-'):] / 'model'}" if s.kind == "train" else ""
+        if s.kind == "analyse":  # the CSV may have grown during this run: decide now
+            s.done = analysed(out)
+        if s.done:
+            s.status = "skipped"
+            echo(f"{tag}: done before, skipped{where}")
+            continue
+        blocked = [n for n in s.needs if n in failed]
+        if blocked:
+            s.status = "blocked"
+            failed.add(s.name)
+            echo(f"{tag}: not run, it needs {blocked[0]} which failed")
+            continue
+        if cfg.dry_run:
+            echo(f"{tag}: would run {' '.join(s.argv)}")
+            continue
+        if s.kind == "analyse":
+            try:
+                s.argv[s.argv.index("--sizes") + 1] = sizes_file(cfg)
+            except StudyError as e:
+                s.status = "failed"
+                failed.add(s.name)
+                echo(f"study: stage {s.name} failed: {e}")
+                continue
+        echo(f"{tag}: running (log {s.log})")
+        t0 = time.monotonic()
+        rc = runner(s, Path(cfg.paths.root_dir))
+        s.seconds = round(time.monotonic() - t0, 1)
+        if rc != 0:
+            s.status = "failed"
+            failed.add(s.name)
+            echo(f"study: stage {s.name} failed (exit {rc}), log: {s.log}")
+        else:
+            s.status = "ok"
+            echo(f"{tag}: ok in {s.seconds:.0f} s{where}")
+            if s.kind == "analyse":
+                (out / "analysis").mkdir(parents=True, exist_ok=True)
+                (out / "analysis" / ".done").write_text((sha256(out / "results.csv") or "") + "\n")
+        write_manifest(cfg, stages)
+    manifest = write_manifest(cfg, stages)
+    echo(f"models: {out / 'models'}/<name>/model   results: {out / 'results.csv'}   "
+         f"analysis: {out / 'analysis'}   manifest: {manifest}   logs: {out / 'logs'}")
+    if failed:
+        echo(f"study {cfg.study.name}: {len(failed)} stage(s) failed or blocked: {', '.join(sorted(failed))}")
+        return 1
+    return 0
+
+
+def main() -> None:
+    import hydra
+
+    @hydra.main(version_base="1.3", config_path="../conf", config_name="study")
+    def _main(cfg: DictConfig) -> None:
+        try:
+            code = run(cfg)
+        except StudyError as e:
+            print(f"error: {e}", file=sys.stderr)
+            code = 2
+        if code:
+            sys.exit(code)
+
+    _main()
+
+
+if __name__ == "__main__":
+    main()

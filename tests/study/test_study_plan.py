@@ -1,0 +1,208 @@
+"""melmo.study's planning and skipping, with fake stages (an injected runner that writes what each stage would)."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+import melmo  # noqa: F401
+from melmo import study as S
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGS = ["ar", "eu", "zh", "en", "fi", "he", "hi", "it", "ja", "ko", "ru", "sv", "tr"]
+NOT_EN = [x for x in LANGS if x != "en"]
+# the sample study's tasks and languages, written out here independently of conf/study/sample.yaml
+TASKS = {"pos": LANGS, "parsing": LANGS, "pos_transfer": NOT_EN, "tatoeba": NOT_EN}
+
+
+@pytest.fixture
+def compose_study(tmp_path):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    def make(*overrides):
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            cfg = compose("study", overrides=[f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}", *overrides],
+                          return_hydra_config=True)
+        HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]   # as in a @hydra.main app
+        return cfg
+
+    yield make
+    GlobalHydra.instance().clear()
+
+
+def arg(argv, key):
+    """The value of override ``key`` in ``argv``, quotes removed."""
+    hits = [a.split("=", 1)[1] for a in argv if a.startswith(key + "=")]
+    return hits[0].strip("'") if hits else None
+
+
+class Fake:
+    """Stands in for the subprocesses: records what ran and writes the outputs each stage would."""
+
+    def __init__(self, out: Path, fail: set[str] = frozenset()):
+        self.out, self.fail, self.ran = out, set(fail), []
+
+    def __call__(self, stage, cwd):
+        self.ran.append(stage.name)
+        if stage.name in self.fail:
+            return 3
+        if stage.kind == "train":
+            corpus = self.out / "corpus"
+            corpus.mkdir(parents=True, exist_ok=True)
+            (corpus / "metadata.json").write_text("{}")
+            model = Path(arg(stage.argv, "hydra.run.dir")) / "model"
+            model.mkdir(parents=True)
+            (model / "melmo.json").write_text(json.dumps({"corpus_dir": str(corpus)}))
+        elif stage.kind == "evaluate":
+            task, lang = arg(stage.argv, "task"), arg(stage.argv, "language")
+            results = Path(arg(stage.argv, "results"))
+            new = not results.exists()
+            with open(results, "a", newline="") as fh:
+                w = csv.writer(fh)
+                if new:
+                    w.writerow(["encoder", "task", "metric", "language", "seed", "value"])
+                for x in ([lang] if lang else TASKS[task]):
+                    for seed in (1, 2, 3):
+                        w.writerow([arg(stage.argv, "encoder.name"), task, "acc", x, seed, 0.5])
+        else:
+            sizes = stage.argv[stage.argv.index("--sizes") + 1]
+            assert Path(sizes) == self.out / "corpus" / "metadata.json"
+            Path(stage.argv[stage.argv.index("--out") + 1]).mkdir(parents=True, exist_ok=True)
+        return 0
+
+
+def test_plan_trains_every_model_then_evaluates_each_task_then_analyses(compose_study, tmp_path):
+    cfg = compose_study("study.strategies=[alpha04,trunc,alpha:0.3]", "study.mono=[fi]")
+    stages = S.plan(cfg)
+    out = tmp_path / "studies" / "sample"
+    trains = [s for s in stages if s.kind == "train"]
+    assert [s.name for s in trains] == ["train-alpha04", "train-trunc", "train-alpha03", "train-mono_fi"]
+    for s, sampling, name in zip(trains, (["sampling=alpha04"], ["sampling=trunc"], ["sampling=alpha", "sampling.alpha=0.3"],
+                                          ["sampling=mono", "sampling.language=fi"]), ("alpha04", "trunc", "alpha03", "mono_fi")):
+        assert s.argv[1] == str(ROOT / "train.py") and [a for a in s.argv if a.startswith("sampling")] == sampling
+        assert arg(s.argv, "hydra.run.dir") == str(out / "models" / name)
+        assert arg(s.argv, "ckpt_path") == "last" and arg(s.argv, "lm.max_tokens") == "64000.0"
+        assert arg(s.argv, "data.languages") == "[" + ",".join(LANGS) + "]"
+    evals = [s for s in stages if s.kind == "evaluate"]
+    want = [(enc, t, None) for enc in ("M0.4", "TRUNC", "alpha03") for t in TASKS] + [("MONO", "pos", "fi"), ("MONO", "parsing", "fi")]
+    got = [(arg(s.argv, "encoder.name"), arg(s.argv, "task"), arg(s.argv, "language")) for s in evals]
+    assert got == want
+    assert all(arg(s.argv, "seeds") == "[1,2,3]" and arg(s.argv, "results") == str(out / "results.csv") for s in evals)
+    assert arg(evals[0].argv, "encoder.path") == str(out / "models" / "alpha04" / "model")
+    assert [s.kind for s in stages][-1] == "analyse" and len(stages) == 4 + len(want) + 1
+
+
+def test_a_second_run_launches_nothing_and_a_new_row_only_reanalyses(compose_study, tmp_path):
+    cfg = compose_study("study.mono=[fi]")
+    out = tmp_path / "studies" / "sample"
+    first, lines = Fake(out), []
+    assert S.run(cfg, runner=first, echo=lines.append) == 0
+    assert len(first.ran) == 4 + 3 * 4 + 2 + 1 and first.ran[-1] == "analyse"
+    assert any(line.startswith("[1/19] train-alpha04: ok") for line in lines)
+    again, lines = Fake(out), []
+    assert S.run(compose_study("study.mono=[fi]"), runner=again, echo=lines.append) == 0
+    assert again.ran == []
+    assert sum("done before, skipped" in line for line in lines) == 19
+    with open(out / "results.csv", "a") as fh:
+        fh.write("M0.4,pos,acc,en,4,0.9\n")
+    third = Fake(out)
+    assert S.run(compose_study("study.mono=[fi]"), runner=third, echo=lambda _: None) == 0
+    assert third.ran == ["analyse"]
+
+
+def test_evaluations_whose_rows_are_all_there_are_not_launched(compose_study, tmp_path):
+    out = tmp_path / "studies" / "sample"
+    out.mkdir(parents=True)
+    rows = [["encoder", "task", "metric", "language", "seed", "value"]]
+    rows += [["M0.4", "pos", "acc", x, s, 0.9] for x in LANGS for s in (1, 2, 3)]
+    rows += [["M0.4", "parsing", m, x, s, 0.9] for x in LANGS for s in (1, 2, 3) for m in ("uas", "las")
+             if (x, s) != ("ko", 3)]   # one seed of one language missing
+    with open(out / "results.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    cfg = compose_study("study.strategies=[alpha04]")
+    done = {s.name: s.done for s in S.plan(cfg)}
+    assert done["evaluate-alpha04-pos"] is True
+    assert done["evaluate-alpha04-parsing"] is False and done["evaluate-alpha04-tatoeba"] is False
+    fake = Fake(out)
+    (out / "models" / "alpha04" / "model").mkdir(parents=True)   # trained already
+    (out / "models" / "alpha04" / "model" / "melmo.json").write_text("{}")
+    S.run(compose_study("study.strategies=[alpha04]", "stages=[train,evaluate]"), runner=fake, echo=lambda _: None)
+    assert fake.ran == ["evaluate-alpha04-parsing", "evaluate-alpha04-pos_transfer", "evaluate-alpha04-tatoeba"]
+
+
+def test_split_languages_launches_one_evaluation_per_language(compose_study):
+    stages = S.plan(compose_study("study.strategies=[alpha04]", "study.evaluate.split_languages=true", "stages=[evaluate]"))
+    assert [(arg(s.argv, "task"), arg(s.argv, "language")) for s in stages] == [(t, x) for t, xs in TASKS.items() for x in xs]
+
+
+def test_a_failed_training_blocks_its_evaluations_only(compose_study, tmp_path):
+    out = tmp_path / "studies" / "sample"
+    fake, lines = Fake(out, fail={"train-alpha02"}), []
+    assert S.run(compose_study(), runner=fake, echo=lines.append) == 1
+    assert "train-alpha02" in fake.ran and not any(n.startswith("evaluate-alpha02") for n in fake.ran)
+    assert any(n.startswith("evaluate-trunc") for n in fake.ran) and fake.ran[-1] == "analyse"
+    failed = [line for line in lines if line.startswith("study: stage")]
+    assert failed == [f"study: stage train-alpha02 failed (exit 3), log: {out / 'logs' / 'train-alpha02.log'}"]
+    manifest = json.loads((out / "study.json").read_text())
+    status = {s["name"]: s["status"] for s in manifest["stages"]}
+    assert status["train-alpha02"] == "failed" and status["evaluate-alpha02-pos"] == "blocked" and status["train-trunc"] == "ok"
+    assert manifest["config"]["study"]["name"] == "sample" and manifest["config"]["study"]["max_tokens"] == 64000
+
+
+def test_training_length_tokens_or_paper_epochs(compose_study):
+    def length(*ov):
+        return {s.name: (arg(s.argv, "lm.max_tokens"), arg(s.argv, "lm.max_epochs"))
+                for s in S.plan(compose_study("stages=[train]", "study.mono=[hi]", *ov))}
+
+    assert set(length().values()) == {("64000.0", "null")}
+    assert length("study.length=epochs") == {"train-alpha04": ("null", "2.0"), "train-alpha02": ("null", "3.0"),
+                                             "train-trunc": ("64000.0", "null"), "train-mono_hi": ("64000.0", "null")}
+    with pytest.raises(S.StudyError, match="study.length"):
+        length("study.length=steps")
+
+
+def test_paper_and_small_studies_need_their_data_roots(compose_study):
+    with pytest.raises(S.StudyError, match=r"study.data_root is not set"):
+        S.plan(compose_study("study=small"))
+    with pytest.raises(S.StudyError, match=r"study.conll17_root is not set"):
+        S.plan(compose_study("study=paper", "study.data_root=/eval"))
+    stages = S.plan(compose_study("study=paper", "study.data_root=/eval", "study.conll17_root=/c17"))
+    t = stages[0].argv
+    assert {"model=elmo_original", "data=conll17", "data.conll17_root='/c17'", "trainer=ddp"} <= set(t)
+    assert arg(t, "lm.max_tokens") == "8000000000.0"
+    assert sum(s.kind == "train" for s in stages) == 3 + 13
+    assert "xnli" in {arg(s.argv, "task") for s in stages if s.kind == "evaluate"}
+
+
+def test_two_models_with_one_name_are_refused(compose_study):
+    with pytest.raises(S.StudyError, match="alpha04"):
+        S.plan(compose_study("study.strategies=[alpha04,alpha:0.4]"))
+
+
+def test_extra_models_by_override_are_trained_and_evaluated(compose_study, tmp_path):
+    cfg = compose_study("study.strategies=[alpha04]",
+                        "+study.models.a4_1layer=['sampling=alpha04','model.lstm.n_layers=1','model=elmo_small']")
+    stages = S.plan(cfg)
+    train = next(s for s in stages if s.name == "train-a4_1layer")
+    assert {"sampling=alpha04", "model.lstm.n_layers=1", "model=elmo_small"} <= set(train.argv)
+    assert "model=elmo_tiny" not in train.argv and "model=elmo_tiny" in stages[0].argv   # its own model replaces the study's
+    assert arg(train.argv, "changes") == "['model.lstm.n_layers=1','model=elmo_small']"   # the W&B label: only what this model changes
+    assert arg(stages[0].argv, "changes") == "[]"
+    assert arg(train.argv, "hydra.run.dir") == str(tmp_path / "studies" / "sample" / "models" / "a4_1layer")
+    assert [arg(s.argv, "task") for s in stages if s.needs == ["train-a4_1layer"]] == list(TASKS)
+    assert {arg(s.argv, "encoder.name") for s in stages if s.needs == ["train-a4_1layer"]} == {"a4_1layer"}
+
+
+def test_a_results_file_of_another_format_is_named_in_one_line(compose_study, tmp_path):
+    out = tmp_path / "studies" / "sample"
+    out.mkdir(parents=True)
+    (out / "results.csv").write_text("model,score\nx,1\n")
+    with pytest.raises(S.StudyError, match=r"results.csv: not a results CSV \(no column encoder, language, seed, task\)"):
+        S.plan(compose_study())
