@@ -20,6 +20,7 @@ def study(tmp: Path, cache: Path, *extra, train=()):
                           env={**os.environ, "WANDB_MODE": "offline"})
 
 
+@pytest.mark.slow
 def test_study_trains_each_model_once_and_a_rerun_does_nothing(tmp_path, session_cache):
     out = tmp_path / "studies" / "sample"
     first = study(tmp_path, session_cache, "study.strategies=[alpha04,trunc]")
@@ -43,6 +44,7 @@ def test_study_trains_each_model_once_and_a_rerun_does_nothing(tmp_path, session
     assert {p: p.read_text() for p in (out / "logs").iterdir()} == logs
 
 
+@pytest.mark.slow
 def test_a_failing_training_names_its_stage_and_log_and_exits_non_zero(tmp_path, session_cache):
     res = study(tmp_path, session_cache, "study.strategies=[alpha04]", train=["model.lstm.n_layers=0"])
     log = tmp_path / "studies" / "sample" / "logs" / "train-alpha04.log"
