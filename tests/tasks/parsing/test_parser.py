@@ -80,14 +80,19 @@ def test_parser_shapes_and_masked_heads():
 def test_padding_does_not_change_scores():
     torch.manual_seed(0)
     p = small_parser().eval()
+    with torch.no_grad():  # the biaffine weights start at zero: make the scores depend on the input
+        p.arc_attn.weight.normal_()
+        p.rel_attn.weight.normal_()
     x, mask, *_ = batch()
     s_arc, s_rel = p(x, mask)
     x2 = x.clone()
     x2[~mask] = 100.0
-    s_arc2, _ = p(x2, mask)
-    alone, _ = p(x[1:2, :3], mask[1:2, :3])
-    assert torch.allclose(s_arc, s_arc2)
-    assert torch.allclose(s_arc[1, :3, :4], alone[0], atol=1e-5)
+    s_arc2, s_rel2 = p(x2, mask)
+    alone, alone_rel = p(x[1:2, :3], mask[1:2, :3])
+    assert torch.allclose(s_arc, s_arc2) and torch.allclose(s_rel, s_rel2)
+    assert torch.allclose(s_arc[1, :3, :4], alone[0], atol=1e-4)
+    assert torch.allclose(s_rel[1, :3, :4], alone_rel[0], atol=1e-4)
+    assert s_arc[1, :3, :4].isfinite().sum() == 9 and s_arc[1, :3, :4].abs().max() > 1e-3
 
 
 def test_loss_decreases_and_gradient_flows():

@@ -65,3 +65,26 @@ def test_overfits_a_tiny_set_and_gradient_reaches_the_encoder():
         opt.step()
     assert loss.item() < 0.05
     assert torch.equal(m(p, pm, h, hm).argmax(-1), y)
+
+
+def test_forward_equals_the_paper_equations_for_one_pair():
+    """Chen et al. 2017 eqs. (1)-(16), written out with explicit loops over one unpadded pair."""
+    torch.manual_seed(0)
+    m = ESIM(10, hidden=6).eval()
+    p, pm, h, hm = pairs(b=1)
+    a_in, b_in = p[0, : int(pm[0].sum())], h[0, : int(hm[0].sum())]
+    a = m.encoder(a_in[None])[0][0]
+    b = m.encoder(b_in[None])[0][0]
+    a_t = torch.stack([sum(torch.exp(a[i] @ b[j]) * b[j] for j in range(len(b)))
+                       / sum(torch.exp(a[i] @ b[k]) for k in range(len(b))) for i in range(len(a))])
+    b_t = torch.stack([sum(torch.exp(a[i] @ b[j]) * a[i] for i in range(len(a)))
+                       / sum(torch.exp(a[k] @ b[j]) for k in range(len(a))) for j in range(len(b))])
+
+    def compose(x, xt):
+        enh = torch.cat((x, xt, x - xt, x * xt), -1)
+        return m.composition(torch.relu(m.projection(enh))[None])[0][0]
+
+    va, vb = compose(a, a_t), compose(b, b_t)
+    v = torch.cat((va.mean(0), va.max(0).values, vb.mean(0), vb.max(0).values))
+    want = m.output(torch.tanh(m.hidden(v)))
+    assert torch.allclose(m(p, pm, h, hm)[0], want, atol=1e-5)
