@@ -108,7 +108,7 @@ def chu_liu_edmonds(scores: np.ndarray) -> np.ndarray:
 
 def _greedy(s: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Row-wise argmax heads ``(B, T)`` with padding heads and self-loops forbidden."""
-    b, t, _ = s.shape
+    _b, t, _ = s.shape
     pos = np.arange(t + 1)
     allowed = pos[None, None, :] <= lengths[:, None, None]  # head must be ROOT or a real word
     allowed = allowed & (pos[None, None, :] != (np.arange(t) + 1)[None, :, None])  # no self-loop

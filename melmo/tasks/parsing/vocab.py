@@ -24,7 +24,7 @@ class RelationVocab:
             raise ValueError("relation labels must be unique")
 
     @classmethod
-    def build(cls, sentences: Iterable[list[str]]) -> "RelationVocab":
+    def build(cls, sentences: Iterable[list[str]]) -> RelationVocab:
         counts = Counter(rel for sent in sentences for rel in sent)
         return cls(sorted(counts, key=lambda r: (-counts[r], r)))  # frequent first, ties by name
 

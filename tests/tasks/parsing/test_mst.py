@@ -31,7 +31,7 @@ def is_single_root_tree(heads):
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def all_single_root_trees(n):
     """Every single-root tree on n words, found by enumerating all (n+1)^n head assignments."""
     return np.array([h for h in itertools.product(range(n + 1), repeat=n) if is_single_root_tree(h)])

@@ -1,6 +1,5 @@
 """Biaffine scorer, MLP and parser head: shapes, formula, loss, learning, gradients, decoding."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -60,15 +59,15 @@ def batch(seed=0):
 
 
 def small_parser(**kw):
-    args = dict(n_in=12, n_rels=4, n_lstm_hidden=16, n_lstm_layers=2, n_arc_mlp=20, n_rel_mlp=8,
-                input_dropout=0.0, lstm_dropout=0.0, mlp_dropout=0.0)
+    args = {"n_in": 12, "n_rels": 4, "n_lstm_hidden": 16, "n_lstm_layers": 2, "n_arc_mlp": 20, "n_rel_mlp": 8,
+                "input_dropout": 0.0, "lstm_dropout": 0.0, "mlp_dropout": 0.0}
     args.update(kw)
     return BiaffineParser(**args)
 
 
 def test_parser_shapes_and_masked_heads():
     torch.manual_seed(0)
-    x, mask, heads, rels, lengths = batch()
+    x, mask, _heads, _rels, _lengths = batch()
     s_arc, s_rel = small_parser()(x, mask)
     assert s_arc.shape == (3, 5, 6) and s_rel.shape == (3, 5, 6, 4)
     assert torch.isinf(s_arc[1, :, 4:]).all() and torch.isfinite(s_arc[1, :, :4]).all().item() is False
@@ -116,7 +115,7 @@ def test_loss_decreases_and_gradient_flows():
 
 
 def test_loss_is_cross_entropy_over_heads_and_labels_at_gold_head():
-    x, mask, heads, rels, _ = batch()
+    _x, mask, heads, rels, _ = batch()
     s_arc = torch.randn(3, 5, 6)
     s_rel = torch.randn(3, 5, 6, 4)
     n, arc, rel = 0, 0.0, 0.0
@@ -133,7 +132,7 @@ def test_unseen_relation_is_ignored_by_the_loss():
     vocab = RelationVocab.build([["nsubj", "root", "obj"], ["root", "punct"]])
     assert vocab.labels[0] == "root" and vocab.encode(["obj", "reparandum"]) == [vocab.index["obj"], IGNORE_INDEX]
     assert vocab.unseen(["reparandum", "obj", "reparandum"]) == {"reparandum": 2}
-    x, mask, heads, rels, _ = batch()
+    _x, mask, heads, rels, _ = batch()
     s_arc, s_rel = torch.randn(3, 5, 6), torch.randn(3, 5, 6, 4)
     rels_unseen = rels.clone()
     rels_unseen[0, 0] = IGNORE_INDEX
