@@ -61,12 +61,13 @@ def atomic_path(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[Pat
 
 
 @contextmanager
-def open_atomic(path: str | os.PathLike, mode: str = "w", *, encoding: str = "utf-8",
+def open_atomic(path: str | os.PathLike, mode: str = "w", *, encoding: str = "utf-8", newline: str | None = None,
                 fsync: bool = False) -> Iterator[IO]:
-    """``open(path, mode)`` written atomically: ``mode`` is ``"w"`` (text, ``encoding``) or ``"wb"``."""
+    """``open(path, mode)`` written atomically: ``mode`` is ``"w"`` (text: ``encoding``, ``newline``
+    as for ``open``, e.g. ``newline=""`` for the ``csv`` module) or ``"wb"``."""
     if mode not in ("w", "wb"):
         raise ValueError(f"open_atomic: mode {mode!r}: use 'w' or 'wb'")
-    kwargs = {} if mode == "wb" else {"encoding": encoding}
+    kwargs = {} if mode == "wb" else {"encoding": encoding, "newline": newline}
     with atomic_path(path, fsync=fsync) as tmp, open(tmp, mode, **kwargs) as fh:
         yield fh
 
