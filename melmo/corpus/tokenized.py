@@ -97,7 +97,8 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
         check_exists(path, src.lang)
     with staged_dir(out_dir, "stats.json") as tmp:  # published when the block ends without an error
         n_sent = n_tok = n_split = n_cut = 0
-        max_bytes = max_chars - 2  # bilm-tf keeps max_characters_per_token - 2 bytes (BOW/EOW), elmo-spec §1
+        # imported here, not at the top: melmo.model loads torch, which the corpus CLI otherwise never needs
+        from melmo.model.chars import count_truncated
         buf = np.empty(1 << 16, dtype="<u4")
         fill = 0
         with open(tmp / "tokens.txt", "w", encoding="utf-8") as ftok, open(tmp / "lengths.u32", "wb") as flen:
@@ -110,7 +111,7 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
                 for piece in pieces:
                     ftok.write(" ".join(piece))
                     ftok.write("\n")
-                    n_cut += sum(len(t.encode("utf-8", "ignore")) > max_bytes for t in piece)
+                    n_cut += count_truncated(piece, max_chars)  # spelled in over max_chars - 2 bytes
                     n_sent += 1
                     n_tok += len(piece)
                     buf[fill] = len(piece)
