@@ -62,5 +62,7 @@ def test_publish_dir_when_the_target_exists(tmp_path):
     (other / "x").write_text("ours")
     with pytest.raises(OSError):  # no marker: an existing directory is an error
         publish_dir(other, final)
+    with pytest.raises(OSError):  # theirs lacks the marker (not a finished publication): an error too
+        publish_dir(other, final, "absent")
     publish_dir(other, final, merge=True)  # merge: files replaced one by one, others kept
     assert sorted(os.listdir(final)) == ["done", "keep", "x"] and not other.exists()
