@@ -103,10 +103,32 @@ def test_unimax_small_budget_is_uniform_and_large_budget_hits_caps():
     assert big == {k: 2 * v for k, v in COUNTS.items()}
 
 
-def test_strategy_objects_match_functions():
-    assert AlphaSampling(0.2).sizes(COUNTS) == target_sizes(COUNTS, 0.2)
-    assert UniMaxSampling(max_epochs=1, budget_tokens=60_000).sizes(COUNTS) == unimax_sizes(COUNTS, 60_000, 1)
+def _water_level(caps: dict, budget: int) -> int:
+    """The largest integer level L with sum(min(cap, L)) <= budget (bisection; UniMax's uniform share)."""
+    lo, hi = 0, budget
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if sum(min(c, mid) for c in caps.values()) <= budget else (lo, mid - 1)
+    return lo
+
+
+def test_strategy_objects_give_the_sizes_of_their_rule():
+    # expected values from the rules themselves, not from the functions the objects wrap
+    alpha = AlphaSampling(0.2).sizes(COUNTS)
+    assert alpha["hi"] == COUNTS["hi"]  # the smallest language is kept whole
+    for k, n in COUNTS.items():  # n_i' = n_min * (n_i / n_min) ** alpha, to the nearest token
+        assert abs(alpha[k] - COUNTS["hi"] * (n / COUNTS["hi"]) ** 0.2) <= 0.5
+    assert AlphaSampling(0.2, "alpha02").describe() == {"strategy": "alpha", "alpha": 0.2, "name": "alpha02"}
+    assert MonoSampling("FI").sizes(COUNTS) == {"fi": 120_000} and MonoSampling("fi").languages(list(COUNTS)) == ["fi"]
+
+    assert UniMaxSampling(max_epochs=1, budget_tokens=60_000).sizes(COUNTS) == {k: 10_000 for k in COUNTS}
     frac = UniMaxSampling(max_epochs=1, budget_fraction=0.1)
-    assert sum(frac.sizes(COUNTS).values()) <= 0.1 * sum(COUNTS.values()) + 1
+    budget = round(0.1 * sum(COUNTS.values()))  # 408,500: eu and hi are capped, the rest share 343,500 evenly
+    level = _water_level(COUNTS, budget)
+    assert level == 85_875
+    assert frac.sizes(COUNTS) == {k: min(n, level) for k, n in COUNTS.items()}
+    twice = UniMaxSampling(max_epochs=2, budget_tokens=400_000)  # caps 2 * n: hi may be repeated
+    level = _water_level({k: 2 * n for k, n in COUNTS.items()}, 400_000)
+    assert twice.sizes(COUNTS) == {k: min(2 * n, level) for k, n in COUNTS.items()}
     with pytest.raises(SamplingError, match="exactly one"):
         UniMaxSampling(budget_tokens=5, budget_fraction=0.5).sizes(COUNTS)

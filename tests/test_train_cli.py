@@ -70,6 +70,16 @@ def test_multirun_with_ddp_runs_each_job_exactly_once(tmp_path, session_cache):
     assert res.stdout.count("Launching 3 jobs locally") + res.stderr.count("Launching 3 jobs locally") == 1
 
 
+def _global_step(path: Path) -> int | None:
+    """The step a checkpoint holds; None while it is missing or not yet completely written."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)["global_step"]
+    except Exception:  # absent, or caught mid-write
+        return None
+
+
 @pytest.mark.slow
 def test_sigkill_and_resume_reproduces_the_uninterrupted_losses(tmp_path, session_cache):
     common = ["trainer.max_steps=12", "callbacks.model_checkpoint.every_n_train_steps=4", "export=false"]
@@ -80,14 +90,14 @@ def test_sigkill_and_resume_reproduces_the_uninterrupted_losses(tmp_path, sessio
 
     cut = tmp_path / "cut"
     proc = train(tmp_path, session_cache, *common, f"hydra.run.dir={cut}", popen=True)
-    ckpt = cut / "checkpoints" / "step_0000008.ckpt"
+    ckpt, last = cut / "checkpoints" / "step_0000008.ckpt", cut / "checkpoints" / "last.ckpt"
     deadline = time.time() + 300
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+    # ckpt_path=last reads last.ckpt, written after step_0000008.ckpt: kill once it holds step 8
+    while _global_step(last) != 8 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    time.sleep(0.3)  # let the checkpoint finish writing (Lightning writes it atomically)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert ckpt.exists(), "the run ended before its step-8 checkpoint"
+    assert ckpt.exists() and _global_step(last) == 8, "the run ended before its step-8 checkpoint"
     done = step_losses(cut)
     assert max(done) < 11, "the kill came too late to test a resume"
 

@@ -4,13 +4,15 @@ gigabyte corpora does not re-read them."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from melmo.corpus.readers import file_sha256
+from melmo.utils.atomic import write_atomic
 
 
 def cached_sha256(path: Path, cache_dir: Path) -> str:
+    """SHA-256 hex digest of ``path``'s bytes, looked up in ``<cache_dir>/sha256.json`` under the key
+    (resolved path, size, mtime in ns) and computed (then recorded) when the key is new."""
     path = Path(path).resolve()
     st = path.stat()
     index = Path(cache_dir) / "sha256.json"
@@ -23,8 +25,5 @@ def cached_sha256(path: Path, cache_dir: Path) -> str:
         return table[key]
     digest = file_sha256(path)
     table[key] = digest
-    index.parent.mkdir(parents=True, exist_ok=True)
-    tmp = index.with_name(f".{index.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(table))
-    os.replace(tmp, index)
+    write_atomic(index, json.dumps(table))
     return digest

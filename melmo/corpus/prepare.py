@@ -28,7 +28,6 @@ import logging
 import math
 import shutil
 import sys
-import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -39,11 +38,11 @@ import numpy as np
 
 from melmo import __version__
 from melmo.corpus.hashcache import cached_sha256
-from melmo.corpus.publish import publish_dir
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
 from melmo.corpus.select import CHUNK, budget_cutoff, chunk_mask, priorities, stream_key
 from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
 from melmo.languages import check_language
+from melmo.utils.atomic import staged_dir
 
 log = logging.getLogger(__name__)
 
@@ -285,9 +284,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             pruned |= p
         ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
         types = list(SPECIALS) + [t for t, _ in ranked if t not in SPECIALS][: opts.max_types]
-        out_root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_root))
-        try:
+        with staged_dir(out_dir, "metadata.json") as tmp:  # published when the block ends without an error
             for sub in ("pieces", "shards", "heldout"):
                 (tmp / sub).mkdir()
             (tmp / "types.txt").write_text("".join(t + "\n" for t in types), encoding="utf-8")
@@ -327,10 +324,6 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
                 "tokenized_cache": {lang: provenance[lang][0] for lang in langs},
             }
             (tmp / "metadata.json").write_text(json.dumps(meta, indent=1, default=str))
-            publish_dir(tmp, out_dir, "metadata.json")
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     finally:
         if pool is not None:
             pool.shutdown()

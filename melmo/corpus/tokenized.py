@@ -14,17 +14,15 @@ Memory stays bounded: lines stream in, sentences stream out.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from melmo.corpus.publish import publish_dir
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format, iter_conllu_sentences, iter_text_lines
 from melmo.corpus.select import stream_key
+from melmo.utils.atomic import staged_dir
 
 FORMAT_VERSION = 1  # bump when the cache layout or tokenization semantics change
 
@@ -97,11 +95,10 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
         return Tokenized(src.lang, out_dir)
     for path in src.paths:
         check_exists(path, src.lang)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_dir(out_dir, "stats.json") as tmp:  # published when the block ends without an error
         n_sent = n_tok = n_split = n_cut = 0
-        max_bytes = max_chars - 2  # bilm-tf keeps max_characters_per_token - 2 bytes (BOW/EOW), elmo-spec §1
+        # imported here, not at the top: melmo.model loads torch, which the corpus CLI otherwise never needs
+        from melmo.model.chars import count_truncated
         buf = np.empty(1 << 16, dtype="<u4")
         fill = 0
         with open(tmp / "tokens.txt", "w", encoding="utf-8") as ftok, open(tmp / "lengths.u32", "wb") as flen:
@@ -114,7 +111,7 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
                 for piece in pieces:
                     ftok.write(" ".join(piece))
                     ftok.write("\n")
-                    n_cut += sum(len(t.encode("utf-8", "ignore")) > max_bytes for t in piece)
+                    n_cut += count_truncated(piece, max_chars)  # spelled in over max_chars - 2 bytes
                     n_sent += 1
                     n_tok += len(piece)
                     buf[fill] = len(piece)
@@ -137,8 +134,4 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
             **provenance,
         }
         (tmp / "stats.json").write_text(json.dumps(stats, indent=1, default=str))
-        publish_dir(tmp, out_dir, "stats.json")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return Tokenized(src.lang, out_dir)

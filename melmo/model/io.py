@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -27,6 +25,7 @@ import torch
 from melmo.model.chars import N_CHARACTERS
 from melmo.model.encoder import BiLM
 from melmo.model.lstm import RUNTIME_TO_TF, TF_TO_RUNTIME, permute_gates
+from melmo.utils.atomic import staged_dir
 
 OPTIONS_NAME = "options.json"
 WEIGHTS_NAME = "weights.hdf5"
@@ -257,15 +256,6 @@ def save_bilm(encoder: BiLM, directory: str | os.PathLike, vocab: Iterable[str] 
             V = _softmax_arrays(softmax, encoder.projection_dim)["softmax/b"].shape[0]
             if V != len(vocab):
                 raise ValueError(f"softmax has {V} rows but the vocabulary {len(vocab)} tokens")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
-    try:
+    with staged_dir(directory, merge=True) as tmp:
         _write_model(tmp, encoder, vocab, softmax)
-        if not directory.exists():
-            os.rename(tmp, directory)
-        else:
-            for p in sorted(tmp.iterdir()):
-                os.replace(p, directory / p.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return directory

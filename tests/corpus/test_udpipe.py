@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import lzma
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from melmo.corpus.udpipe import (
     score_tokenization,
     train_tokenizer,
 )
+from melmo.corpus.udpipe.tokenizer import _clean
 from melmo.languages import PAPER_LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,9 +135,9 @@ def test_inner_whitespace_convention():
     # Finnish TDT has tokens with spaces ("10 000"), so its model is trained with allow_spaces=1
     (fi,) = Tokenizer(model("fi")).tokenize("Hinta oli 10 000 euroa.")
     assert fi == ["Hinta", "oli", "10\u00a0000", "euroa", "."]
-    assert U._clean("1 000") == "1\u00a0000"
-    assert U._clean(" a \t b ") == "a\u00a0b"
-    assert U._clean("   ") == "" and U._clean("\u00a0") == ""
+    assert _clean("1 000") == "1\u00a0000"
+    assert _clean(" a \t b ") == "a\u00a0b"
+    assert _clean("   ") == "" and _clean("\u00a0") == ""
 
 
 def test_info_records_the_tokenization():
@@ -240,9 +240,7 @@ def test_tiny_training_run(tmp_path):
     conllu.write_text(_tiny_conllu(), encoding="utf-8")
     out = tmp_path / "models" / "tiny.udpipe"
     log = tmp_path / "train.log"
-    t0 = time.perf_counter()
     train_tokenizer([conllu], out, options={"epochs": 1, "dimension": 16}, log_path=log)
-    assert time.perf_counter() - t0 < 10
     assert "epochs=1" in log.read_text() and "dimension=16" in log.read_text()
     assert [p.name for p in out.parent.iterdir()] == ["tiny.udpipe"]  # no temporary left behind
     tok = Tokenizer(out, multiword="split")

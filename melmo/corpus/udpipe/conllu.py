@@ -1,0 +1,63 @@
+"""CoNLL-U reading for UDPipe: files (.xz/.gz allowed) into ``ufal.udpipe.Sentences``, sentence ranges."""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+import re
+from pathlib import Path
+from typing import Sequence
+
+import ufal.udpipe as ud
+
+from melmo.corpus.udpipe.errors import UDPipeError
+
+
+def _read_text(path: Path) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: CoNLL-U file not found")
+    opener = lzma.open if path.name.endswith(".xz") else gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            return fh.read()
+    except (UnicodeDecodeError, OSError, EOFError, lzma.LZMAError) as err:
+        raise UDPipeError(f"{path}: cannot read ({err})") from None
+
+
+def read_conllu(paths: Sequence[Path], sentences: slice | None = None) -> "ud.Sentences":
+    """The sentences of ``paths`` (read in order; .xz/.gz allowed) as UDPipe objects, ``sentences`` sliced."""
+    out = ud.Sentences()
+    index = 0
+    sel = sentences or slice(None)
+    for path in paths:
+        fmt = ud.InputFormat.newConlluInputFormat()
+        fmt.setText(_read_text(path))
+        err = ud.ProcessingError()
+        s = ud.Sentence()
+        while fmt.nextSentence(s, err):
+            out.append(s)
+            s = ud.Sentence()
+            index += 1
+        if err.occurred():
+            raise UDPipeError(f"{path}: invalid CoNLL-U after sentence {index}: {err.message}")
+    if sel != slice(None):
+        kept = ud.Sentences()
+        for i in range(*sel.indices(len(out))):
+            kept.append(out[i])
+        out = kept
+    return out
+
+
+def parse_slice(spec: str | None) -> slice | None:
+    """``":700"`` / ``"700:"`` / ``"100:200"`` -> a slice of sentence indices (0-based, end exclusive)."""
+    if spec is None or spec in ("", ":"):
+        return None
+    m = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", spec)
+    if not m:
+        raise ValueError(f"sentence range {spec!r}: use START:END, e.g. ':700' or '700:'")
+    return slice(int(m[1]) if m[1] else None, int(m[2]) if m[2] else None)
+
+
+def _is_test_file(path: Path) -> bool:
+    return bool(re.search(r"(^|[-_.])test([-_.]|$)", Path(path).name))
