@@ -1,38 +1,75 @@
 """Read-only view of a prepared corpus directory (written by melmo.corpus.prepare).
 
-Shards are numpy arrays opened as memmaps, so a multi-billion-token stream costs no memory
-beyond the pages being read. Character ids for the most frequent types come from one table built
-once; rarer types are spelled on demand (bilm-tf gives every word its full spelling, elmo-spec §7).
+Shards are numpy arrays opened as memmaps (tokens, lengths and languages alike), so a
+multi-billion-token stream costs no memory beyond the pages being read; a shard's sentence index
+is a sparse table of one int64 start per ``INDEX_STRIDE`` sentences, built on first use (a 1B-token
+corpus of ~40M sentences: ~5 MB, instead of 480 MB of full offsets + lengths + languages in RAM).
+``types.txt`` is held as its UTF-8 bytes plus uint32/64 line starts (``TypeTable``), not as a list
+of Python strings (~70 bytes per type). Character ids for the most frequent types come from one
+table built once; rarer types are spelled on demand (bilm-tf gives every word its full spelling,
+elmo-spec §7).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from melmo.corpus.readers import CorpusError
 
 BOS_ID, EOS_ID, UNK_ID = 0, 1, 2  # vocab.txt starts <S>, </S>, <UNK> (bilm-tf, elmo-spec §7)
+INDEX_STRIDE = 64  # sentences per sparse index entry: a lookup sums at most 63 lengths
+_INDEX_CHUNK = 1 << 20  # lengths read per pass while building the index (4 MB)
 
 
 @dataclass
 class Shard:
-    """Sentences stored back to back: ``tokens[offsets[i]:offsets[i] + lengths[i]]``."""
+    """Sentences stored back to back: sentence i is ``tokens[start(i) : start(i) + lengths[i]]``."""
 
-    tokens: np.ndarray  # (n_tokens,) uint32 type ids
-    lengths: np.ndarray  # (n_sentences,) uint32
-    langs: np.ndarray  # (n_sentences,) uint8, index into metadata["languages"]
+    tokens: np.ndarray  # (n_tokens,) uint32 type ids (memmap)
+    lengths: np.ndarray  # (n_sentences,) uint32 (memmap)
+    langs: np.ndarray  # (n_sentences,) uint8, index into metadata["languages"] (memmap)
+    _index: np.ndarray | None = None  # (ceil(n / INDEX_STRIDE),) int64 start of every INDEX_STRIDE-th sentence
 
-    @cached_property
+    @property
+    def index(self) -> np.ndarray:
+        """Start of sentences 0, S, 2S, ... (S = INDEX_STRIDE), built in bounded chunks on first use."""
+        if self._index is None:
+            n = len(self.lengths)
+            index = np.empty(-(-n // INDEX_STRIDE), np.int64)
+            total = 0
+            for a in range(0, n, _INDEX_CHUNK):  # _INDEX_CHUNK is a multiple of INDEX_STRIDE
+                chunk = self._read_lengths(a, min(n, a + _INDEX_CHUNK)).astype(np.int64)
+                ends = np.cumsum(chunk)
+                starts = total + np.concatenate([[0], ends[:-1]])
+                index[a // INDEX_STRIDE : (a + len(chunk) - 1) // INDEX_STRIDE + 1] = starts[::INDEX_STRIDE]
+                total += int(ends[-1])
+            self._index = index
+        return self._index
+
+    def _read_lengths(self, a: int, b: int) -> np.ndarray:
+        """lengths[a:b], read from the file (not through the map: a one-off pass leaves no resident pages)."""
+        if isinstance(self.lengths, np.memmap) and self.lengths.filename:
+            item = self.lengths.dtype.itemsize
+            return np.fromfile(self.lengths.filename, dtype=self.lengths.dtype, count=b - a, offset=self.lengths.offset + a * item)
+        return np.asarray(self.lengths[a:b])
+
+    def start(self, i: int) -> int:
+        block = i // INDEX_STRIDE
+        first = block * INDEX_STRIDE
+        return int(self.index[block]) + (int(np.asarray(self.lengths[first:i]).sum(dtype=np.int64)) if i > first else 0)
+
+    @property
     def offsets(self) -> np.ndarray:
+        """(n_sentences,) int64 start of every sentence (the whole array: for tests and small shards)."""
         return np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int64)[:-1]]) if len(self.lengths) else np.zeros(0, np.int64)
 
     def sentence(self, i: int) -> np.ndarray:
-        start = int(self.offsets[i])
+        start = self.start(i)
         return np.asarray(self.tokens[start : start + int(self.lengths[i])])
 
     def __len__(self) -> int:
@@ -43,11 +80,38 @@ class Shard:
         try:
             return cls(
                 np.load(f"{stem}.tokens.npy", mmap_mode="r"),
-                np.load(f"{stem}.lengths.npy"),
-                np.load(f"{stem}.langs.npy"),
+                np.load(f"{stem}.lengths.npy", mmap_mode="r"),
+                np.load(f"{stem}.langs.npy", mmap_mode="r"),
             )
         except (OSError, ValueError) as err:
             raise CorpusError(f"{stem}.*.npy: cannot read prepared shard ({err})") from None
+
+
+class TypeTable:
+    """The lines of ``types.txt`` as one bytes buffer and line starts: ``table[i]`` -> str, slices -> list."""
+
+    def __init__(self, path: Path):
+        try:
+            self._data = path.read_bytes()
+        except OSError as err:
+            raise CorpusError(f"{path}: cannot read the type list ({err.strerror})") from None
+        ends = np.flatnonzero(np.frombuffer(self._data, np.uint8) == 10)  # one type per "\n"-terminated line
+        self._starts = np.concatenate([[0], ends + 1]).astype(np.uint32 if len(self._data) < (1 << 32) else np.uint64)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"type id {i} out of range ({len(self)} types)")
+        return self._data[int(self._starts[i]) : int(self._starts[i + 1]) - 1].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
 
 
 class PreparedCorpus:
@@ -60,7 +124,7 @@ class PreparedCorpus:
             raise CorpusError(f"{meta_path}: not a prepared corpus (run python -m melmo.corpus prepare)")
         self.metadata = json.loads(meta_path.read_text())
         self.languages: list[str] = self.metadata["languages"]
-        self.types = (self.directory / "types.txt").read_text(encoding="utf-8").split("\n")[:-1]
+        self.types = TypeTable(self.directory / "types.txt")
         self.vocab_size = self.metadata["vocab_size"]
         self.max_chars = max_chars
         self.shards = [Shard.load(self.directory / "shards" / name) for name in self.metadata["shards"]]
@@ -70,7 +134,7 @@ class PreparedCorpus:
 
     @property
     def vocab(self) -> list[str]:
-        return self.types[: self.vocab_size]
+        return list(self.types[: self.vocab_size])
 
     def heldout(self, lang: str) -> Shard:
         return Shard.load(self.directory / "heldout" / lang)
