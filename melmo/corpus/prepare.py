@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import sys
 import tempfile
@@ -41,9 +42,11 @@ from melmo import __version__
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.publish import publish_dir
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
+from melmo.corpus.sources import check_udpipe_model
 from melmo.corpus.select import CHUNK, budget_cutoff, chunk_mask, priorities, stream_key
 from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
 from melmo.languages import check_language
+from melmo.utils.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,17 @@ class PrepareOptions:
     heldout_max_sentences: int = 1000
     shard_tokens: int = 10_000_000
     workers: int = 2
+
+    def check(self) -> None:
+        """One-line errors naming the config key (data.prepare.*) of a value preparation cannot use."""
+        if self.vocab_size < len(SPECIALS) + 1:
+            raise CorpusError(f"data.prepare.vocab_size={self.vocab_size}: must be at least {len(SPECIALS) + 1} "
+                              f"(the special tokens {', '.join(SPECIALS)} and one word)")
+        if self.max_types < self.vocab_size - len(SPECIALS):
+            raise CorpusError(f"data.prepare.max_types={self.max_types}: smaller than vocab_size={self.vocab_size} needs")
+        for key in ("max_sentence_tokens", "shard_tokens", "count_capacity", "workers"):
+            if getattr(self, key) < 1:
+                raise CorpusError(f"data.prepare.{key}={getattr(self, key)}: must be at least 1")
 
 
 # ------------------------------------------------------------------------------------------
@@ -187,7 +201,8 @@ def _shard_job(args) -> int:
 def _pool(workers: int, n_jobs: int):
     if workers <= 1 or n_jobs <= 1:
         return None
-    return ProcessPoolExecutor(max_workers=min(workers, n_jobs), mp_context=get_context("fork" if sys.platform == "linux" else "spawn"))
+    return ProcessPoolExecutor(max_workers=min(workers, n_jobs), mp_context=get_context("fork" if sys.platform == "linux" else "spawn"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))  # kill -9 of us ends them too
 
 
 def _map(pool, fn, jobs):
@@ -218,6 +233,7 @@ def _validate(sources: list[LanguageSource]) -> list[LanguageSource]:
 
 def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions, name: str = "corpus") -> Path:
     """Prepare (or reuse) the training corpus for ``sampler``; return its directory."""
+    opts.check()
     available = [check_language(s.lang) for s in sources]
     wanted = sampler.languages(available)
     sources = _validate([s for s in sources if check_language(s.lang) in wanted])
@@ -235,6 +251,8 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             "tokenizer": dict(src.tokenizer) if any(corpus_format(p) == "text" for p in src.paths) else "conllu FORM column (syntactic words)",
         }
         fp = fingerprint(src, src_hash, model_hash, opts.max_sentence_tokens, opts.max_chars)
+        if needs_model and not (cache_dir / "tokenized" / f"{src.lang}-{fp}" / "stats.json").is_file():
+            check_udpipe_model(src.udpipe_model, src.lang, src.tokenizer)  # before any worker starts
         jobs.append((src, cache_dir / "tokenized" / f"{src.lang}-{fp}", opts, prov))
         provenance[src.lang] = (fp, prov)
     fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers)})), "016x")

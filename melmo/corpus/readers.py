@@ -1,7 +1,8 @@
 """Read a language's corpus: plain text (.txt, .gz, .xz) or CoNLL-U (also .conllu.gz/.xz).
 
 Both readers stream (constant memory whatever the file size) and fail with a one-line
-``CorpusError`` naming the file and the place: the byte offset of invalid UTF-8, the line of a
+``CorpusError`` naming the file and the place: the byte offset of invalid UTF-8 or of a NUL byte
+(NUL is refused, never silently dropped: it means a UTF-16 or binary file), the line of a
 malformed CoNLL-U row.
 """
 
@@ -38,6 +39,8 @@ def corpus_format(path: Path) -> str:
 
 def check_exists(path: Path, lang: str) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise CorpusError(f"{path}: is a directory, expected a corpus file for language {lang!r} (name the files, or a glob such as {path}/*.conllu.xz)")
     if not path.is_file():
         raise CorpusError(f"{path}: corpus file for language {lang!r} not found")
     if path.stat().st_size == 0:
@@ -60,6 +63,10 @@ def iter_lines(path: Path) -> Iterator[str]:
                     raise CorpusError(
                         f"{path}: invalid UTF-8 at {where} {offset + err.start} ({err.reason})"
                     ) from None
+                if "\0" in line:  # rule: NUL is never text (UTF-16, a binary file, a broken dump): refuse it
+                    where = "decompressed byte offset" if compressed else "byte offset"
+                    at = offset + raw.index(0)
+                    raise CorpusError(f"{path}: NUL byte at {where} {at} (not a UTF-8 text file? remove NUL bytes first)")
                 offset += len(raw)
                 yield line.rstrip("\r\n")
     except (OSError, EOFError, lzma.LZMAError) as err:  # truncated or corrupt archive
