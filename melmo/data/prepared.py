@@ -1,7 +1,8 @@
 """Read-only view of a prepared corpus directory (written by melmo.corpus.prepare).
 
-Shards are numpy arrays opened as memmaps (tokens, lengths and languages alike), so a
-multi-billion-token stream costs no memory beyond the pages being read; a shard's sentence index
+Shards are .npy files opened as memmaps (tokens, lengths and languages alike) and read sentence by
+sentence with pread(2), so a multi-billion-token stream costs no process memory (the page cache
+holds the files, once for all ranks); a shard's sentence index
 is a sparse table of one int64 start per ``INDEX_STRIDE`` sentences, built on first use (a 1B-token
 corpus of ~40M sentences: ~5 MB, instead of 480 MB of full offsets + lengths + languages in RAM).
 ``types.txt`` is held as its UTF-8 bytes plus uint32/64 line starts (``TypeTable``), not as a list
@@ -13,6 +14,7 @@ elmo-spec §7).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +26,7 @@ from melmo.corpus.readers import CorpusError
 BOS_ID, EOS_ID, UNK_ID = 0, 1, 2  # vocab.txt starts <S>, </S>, <UNK> (bilm-tf, elmo-spec §7)
 INDEX_STRIDE = 64  # sentences per sparse index entry: a lookup sums at most 63 lengths
 _INDEX_CHUNK = 1 << 20  # lengths read per pass while building the index (4 MB)
+_FDS: dict[str, int] = {}  # open read-only descriptors of shard files, by path (pread needs no shared offset)
 
 
 @dataclass
@@ -51,17 +54,28 @@ class Shard:
             self._index = index
         return self._index
 
+    def _read(self, array: np.ndarray, a: int, b: int) -> np.ndarray:
+        """array[a:b] read with pread(2) when ``array`` is a file memmap: nothing of the file becomes
+        resident in this process (a map would keep every touched page, and the kernel maps ~64 KB
+        around each, in its RSS); the page cache holds the file once for all ranks."""
+        if isinstance(array, np.memmap) and array.filename:
+            fd = _FDS.get(array.filename)
+            if fd is None:
+                fd = _FDS[array.filename] = os.open(array.filename, os.O_RDONLY)
+            item = array.dtype.itemsize
+            return np.frombuffer(os.pread(fd, (b - a) * item, array.offset + a * item), dtype=array.dtype)
+        return np.asarray(array[a:b])
+
     def _read_lengths(self, a: int, b: int) -> np.ndarray:
-        """lengths[a:b], read from the file (not through the map: a one-off pass leaves no resident pages)."""
-        if isinstance(self.lengths, np.memmap) and self.lengths.filename:
-            item = self.lengths.dtype.itemsize
-            return np.fromfile(self.lengths.filename, dtype=self.lengths.dtype, count=b - a, offset=self.lengths.offset + a * item)
-        return np.asarray(self.lengths[a:b])
+        return self._read(self.lengths, a, b)
 
     def start(self, i: int) -> int:
         block = i // INDEX_STRIDE
         first = block * INDEX_STRIDE
-        return int(self.index[block]) + (int(np.asarray(self.lengths[first:i]).sum(dtype=np.int64)) if i > first else 0)
+        return int(self.index[block]) + (int(self._read_lengths(first, i).sum(dtype=np.int64)) if i > first else 0)
+
+    def lang(self, i: int) -> int:
+        return int(self._read(self.langs, i, i + 1)[0])
 
     @property
     def offsets(self) -> np.ndarray:
@@ -69,8 +83,11 @@ class Shard:
         return np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int64)[:-1]]) if len(self.lengths) else np.zeros(0, np.int64)
 
     def sentence(self, i: int) -> np.ndarray:
-        start = self.start(i)
-        return np.asarray(self.tokens[start : start + int(self.lengths[i])])
+        """(lengths[i],) uint32 type ids of sentence ``i`` (two small reads: its index block's lengths, its tokens)."""
+        block = i // INDEX_STRIDE
+        lengths = self._read_lengths(block * INDEX_STRIDE, i + 1).astype(np.int64)
+        start = int(self.index[block]) + int(lengths[:-1].sum())
+        return self._read(self.tokens, start, start + int(lengths[-1]))
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -103,7 +120,12 @@ class TypeTable:
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+            a, b, step = i.indices(len(self))
+            if step != 1:
+                return [self[j] for j in range(a, b, step)]
+            if a >= b:
+                return []
+            return self._data[int(self._starts[a]) : int(self._starts[b]) - 1].decode("utf-8").split("\n")
         if i < 0:
             i += len(self)
         if not 0 <= i < len(self):
@@ -160,12 +182,13 @@ class PreparedCorpus:
         out = np.empty((len(flat), self.max_chars), dtype=np.int64)
         known = flat < len(self._char_table)
         out[known] = self._char_table[flat[known]]
-        for j in np.flatnonzero(~known):
-            t = int(flat[j])
-            row = self._char_cache.get(t)
-            if row is None:
-                if len(self._char_cache) > 200_000:  # bound the cache of rare spellings
-                    self._char_cache.clear()
-                row = self._char_cache[t] = np.asarray(words_to_char_array([self.types[t]], self.max_chars)[0])
-            out[j] = row
+        rare = np.flatnonzero(~known)
+        if len(rare):
+            if len(self._char_cache) > 50_000:  # bound the cache of rare spellings (~10 MB)
+                self._char_cache.clear()
+            new = [int(t) for t in np.unique(flat[rare]) if int(t) not in self._char_cache]
+            if new:  # spelled together: one call for all of this batch's new rare types
+                rows = np.asarray(words_to_char_array([self.types[t] for t in new], self.max_chars), dtype=np.int16)
+                self._char_cache.update(zip(new, rows))
+            out[rare] = np.stack([self._char_cache[int(t)] for t in flat[rare]])
         return out.reshape(*np.shape(ids), self.max_chars)

@@ -101,7 +101,7 @@ class LMStream:
             rev = toks[::-1]
             inputs = np.concatenate([[EOS_ID], rev])
             targets = np.concatenate([rev, [BOS_ID]])
-        return inputs, targets, int(sh.langs[i]), (shard, i)
+        return inputs, targets, sh.lang(i), (shard, i)
 
     def _advance_sentence(self, row: int) -> None:
         self.k[row] += 1

@@ -38,3 +38,17 @@ def test_prepared_corpus_types_match_the_file(ud_corpus):
     corpus = PreparedCorpus(ud_corpus)
     lines = (ud_corpus / "types.txt").read_text(encoding="utf-8").split("\n")[:-1]
     assert list(corpus.types) == lines and corpus.vocab == lines[: corpus.vocab_size]
+
+
+def test_char_ids_of_frequent_and_rare_types_are_their_spellings(ud_corpus):
+    from melmo.model.chars import word_to_char_ids
+
+    corpus = PreparedCorpus(ud_corpus)
+    rng = np.random.default_rng(1)
+    ids = np.concatenate([rng.integers(0, corpus.vocab_size, 30), rng.integers(corpus.vocab_size, len(corpus.types), 30)])
+    ids = np.concatenate([ids, ids[::-1]]).reshape(4, 30)  # repeats: the cache of rare spellings is used too
+    for _ in range(2):
+        got = corpus.char_ids(ids)
+        assert got.shape == (4, 30, 50)
+        for idx in np.ndindex(ids.shape):
+            assert got[idx].tolist() == list(word_to_char_ids(corpus.types[int(ids[idx])], 50)), idx
