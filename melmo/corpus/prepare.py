@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from melmo import __version__
+from melmo.corpus.given_vocab import prepared_order, read_vocab_file
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.publish import publish_dir
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
@@ -70,13 +71,14 @@ class PrepareOptions:
     heldout_max_sentences: int = 1000
     shard_tokens: int = 10_000_000
     workers: int = 2
+    vocab_file: str | None = None  # a given vocabulary (e.g. a model's vocab.txt): its tokens are the softmax classes
 
     def check(self) -> None:
         """One-line errors naming the config key (data.prepare.*) of a value preparation cannot use."""
-        if self.vocab_size < len(SPECIALS) + 1:
+        if self.vocab_file is None and self.vocab_size < len(SPECIALS) + 1:
             raise CorpusError(f"data.prepare.vocab_size={self.vocab_size}: must be at least {len(SPECIALS) + 1} "
                               f"(the special tokens {', '.join(SPECIALS)} and one word)")
-        if self.max_types < self.vocab_size - len(SPECIALS):
+        if self.vocab_file is None and self.max_types < self.vocab_size - len(SPECIALS):
             raise CorpusError(f"data.prepare.max_types={self.max_types}: smaller than vocab_size={self.vocab_size} needs")
         for key in ("max_sentence_tokens", "shard_tokens", "count_capacity", "workers"):
             if getattr(self, key) < 1:
@@ -255,7 +257,9 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             check_udpipe_model(src.udpipe_model, src.lang, src.tokenizer)  # before any worker starts
         jobs.append((src, cache_dir / "tokenized" / f"{src.lang}-{fp}", opts, prov))
         provenance[src.lang] = (fp, prov)
-    fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers)})), "016x")
+    given = read_vocab_file(opts.vocab_file) if opts.vocab_file else None
+    given_hash = cached_sha256(Path(opts.vocab_file), cache_dir) if given else None  # by content, not by path
+    fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers), ("vocab_file", opts.vocab_file)}), given_hash), "016x")
     out_dir = out_root / f"{name}-{sampler.describe()['name']}-seed{opts.seed}-{fp_all[:12]}"
     if (out_dir / "metadata.json").is_file():
         log.info("reusing prepared corpus %s", out_dir)
@@ -302,14 +306,21 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             total.update(c)
             pruned |= p
         ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
-        types = list(SPECIALS) + [t for t, _ in ranked if t not in SPECIALS][: opts.max_types]
+        if given is None:
+            types = list(SPECIALS) + [t for t, _ in ranked if t not in SPECIALS][: opts.max_types]
+            vocab_size = min(opts.vocab_size, len(types))
+        else:  # the given vocabulary first (specials at 0, 1, 2), then the corpus's other types by frequency
+            types = prepared_order(given)
+            known = set(types)
+            types += [t for t, _ in ranked if t not in known][: opts.max_types]
+            vocab_size = len(given)
         out_root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_root))
         try:
             for sub in ("pieces", "shards", "heldout"):
                 (tmp / sub).mkdir()
             (tmp / "types.txt").write_text("".join(t + "\n" for t in types), encoding="utf-8")
-            (tmp / "vocab.txt").write_text("".join(t + "\n" for t in types[: opts.vocab_size]), encoding="utf-8")
+            (tmp / "vocab.txt").write_text("".join(t + "\n" for t in types[:vocab_size]), encoding="utf-8")
 
             selected_tokens = sum(targets.values())
             n_buckets = max(1, math.ceil(selected_tokens / opts.shard_tokens))
@@ -318,7 +329,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             shutil.rmtree(tmp / "pieces")
             shards = [f"{b:05d}" for b, n in enumerate(n_per_shard) if n]
             realised = {lang: s for lang, s in zip(langs, sizes)}
-            freq = {t: total[t] for t in types[len(SPECIALS) : opts.vocab_size]}
+            freq = {t: total[t] for t in types[len(SPECIALS) : vocab_size]}
             meta = {
                 "melmo_version": __version__,
                 "prepare_version": PREPARE_VERSION,
@@ -336,7 +347,8 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
                 "total_tokens": sum(r["tokens"] for r in realised.values()),
                 "tokens_cut_share": {lang: stats[lang]["tokens_cut_share"] for lang in langs},
                 "long_sentences_split": {lang: stats[lang]["long_sentences_split"] for lang in langs},
-                "vocab_size": min(opts.vocab_size, len(types)),
+                "vocab_size": vocab_size,
+                "vocab_file": {"path": str(opts.vocab_file), "sha256": given_hash} if given else None,
                 "n_types": len(types),
                 "vocab_coverage": sum(freq.values()) / max(1, sum(total.values())),
                 "type_counter_pruned": pruned,
