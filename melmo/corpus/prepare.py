@@ -30,9 +30,11 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -44,7 +46,7 @@ from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.publish import publish_dir
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
 from melmo.corpus.sources import check_udpipe_model
-from melmo.corpus.select import CHUNK, budget_cutoff, chunk_mask, priorities, stream_key
+from melmo.corpus.select import CHUNK, ChunkedBuckets, budget_cutoff, chunk_mask, stream_key
 from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
 from melmo.languages import check_language
 from melmo.utils.lifeline import die_with_parent
@@ -130,10 +132,20 @@ def _count_job(args) -> tuple[str, Counter, bool]:
     return tok.lang, counts, pruned
 
 
+_TYPE_IDS: dict = {}  # per worker process: the type -> id table of the corpus being written (built once)
+
+
+def _type_ids(path: Path) -> dict[str, int]:
+    if path not in _TYPE_IDS:
+        _TYPE_IDS.clear()
+        _TYPE_IDS[path] = {t: i for i, t in enumerate(path.read_text(encoding="utf-8").split("\n")[:-1])}
+    return _TYPE_IDS[path]
+
+
 def _write_job(args) -> dict:
     """Scatter one language's kept sentences into bucket pieces; write its held-out arrays."""
     tok, plan, lang_index, tmp, n_buckets, seed = args
-    ids = {t: i for i, t in enumerate((tmp / "types.txt").read_text(encoding="utf-8").split("\n")[:-1])}
+    ids = _type_ids(tmp / "types.txt")
     buckets = [([], []) for _ in range(n_buckets)]  # (token id arrays, lengths) per bucket
     buffered, flushes = 0, 0
 
@@ -145,10 +157,11 @@ def _write_job(args) -> dict:
                 np.save(f"{piece}.lengths.npy", np.asarray(lens, dtype="<u4"))
                 arrs.clear()
                 lens.clear()
+    bucket_of = ChunkedBuckets(lambda c: stream_key(seed, "shard", tok.lang, c), tok.n_sentences, n_buckets)
     held_tokens, held_lengths = [], []
     sizes = {"tokens": 0, "sentences": 0, "heldout_tokens": 0, "heldout_sentences": 0, "unk_tokens": 0}
     for idx, tokens, copies in _iter_selected(tok, plan):
-        arr = np.fromiter((ids.get(t, UNK_ID) for t in tokens), dtype="<u4", count=len(tokens))
+        arr = np.array(list(map(ids.get, tokens, repeat(UNK_ID, len(tokens)))), dtype="<u4")
         if copies < 0:
             held_tokens.append(arr)
             held_lengths.append(len(arr))
@@ -157,7 +170,7 @@ def _write_job(args) -> dict:
             continue
         unk = int((arr == UNK_ID).sum())
         for c in range(copies):
-            b = int(priorities(stream_key(seed, "shard", tok.lang, c), idx, idx + 1)[0] % np.uint64(n_buckets))
+            b = bucket_of(idx, c)
             buckets[b][0].append(arr)
             buckets[b][1].append(len(arr))
             sizes["tokens"] += len(arr)
@@ -233,8 +246,18 @@ def _validate(sources: list[LanguageSource]) -> list[LanguageSource]:
     return sources
 
 
-def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions, name: str = "corpus") -> Path:
-    """Prepare (or reuse) the training corpus for ``sampler``; return its directory."""
+def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions, name: str = "corpus",
+            timings: dict | None = None) -> Path:
+    """Prepare (or reuse) the training corpus for ``sampler``; return its directory. ``timings``, when
+    given, receives the seconds of each stage: read (stage 1), sample, count, shard (and ``<stage>_cpu``)."""
+    clock = [time.perf_counter(), time.process_time()]
+
+    def lap(stage: str) -> None:  # wall seconds, and CPU seconds of this process (all of it when workers=1)
+        now = [time.perf_counter(), time.process_time()]
+        if timings is not None:
+            timings[stage], timings[f"{stage}_cpu"] = now[0] - clock[0], now[1] - clock[1]
+        clock[:] = now
+
     opts.check()
     available = [check_language(s.lang) for s in sources]
     wanted = sampler.languages(available)
@@ -268,6 +291,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
     pool = _pool(opts.workers, len(jobs))
     try:
         toks: list[Tokenized] = _map(pool, _tokenize_job, jobs)
+        lap("read")
         langs = [t.lang for t in toks]
 
         # Held-out split (depends on the data only) and the counts the sampler sees.
@@ -298,6 +322,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             else:
                 plan["rule"] = None
 
+        lap("sample")
         # Vocabulary by frequency in the sampled mixture.
         counted = _map(pool, _count_job, [(t, plans[t.lang], opts.count_capacity) for t in toks])
         total: Counter = Counter()
@@ -324,6 +349,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
 
             selected_tokens = sum(targets.values())
             n_buckets = max(1, math.ceil(selected_tokens / opts.shard_tokens))
+            lap("count")
             sizes = _map(pool, _write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed) for i, t in enumerate(toks)])
             n_per_shard = _map(pool, _shard_job, [(tmp, b, langs, opts.seed) for b in range(n_buckets)])
             shutil.rmtree(tmp / "pieces")
@@ -358,6 +384,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             }
             (tmp / "metadata.json").write_text(json.dumps(meta, indent=1, default=str))
             publish_dir(tmp, out_dir, "metadata.json")
+            lap("shard")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

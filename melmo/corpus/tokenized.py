@@ -106,7 +106,8 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
         fill = 0
         with open(tmp / "tokens.txt", "w", encoding="utf-8") as ftok, open(tmp / "lengths.u32", "wb") as flen:
             for tokens in _sentences(src):
-                tokens = [t.replace(" ", "\u00a0") for t in tokens if t.strip()]
+                if not all(map(str.strip, tokens)) or any(" " in t for t in tokens):
+                    tokens = [t.replace(" ", "\u00a0") for t in tokens if t.strip()]
                 if not tokens:
                     continue
                 pieces = _split_long(tokens, max_sentence_tokens) if len(tokens) > max_sentence_tokens else [tokens]
@@ -114,7 +115,8 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
                 for piece in pieces:
                     ftok.write(" ".join(piece))
                     ftok.write("\n")
-                    n_cut += sum(len(t.encode("utf-8", "ignore")) > max_bytes for t in piece)
+                    if max(map(len, piece)) * 4 > max_bytes:  # a UTF-8 character is 1-4 bytes: else none is cut
+                        n_cut += sum(len(t.encode("utf-8", "ignore")) > max_bytes for t in piece)
                     n_sent += 1
                     n_tok += len(piece)
                     buf[fill] = len(piece)

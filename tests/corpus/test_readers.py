@@ -64,3 +64,18 @@ def test_truncated_archive_is_a_clear_error(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CorpusError, match="cannot read"):
         list(iter_text_lines(path))
+
+
+def test_block_reader_matches_line_by_line_across_block_boundaries(tmp_path, monkeypatch):
+    import melmo.corpus.readers as readers
+
+    monkeypatch.setattr(readers, "BLOCK", 7)  # lines longer than a block, boundaries inside characters
+    data = "ääkkönen\r\n\n1\tx\nlong line without a block boundary in sight\r\r\nz\nlast, no newline".encode()
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    expected = [raw.decode().rstrip("\r\n") for raw in data.split(b"\n")]  # brute force, line by line
+    assert list(readers.iter_lines(path)) == expected
+    bad = data[:30] + b"\xff" + data[30:]
+    path.write_bytes(bad)
+    with pytest.raises(CorpusError, match=r"t\.txt: invalid UTF-8 at byte offset 30 "):
+        list(readers.iter_lines(path))
