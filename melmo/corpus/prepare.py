@@ -100,19 +100,16 @@ def _iter_selected(tok: Tokenized, plan: dict):
     """(sentence index, tokens, copies) of every sentence the plan keeps, in file order."""
     n = tok.n_sentences
     start = 0
-    sents = tok.sentences()
+    lines = tok.lines()  # split into tokens only when kept: a downsampled language skips most
     while start < n:
         stop = min(start + CHUNK, n)
         held = chunk_mask(start, stop, plan["heldout"])
-        extra = chunk_mask(start, stop, plan["rule"], plan["heldout"])
-        for j in range(stop - start):
-            tokens = next(sents)
-            if held[j]:
-                yield start + j, tokens, -1
-                continue
-            copies = plan["repeats"] + int(extra[j])
-            if copies:
-                yield start + j, tokens, copies
+        copies = plan["repeats"] + chunk_mask(start, stop, plan["rule"], plan["heldout"]).astype(np.int64)
+        copies[held] = -1
+        for j, c in enumerate(copies.tolist()):
+            line = next(lines)
+            if c:
+                yield start + j, line.split(" "), c
         start = stop
 
 

@@ -58,9 +58,14 @@ class Tokenized:
         return self.stats["sentences"]
 
     def sentences(self) -> Iterator[list[str]]:
+        for line in self.lines():
+            yield line.split(" ")
+
+    def lines(self) -> Iterator[str]:
+        """Each sentence as its line of space-separated tokens (no newline)."""
         with open(self.directory / "tokens.txt", encoding="utf-8") as fh:
             for line in fh:
-                yield line.rstrip("\n").split(" ")
+                yield line[:-1] if line.endswith("\n") else line
 
 
 def _split_long(tokens: list[str], max_len: int) -> list[list[str]]:
