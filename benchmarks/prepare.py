@@ -35,12 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if "PYTHONPATH" not in os.environ:
     sys.path.insert(0, str(ROOT))  # this checkout's melmo
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from melmo.corpus.prepare import PrepareOptions, prepare  # noqa: E402
-from melmo.corpus.sources import language_sources  # noqa: E402
-from melmo.languages import PAPER_LANGUAGES  # noqa: E402
-from melmo.sampling import AlphaSampling  # noqa: E402
+from melmo.corpus.prepare import PrepareOptions, prepare
+from melmo.corpus.sources import language_sources
+from melmo.languages import PAPER_LANGUAGES
+from melmo.sampling import AlphaSampling
 
 # First code point of each language's synthetic word forms (its script), so byte lengths are realistic.
 SCRIPT = {"ar": 0x0627, "eu": 0x61, "zh": 0x4E00, "en": 0x61, "fi": 0x61, "he": 0x05D0, "hi": 0x0915,
@@ -154,7 +154,7 @@ def main() -> None:
     if args.scale:
         return scale(args)
     langs = args.langs.split(",")
-    srcs = lambda: language_sources(langs, str(ROOT / "data/sample/text/{lang}.txt.xz"), None, str(ROOT / "data/udpipe"))  # noqa: E731
+    srcs = lambda: language_sources(langs, str(ROOT / "data/sample/text/{lang}.txt.xz"), None, str(ROOT / "data/udpipe"))
     print(f"machine: {os.cpu_count()} cores; languages: {' '.join(langs)}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if "PYTHONPATH" not in os.environ:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 LANGS = ["ar", "eu", "zh", "en", "fi", "he", "hi", "it", "ja", "ko", "ru", "sv", "tr"]  # the paper's 13
 
@@ -83,9 +83,9 @@ def build(out: Path, tokens: int, shard_tokens: int, n_types: int, vocab_size: i
 def rank_main(corpus: str, rank: int, world: int, batch_size: int, unroll: int, more: int) -> None:
     import torch  # noqa: F401  (melmo.model.chars needs it; measured as part of the baseline)
 
+    import melmo.model.chars  # noqa: F401
     from melmo.data.prepared import PreparedCorpus
     from melmo.data.stream import LMStream
-    import melmo.model.chars  # noqa: F401
 
     base = _status()
     t0 = time.perf_counter()

@@ -26,7 +26,14 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from melmo.corpus.given_vocab import prepared_order, read_vocab_file, source_rows
-from melmo.model.io import OPTIONS_NAME, VOCAB_NAME, BilmFormatError, find_weights, load_bilm_dir, load_softmax
+from melmo.model.io import (
+    OPTIONS_NAME,
+    VOCAB_NAME,
+    BilmFormatError,
+    find_weights,
+    load_bilm_dir,
+    load_softmax,
+)
 
 log = logging.getLogger(__name__)
 

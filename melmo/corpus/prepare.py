@@ -45,8 +45,8 @@ from melmo.corpus.given_vocab import prepared_order, read_vocab_file
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.publish import publish_dir
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
-from melmo.corpus.sources import check_udpipe_model
 from melmo.corpus.select import CHUNK, ChunkedBuckets, budget_cutoff, chunk_mask, stream_key
+from melmo.corpus.sources import check_udpipe_model
 from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
 from melmo.languages import check_language
 from melmo.utils.lifeline import die_with_parent

@@ -11,8 +11,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import lzma
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 
 class CorpusError(ValueError):
@@ -32,8 +33,7 @@ def corpus_format(path: Path) -> str:
     """``conllu`` or ``text``, from the file name (compression suffix ignored)."""
     name = Path(path).name
     for suffix in (".gz", ".xz"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
+        name = name.removesuffix(suffix)
     return "conllu" if name.endswith(".conllu") else "text"
 
 
@@ -124,11 +124,11 @@ def iter_conllu_sentences(path: Path) -> Iterator[list[str]]:
         yield words
 
 
-def _block_forms(path: Path, lines: list[str], lineno: int, words: list[str]) -> list[list[str]]:
-    """Sentences completed in ``lines`` (``lineno`` lines came before; ``words``: the open sentence,
+def _block_forms(path: Path, lines: list[str], before: int, words: list[str]) -> list[list[str]]:
+    """Sentences completed in ``lines`` (``before`` lines came before; ``words``: the open sentence,
     carried from block to block)."""
     out = []
-    for lineno, line in enumerate(lines, start=lineno + 1):
+    for lineno, line in enumerate(lines, start=before + 1):
         if not line or line.isspace():
             if words:
                 out.append(words[:])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import glob
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from melmo.corpus.readers import CorpusError
 from melmo.corpus.tokenized import LanguageSource

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -93,7 +93,7 @@ class Shard:
         return len(self.lengths)
 
     @classmethod
-    def load(cls, stem: Path) -> "Shard":
+    def load(cls, stem: Path) -> Shard:
         try:
             return cls(
                 np.load(f"{stem}.tokens.npy", mmap_mode="r"),

@@ -68,7 +68,7 @@ def test_truncated_archive_is_a_clear_error(tmp_path):
 
 
 def test_block_reader_matches_line_by_line_across_block_boundaries(tmp_path, monkeypatch):
-    import melmo.corpus.readers as readers
+    from melmo.corpus import readers
 
     monkeypatch.setattr(readers, "BLOCK", 7)  # lines longer than a block, boundaries inside characters
     data = "ääkkönen\r\n\n1\tx\nlong line without a block boundary in sight\r\r\nz\nlast, no newline".encode()
@@ -98,7 +98,7 @@ def _brute_force_forms(data: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("block", [64, 4096, 1 << 20])
 def test_conllu_block_parser_matches_brute_force(tmp_path, monkeypatch, block):
-    import melmo.corpus.readers as readers
+    from melmo.corpus import readers
 
     monkeypatch.setattr(readers, "BLOCK", block)
     ud = Path(__file__).resolve().parents[2] / "data" / "sample" / "ud"
@@ -114,7 +114,7 @@ def test_conllu_block_parser_matches_brute_force(tmp_path, monkeypatch, block):
 
 
 def test_conllu_error_line_number_in_a_later_block(tmp_path, monkeypatch):
-    import melmo.corpus.readers as readers
+    from melmo.corpus import readers
 
     monkeypatch.setattr(readers, "BLOCK", 50)
     good = "1\tok\t_\t_\t_\t_\t_\t_\t_\t_\n\n" * 30  # 60 lines

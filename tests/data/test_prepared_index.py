@@ -2,7 +2,7 @@
 
 import numpy as np
 
-import melmo.data.prepared as prepared
+from melmo.data import prepared
 from melmo.data.prepared import PreparedCorpus, Shard, TypeTable
 
 
