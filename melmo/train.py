@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from melmo import init_from
 from melmo.corpus.from_config import prepare_from_config, summary
 from melmo.utils import ddp_hydra
 from melmo.utils.instantiate import instantiate_group
@@ -30,6 +31,7 @@ def resolve_ckpt(ckpt_path: str | None, output_dir: Path) -> str | None:
 
 def run(cfg: DictConfig) -> dict:
     ddp_hydra.check(cfg)
+    cfg = init_from.configure(cfg)  # continued pre-training from an exported model (melmo/init_from.py)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
 

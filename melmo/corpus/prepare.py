@@ -26,23 +26,29 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import sys
+import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 from melmo import __version__
+from melmo.corpus.given_vocab import prepared_order, read_vocab_file
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
-from melmo.corpus.select import CHUNK, budget_cutoff, chunk_mask, priorities, stream_key
+from melmo.corpus.select import CHUNK, ChunkedBuckets, budget_cutoff, chunk_mask, stream_key
+from melmo.corpus.sources import check_udpipe_model
 from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
 from melmo.languages import check_language
 from melmo.utils.atomic import staged_dir
+from melmo.utils.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,18 @@ class PrepareOptions:
     heldout_max_sentences: int = 1000
     shard_tokens: int = 10_000_000
     workers: int = 2
+    vocab_file: str | None = None  # a given vocabulary (e.g. a model's vocab.txt): its tokens are the softmax classes
+
+    def check(self) -> None:
+        """One-line errors naming the config key (data.prepare.*) of a value preparation cannot use."""
+        if self.vocab_file is None and self.vocab_size < len(SPECIALS) + 1:
+            raise CorpusError(f"data.prepare.vocab_size={self.vocab_size}: must be at least {len(SPECIALS) + 1} "
+                              f"(the special tokens {', '.join(SPECIALS)} and one word)")
+        if self.vocab_file is None and self.max_types < self.vocab_size - len(SPECIALS):
+            raise CorpusError(f"data.prepare.max_types={self.max_types}: smaller than vocab_size={self.vocab_size} needs")
+        for key in ("max_sentence_tokens", "shard_tokens", "count_capacity", "workers"):
+            if getattr(self, key) < 1:
+                raise CorpusError(f"data.prepare.{key}={getattr(self, key)}: must be at least 1")
 
 
 # ------------------------------------------------------------------------------------------
@@ -81,19 +99,16 @@ def _iter_selected(tok: Tokenized, plan: dict):
     """(sentence index, tokens, copies) of every sentence the plan keeps, in file order."""
     n = tok.n_sentences
     start = 0
-    sents = tok.sentences()
+    lines = tok.lines()  # split into tokens only when kept: a downsampled language skips most
     while start < n:
         stop = min(start + CHUNK, n)
         held = chunk_mask(start, stop, plan["heldout"])
-        extra = chunk_mask(start, stop, plan["rule"], plan["heldout"])
-        for j in range(stop - start):
-            tokens = next(sents)
-            if held[j]:
-                yield start + j, tokens, -1
-                continue
-            copies = plan["repeats"] + int(extra[j])
-            if copies:
-                yield start + j, tokens, copies
+        copies = plan["repeats"] + chunk_mask(start, stop, plan["rule"], plan["heldout"]).astype(np.int64)
+        copies[held] = -1
+        for j, c in enumerate(copies.tolist()):
+            line = next(lines)
+            if c:
+                yield start + j, line.split(" "), c
         start = stop
 
 
@@ -113,10 +128,20 @@ def _count_job(args) -> tuple[str, Counter, bool]:
     return tok.lang, counts, pruned
 
 
+_TYPE_IDS: dict = {}  # per worker process: the type -> id table of the corpus being written (built once)
+
+
+def _type_ids(path: Path) -> dict[str, int]:
+    if path not in _TYPE_IDS:
+        _TYPE_IDS.clear()
+        _TYPE_IDS[path] = {t: i for i, t in enumerate(path.read_text(encoding="utf-8").split("\n")[:-1])}
+    return _TYPE_IDS[path]
+
+
 def _write_job(args) -> dict:
     """Scatter one language's kept sentences into bucket pieces; write its held-out arrays."""
     tok, plan, lang_index, tmp, n_buckets, seed = args
-    ids = {t: i for i, t in enumerate((tmp / "types.txt").read_text(encoding="utf-8").split("\n")[:-1])}
+    ids = _type_ids(tmp / "types.txt")
     buckets = [([], []) for _ in range(n_buckets)]  # (token id arrays, lengths) per bucket
     buffered, flushes = 0, 0
 
@@ -128,10 +153,11 @@ def _write_job(args) -> dict:
                 np.save(f"{piece}.lengths.npy", np.asarray(lens, dtype="<u4"))
                 arrs.clear()
                 lens.clear()
+    bucket_of = ChunkedBuckets(lambda c: stream_key(seed, "shard", tok.lang, c), tok.n_sentences, n_buckets)
     held_tokens, held_lengths = [], []
     sizes = {"tokens": 0, "sentences": 0, "heldout_tokens": 0, "heldout_sentences": 0, "unk_tokens": 0}
     for idx, tokens, copies in _iter_selected(tok, plan):
-        arr = np.fromiter((ids.get(t, UNK_ID) for t in tokens), dtype="<u4", count=len(tokens))
+        arr = np.array(list(map(ids.get, tokens, repeat(UNK_ID, len(tokens)))), dtype="<u4")
         if copies < 0:
             held_tokens.append(arr)
             held_lengths.append(len(arr))
@@ -140,7 +166,7 @@ def _write_job(args) -> dict:
             continue
         unk = int((arr == UNK_ID).sum())
         for c in range(copies):
-            b = int(priorities(stream_key(seed, "shard", tok.lang, c), idx, idx + 1)[0] % np.uint64(n_buckets))
+            b = bucket_of(idx, c)
             buckets[b][0].append(arr)
             buckets[b][1].append(len(arr))
             sizes["tokens"] += len(arr)
@@ -186,7 +212,8 @@ def _shard_job(args) -> int:
 def _pool(workers: int, n_jobs: int):
     if workers <= 1 or n_jobs <= 1:
         return None
-    return ProcessPoolExecutor(max_workers=min(workers, n_jobs), mp_context=get_context("fork" if sys.platform == "linux" else "spawn"))
+    return ProcessPoolExecutor(max_workers=min(workers, n_jobs), mp_context=get_context("fork" if sys.platform == "linux" else "spawn"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))  # kill -9 of us ends them too
 
 
 def _map(pool, fn, jobs):
@@ -215,8 +242,19 @@ def _validate(sources: list[LanguageSource]) -> list[LanguageSource]:
     return sources
 
 
-def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions, name: str = "corpus") -> Path:
-    """Prepare (or reuse) the training corpus for ``sampler``; return its directory."""
+def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions, name: str = "corpus",
+            timings: dict | None = None) -> Path:
+    """Prepare (or reuse) the training corpus for ``sampler``; return its directory. ``timings``, when
+    given, receives the seconds of each stage: read (stage 1), sample, count, shard (and ``<stage>_cpu``)."""
+    clock = [time.perf_counter(), time.process_time()]
+
+    def lap(stage: str) -> None:  # wall seconds, and CPU seconds of this process (all of it when workers=1)
+        now = [time.perf_counter(), time.process_time()]
+        if timings is not None:
+            timings[stage], timings[f"{stage}_cpu"] = now[0] - clock[0], now[1] - clock[1]
+        clock[:] = now
+
+    opts.check()
     available = [check_language(s.lang) for s in sources]
     wanted = sampler.languages(available)
     sources = _validate([s for s in sources if check_language(s.lang) in wanted])
@@ -234,9 +272,13 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             "tokenizer": dict(src.tokenizer) if any(corpus_format(p) == "text" for p in src.paths) else "conllu FORM column (syntactic words)",
         }
         fp = fingerprint(src, src_hash, model_hash, opts.max_sentence_tokens, opts.max_chars)
+        if needs_model and not (cache_dir / "tokenized" / f"{src.lang}-{fp}" / "stats.json").is_file():
+            check_udpipe_model(src.udpipe_model, src.lang, src.tokenizer)  # before any worker starts
         jobs.append((src, cache_dir / "tokenized" / f"{src.lang}-{fp}", opts, prov))
         provenance[src.lang] = (fp, prov)
-    fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers)})), "016x")
+    given = read_vocab_file(opts.vocab_file) if opts.vocab_file else None
+    given_hash = cached_sha256(Path(opts.vocab_file), cache_dir) if given else None  # by content, not by path
+    fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers), ("vocab_file", opts.vocab_file)}), given_hash), "016x")
     out_dir = out_root / f"{name}-{sampler.describe()['name']}-seed{opts.seed}-{fp_all[:12]}"
     if (out_dir / "metadata.json").is_file():
         log.info("reusing prepared corpus %s", out_dir)
@@ -245,6 +287,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
     pool = _pool(opts.workers, len(jobs))
     try:
         toks: list[Tokenized] = _map(pool, _tokenize_job, jobs)
+        lap("read")
         langs = [t.lang for t in toks]
 
         # Held-out split (depends on the data only) and the counts the sampler sees.
@@ -275,6 +318,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             else:
                 plan["rule"] = None
 
+        lap("sample")
         # Vocabulary by frequency in the sampled mixture.
         counted = _map(pool, _count_job, [(t, plans[t.lang], opts.count_capacity) for t in toks])
         total: Counter = Counter()
@@ -283,21 +327,29 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             total.update(c)
             pruned |= p
         ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
-        types = list(SPECIALS) + [t for t, _ in ranked if t not in SPECIALS][: opts.max_types]
+        if given is None:
+            types = list(SPECIALS) + [t for t, _ in ranked if t not in SPECIALS][: opts.max_types]
+            vocab_size = min(opts.vocab_size, len(types))
+        else:  # the given vocabulary first (specials at 0, 1, 2), then the corpus's other types by frequency
+            types = prepared_order(given)
+            known = set(types)
+            types += [t for t, _ in ranked if t not in known][: opts.max_types]
+            vocab_size = len(given)
         with staged_dir(out_dir, "metadata.json") as tmp:  # published when the block ends without an error
             for sub in ("pieces", "shards", "heldout"):
                 (tmp / sub).mkdir()
             (tmp / "types.txt").write_text("".join(t + "\n" for t in types), encoding="utf-8")
-            (tmp / "vocab.txt").write_text("".join(t + "\n" for t in types[: opts.vocab_size]), encoding="utf-8")
+            (tmp / "vocab.txt").write_text("".join(t + "\n" for t in types[:vocab_size]), encoding="utf-8")
 
             selected_tokens = sum(targets.values())
             n_buckets = max(1, math.ceil(selected_tokens / opts.shard_tokens))
+            lap("count")
             sizes = _map(pool, _write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed) for i, t in enumerate(toks)])
             n_per_shard = _map(pool, _shard_job, [(tmp, b, langs, opts.seed) for b in range(n_buckets)])
             shutil.rmtree(tmp / "pieces")
             shards = [f"{b:05d}" for b, n in enumerate(n_per_shard) if n]
             realised = {lang: s for lang, s in zip(langs, sizes)}
-            freq = {t: total[t] for t in types[len(SPECIALS) : opts.vocab_size]}
+            freq = {t: total[t] for t in types[len(SPECIALS) : vocab_size]}
             meta = {
                 "melmo_version": __version__,
                 "prepare_version": PREPARE_VERSION,
@@ -315,7 +367,8 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
                 "total_tokens": sum(r["tokens"] for r in realised.values()),
                 "tokens_cut_share": {lang: stats[lang]["tokens_cut_share"] for lang in langs},
                 "long_sentences_split": {lang: stats[lang]["long_sentences_split"] for lang in langs},
-                "vocab_size": min(opts.vocab_size, len(types)),
+                "vocab_size": vocab_size,
+                "vocab_file": {"path": str(opts.vocab_file), "sha256": given_hash} if given else None,
                 "n_types": len(types),
                 "vocab_coverage": sum(freq.values()) / max(1, sum(total.values())),
                 "type_counter_pruned": pruned,
@@ -324,6 +377,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
                 "tokenized_cache": {lang: provenance[lang][0] for lang in langs},
             }
             (tmp / "metadata.json").write_text(json.dumps(meta, indent=1, default=str))
+        lap("shard")
     finally:
         if pool is not None:
             pool.shutdown()

@@ -84,3 +84,22 @@ def select_budget(weights: np.ndarray, key: int, budget: int, exclude: Rule | No
 def rule_mask(n: int, rule: Rule, exclude: Rule | None = None) -> np.ndarray:
     """The whole mask of a rule (1 byte per sentence; for tests and small corpora)."""
     return np.concatenate([chunk_mask(s, min(s + CHUNK, n), rule, exclude) for s in range(0, n, CHUNK)] or [np.zeros(0, bool)])
+
+
+class ChunkedBuckets:
+    """``buckets(i, copy)`` = priorities(key_of(copy), i) mod ``n_buckets`` for sentence i of ``n``,
+    computed a CHUNK of sentences at a time (one numpy call per chunk and copy, not one per sentence)."""
+
+    def __init__(self, key_of, n: int, n_buckets: int):
+        self.key_of, self.n, self.n_buckets = key_of, n, np.uint64(n_buckets)
+        self.start, self.rows = -1, {}
+
+    def __call__(self, idx: int, copy: int) -> int:
+        start = idx - idx % CHUNK
+        if start != self.start:
+            self.start, self.rows = start, {}
+        row = self.rows.get(copy)
+        if row is None:
+            key = self.key_of(copy)
+            row = self.rows[copy] = (priorities(key, start, min(start + CHUNK, self.n)) % self.n_buckets).astype(np.int64)
+        return int(row[idx - start])

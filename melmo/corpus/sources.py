@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import glob
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from melmo.corpus.readers import CorpusError
 from melmo.corpus.tokenized import LanguageSource
@@ -50,3 +50,16 @@ def language_sources(
             model = str(Path(udpipe_dir) / f"{code}.udpipe")
         out.append(LanguageSource(code, paths, Path(model) if model else None, dict(tokenizer or {})))
     return out
+
+
+def check_udpipe_model(path: Path, lang: str, tokenizer: Mapping | None = None) -> None:
+    """Load ``path`` as a UDPipe tokenizer now, so that a wrong file fails before any tokenization
+    with a one-line ``CorpusError`` naming it (not a traceback from a worker process)."""
+    from melmo.corpus.udpipe import Tokenizer, UDPipeError
+
+    try:
+        Tokenizer(path, **dict(tokenizer or {}))
+    except UDPipeError as err:  # names the file: not found, not a UDPipe model, no tokenizer, bad option
+        raise CorpusError(f"{str(err).splitlines()[0]} (UDPipe model for language {lang!r})") from None
+    except ValueError as err:
+        raise CorpusError(f"data.tokenizer: {str(err).splitlines()[0]}") from None

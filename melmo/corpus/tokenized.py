@@ -56,9 +56,14 @@ class Tokenized:
         return self.stats["sentences"]
 
     def sentences(self) -> Iterator[list[str]]:
+        for line in self.lines():
+            yield line.split(" ")
+
+    def lines(self) -> Iterator[str]:
+        """Each sentence as its line of space-separated tokens (no newline)."""
         with open(self.directory / "tokens.txt", encoding="utf-8") as fh:
             for line in fh:
-                yield line.rstrip("\n").split(" ")
+                yield line[:-1] if line.endswith("\n") else line
 
 
 def _split_long(tokens: list[str], max_len: int) -> list[list[str]]:
@@ -99,11 +104,14 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
         n_sent = n_tok = n_split = n_cut = 0
         # imported here, not at the top: melmo.model loads torch, which the corpus CLI otherwise never needs
         from melmo.model.chars import count_truncated
+
+        max_bytes = max_chars - 2  # bilm-tf keeps max_characters_per_token - 2 bytes (BOW/EOW; bilm-tf bilm/data.py)
         buf = np.empty(1 << 16, dtype="<u4")
         fill = 0
         with open(tmp / "tokens.txt", "w", encoding="utf-8") as ftok, open(tmp / "lengths.u32", "wb") as flen:
             for tokens in _sentences(src):
-                tokens = [t.replace(" ", "\u00a0") for t in tokens if t.strip()]
+                if not all(map(str.strip, tokens)) or any(" " in t for t in tokens):
+                    tokens = [t.replace(" ", "\u00a0") for t in tokens if t.strip()]
                 if not tokens:
                     continue
                 pieces = _split_long(tokens, max_sentence_tokens) if len(tokens) > max_sentence_tokens else [tokens]
@@ -111,7 +119,8 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
                 for piece in pieces:
                     ftok.write(" ".join(piece))
                     ftok.write("\n")
-                    n_cut += count_truncated(piece, max_chars)  # spelled in over max_chars - 2 bytes
+                    if max(map(len, piece)) * 4 > max_bytes:  # a UTF-8 character is 1-4 bytes: else none is cut
+                        n_cut += count_truncated(piece, max_chars)  # spelled in over max_chars - 2 bytes
                     n_sent += 1
                     n_tok += len(piece)
                     buf[fill] = len(piece)

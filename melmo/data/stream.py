@@ -26,7 +26,8 @@ from melmo.data.prepared import BOS_ID, EOS_ID, PreparedCorpus
 
 
 class SentenceOrder:
-    """Epoch-wise global order of the training sentences, computed on demand (bounded memory)."""
+    """Epoch-wise global order of the training sentences, computed on demand (bounded memory: the
+    permutations of the last ``cache`` shards read, uint32 -- all rows read the same shard or two)."""
 
     def __init__(self, shard_sizes: list[int], seed: int, direction: str, cache: int = 8):
         self.sizes = np.asarray(shard_sizes, dtype=np.int64)
@@ -59,7 +60,8 @@ class SentenceOrder:
         shard = int(order[j])
         key = ("perm", epoch, shard)
         if key not in self._perm:
-            self._remember(key, self._rng("perm", epoch, shard).permutation(int(self.sizes[shard])))
+            perm = self._rng("perm", epoch, shard).permutation(int(self.sizes[shard]))
+            self._remember(key, perm.astype(np.uint32) if len(perm) < (1 << 32) else perm)  # half the memory
         else:
             self._perm.move_to_end(key)
         return shard, int(self._perm[key][position - int(starts[j])])
@@ -99,7 +101,7 @@ class LMStream:
             rev = toks[::-1]
             inputs = np.concatenate([[EOS_ID], rev])
             targets = np.concatenate([rev, [BOS_ID]])
-        return inputs, targets, int(sh.langs[i]), (shard, i)
+        return inputs, targets, sh.lang(i), (shard, i)
 
     def _advance_sentence(self, row: int) -> None:
         self.k[row] += 1

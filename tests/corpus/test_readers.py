@@ -2,6 +2,7 @@
 
 import gzip
 import lzma
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,60 @@ def test_truncated_archive_is_a_clear_error(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CorpusError, match="cannot read"):
         list(iter_text_lines(path))
+
+
+def test_block_reader_matches_line_by_line_across_block_boundaries(tmp_path, monkeypatch):
+    from melmo.corpus import readers
+
+    monkeypatch.setattr(readers, "BLOCK", 7)  # lines longer than a block, boundaries inside characters
+    data = "ääkkönen\r\n\n1\tx\nlong line without a block boundary in sight\r\r\nz\nlast, no newline".encode()
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    expected = [raw.decode().rstrip("\r\n") for raw in data.split(b"\n")]  # brute force, line by line
+    assert list(readers.iter_lines(path)) == expected
+    bad = data[:30] + b"\xff" + data[30:]
+    path.write_bytes(bad)
+    with pytest.raises(CorpusError, match=r"t\.txt: invalid UTF-8 at byte offset 30 "):
+        list(readers.iter_lines(path))
+
+
+def _brute_force_forms(data: str) -> list[list[str]]:
+    """CoNLL-U FORMs by sentence, written out plainly (the reference for the block parser)."""
+    out, words = [], []
+    for line in data.split("\n"):
+        line = line.rstrip("\r")
+        if not line.strip():
+            if words:
+                out.append(words)
+            words = []
+        elif not line.startswith("#") and line.split("\t")[0].isdigit():
+            words.append(line.split("\t")[1].replace(" ", "\u00a0"))
+    return out + ([words] if words else [])
+
+
+@pytest.mark.parametrize("block", [64, 4096, 1 << 20])
+def test_conllu_block_parser_matches_brute_force(tmp_path, monkeypatch, block):
+    from melmo.corpus import readers
+
+    monkeypatch.setattr(readers, "BLOCK", block)
+    ud = Path(__file__).resolve().parents[2] / "data" / "sample" / "ud"
+    for path in sorted(ud.glob("*/*.conllu.xz"))[:4]:
+        data = lzma.decompress(path.read_bytes()).decode("utf-8")
+        assert list(iter_conllu_sentences(path)) == _brute_force_forms(data), path
+    tricky = ("# c\twith\ttabs\tin\ta\tcomment\tof\tten\tcolumns\t!\n1-2\tdu\t_\t_\t_\t_\t_\t_\t_\t_\n"
+              "1\tde\t_\t_\t_\t_\t_\t_\t_\t_\n2\tle\t_\t_\t_\t_\t_\t_\t_\t_\n2.1\tx\t_\t_\t_\t_\t_\t_\t_\t_\n\n\n\n"
+              "1\tNew York\t_\t_\t_\t_\t_\t_\t_\t_\n \n1\t \t_\t_\t_\t_\t_\t_\t_\t_\n\n1\tlast\t_\t_\t_\t_\t_\t_\t_\t_")
+    path = tmp_path / "t.conllu"
+    path.write_text(tricky, encoding="utf-8")
+    assert list(iter_conllu_sentences(path)) == _brute_force_forms(tricky) == [["de", "le"], ["New\u00a0York"], ["\u00a0"], ["last"]]
+
+
+def test_conllu_error_line_number_in_a_later_block(tmp_path, monkeypatch):
+    from melmo.corpus import readers
+
+    monkeypatch.setattr(readers, "BLOCK", 50)
+    good = "1\tok\t_\t_\t_\t_\t_\t_\t_\t_\n\n" * 30  # 60 lines
+    path = tmp_path / "e.conllu"
+    path.write_text(good + "1\tbad\t_\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"e\.conllu:61: malformed CoNLL-U line: 3 tab-separated columns"):
+        list(iter_conllu_sentences(path))

@@ -1,0 +1,49 @@
+"""A given softmax vocabulary for corpus preparation (continued pre-training keeps a model's vocab.txt).
+
+bilm-tf's vocab.txt holds one token per line; bilm-tf finds <S>, </S> and <UNK> by name, wherever
+they are (bilm/data.py, Vocabulary). A prepared corpus puts them at ids 0, 1, 2
+(melmo.data.prepared), so the given order is kept except that the three move to the front;
+``source_rows`` maps the prepared order back to the file's rows (to carry a softmax over).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from melmo.corpus.readers import CorpusError
+
+SPECIALS = ("<S>", "</S>", "<UNK>")
+
+
+def read_vocab_file(path: str | Path) -> list[str]:
+    """The file's tokens in file order (``!!!MAXTERMID`` skipped, as bilm-tf does); one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"{path}: vocabulary file (data.prepare.vocab_file) not found")
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        raise CorpusError(f"{path}: vocabulary file is not UTF-8 ({err.reason} at byte {err.start})") from None
+    words = [w for w in (line.strip() for line in lines) if w and w != "!!!MAXTERMID"]
+    seen: set[str] = set()
+    for w in words:
+        if w in seen:
+            raise CorpusError(f"{path}: vocabulary token {w!r} appears twice")
+        seen.add(w)
+    missing = [s for s in SPECIALS if s not in seen]
+    if missing:
+        raise CorpusError(f"{path}: vocabulary lacks {', '.join(missing)} (a bilm-tf vocab.txt holds <S>, </S>, <UNK>)")
+    if len(words) == len(SPECIALS):
+        raise CorpusError(f"{path}: vocabulary holds only the special tokens")
+    return words
+
+
+def prepared_order(words: list[str]) -> list[str]:
+    """<S>, </S>, <UNK>, then the other tokens in the file's order."""
+    return list(SPECIALS) + [w for w in words if w not in SPECIALS]
+
+
+def source_rows(words: list[str]) -> list[int]:
+    """Row of the file (and of a softmax stored with it) for each id of ``prepared_order(words)``."""
+    index = {w: i for i, w in enumerate(words)}
+    return [index[w] for w in prepared_order(words)]
