@@ -2,7 +2,7 @@
 
     python benchmarks/udpipe_tokenize.py [--langs en,zh,fi,ar,ja] [--lines 4000] [--repeat 2] [--train-sentences 30]
 
-Reads real text: ../shared/data/text/<lang>.txt when present, else the repository's
+Reads real text: <text dir>/<lang>.txt with --text-dir, else the repository's
 data/sample/text/<lang>.txt.xz. Prints, per language, tokens/s for
   * one ``setText`` per line (what ``Tokenizer.tokenize_lines`` does),
   * lines batched 200 at a time into one ``setText`` (joined by a blank line, so that no sentence
@@ -28,13 +28,12 @@ from pathlib import Path
 from melmo.corpus.udpipe import Tokenizer, train_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_TEXT = ROOT.parent / "shared" / "data" / "text"
 MODELS = ROOT / "data" / "udpipe"
 
 
-def read_lines(lang: str, n: int) -> tuple[list[str], str]:
-    shared = SHARED_TEXT / f"{lang}.txt"
-    path = shared if shared.is_file() else ROOT / "data" / "sample" / "text" / f"{lang}.txt.xz"
+def read_lines(lang: str, n: int, text_dir: Path | None = None) -> tuple[list[str], str]:
+    full = text_dir / f"{lang}.txt" if text_dir else None
+    path = full if full and full.is_file() else ROOT / "data" / "sample" / "text" / f"{lang}.txt.xz"
     opener = lzma.open if path.suffix == ".xz" else open
     lines = []
     with opener(path, "rt", encoding="utf-8") as fh:
@@ -78,6 +77,7 @@ def best_time(fn, repeat: int) -> tuple[float, int]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--langs", default="en,zh,fi,ar,ja")
+    ap.add_argument("--text-dir", type=Path, default=None, help="directory of full raw-text files <lang>.txt")
     ap.add_argument("--lines", type=int, default=4000)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--train-sentences", type=int, default=30, help="tiny training run size (0: skip it)")
@@ -86,7 +86,7 @@ def main() -> None:
     print(f"{'lang':<5}{'tokens':>8}{'per line':>12}{'batched':>12}{'batch/line':>11}{'2 procs':>12}{'speed-up':>9}  source")
     with ProcessPoolExecutor(max_workers=2) as pool:
         for lang in args.langs.split(","):
-            lines, src = read_lines(lang, args.lines)
+            lines, src = read_lines(lang, args.lines, args.text_dir)
             t1, n = best_time(lambda: per_line(lang, lines), args.repeat)
             tb, nb = best_time(lambda: batched(lang, lines), args.repeat)
             def two() -> int:

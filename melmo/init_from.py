@@ -10,7 +10,7 @@ top of melmo.train.run) makes the run:
   before a resumed checkpoint is restored, so a resume continues from the checkpoint);
 * where the source holds a softmax *and* a vocab.txt: prepare the new corpus with that
   vocabulary (``data.prepare.vocab_file``) and start the softmax from the source's rows;
-  otherwise (a released HDF5 holds no softmax, elmo-spec §6) the softmax starts fresh over the new
+  otherwise (a released HDF5 holds no softmax, bilm-tf bilm/training.py dump_weights writes none) the softmax starts fresh over the new
   corpus's own vocabulary. The log says which.
 """
 

@@ -47,7 +47,7 @@ def _check_counts(token_counts: Mapping[str, int] | Iterable[tuple[str, int]]) -
 
 
 def target_sizes(token_counts: Mapping[str, int], alpha: float) -> dict[str, int]:
-    """Tokens to keep per language under exponent ``alpha`` (DESIGN.md interface).
+    """Tokens to keep per language under exponent ``alpha`` (a stable public interface).
 
     ``target_i = round(n_min * (n_i / n_min) ** alpha)``, capped at ``n_i``; the smallest language
     keeps exactly ``n_min``; ``alpha == 0`` gives every language ``n_min`` (TRUNC) and

@@ -1,6 +1,6 @@
-"""Rebuild the shipped sample in data/sample/ from its sources (the team's ../shared/data copy).
+"""Rebuild the shipped sample in data/sample/ from its sources (a local copy of the public sources listed in data/README.md).
 
-    python scripts/build_sample.py --source ../shared/data [--check]
+    python scripts/build_sample.py --source <data root> [--check]
 
 What it writes (all compressed with xz, which melmo's readers open directly):
   data/sample/text/<lang>.txt.xz     the first lines of shared/data/text/<lang>.txt, up to

@@ -1,4 +1,4 @@
-"""Properties of the sampling rules (DESIGN.md: melmo.sampling.target_sizes)."""
+"""Properties of the sampling rules (melmo.sampling.target_sizes, the paper's §3.2 rule)."""
 
 import math
 

@@ -67,7 +67,7 @@ class Tokenized:
 
 
 def _split_long(tokens: list[str], max_len: int) -> list[list[str]]:
-    """Cut a sentence into pieces of at most ``max_len`` tokens (DESIGN.md: over-long lines are split)."""
+    """Cut a sentence into pieces of at most ``max_len`` tokens (over-long lines are split, never silently dropped)."""
     return [tokens[i : i + max_len] for i in range(0, len(tokens), max_len)]
 
 

@@ -8,7 +8,7 @@ corpus of ~40M sentences: ~5 MB, instead of 480 MB of full offsets + lengths + l
 ``types.txt`` is held as its UTF-8 bytes plus uint32/64 line starts (``TypeTable``), not as a list
 of Python strings (~70 bytes per type). Character ids for the most frequent types come from one
 table built once; rarer types are spelled on demand (bilm-tf gives every word its full spelling,
-elmo-spec §7).
+bilm-tf bilm/training.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 
 from melmo.corpus.readers import CorpusError
 
-BOS_ID, EOS_ID, UNK_ID = 0, 1, 2  # vocab.txt starts <S>, </S>, <UNK> (bilm-tf, elmo-spec §7)
+BOS_ID, EOS_ID, UNK_ID = 0, 1, 2  # vocab.txt starts <S>, </S>, <UNK> (bilm-tf bilm/data.py Vocabulary)
 INDEX_STRIDE = 64  # sentences per sparse index entry: a lookup sums at most 63 lengths
 _INDEX_CHUNK = 1 << 20  # lengths read per pass while building the index (4 MB)
 _FDS: dict[str, int] = {}  # open read-only descriptors of shard files, by path (pread needs no shared offset)

@@ -15,7 +15,7 @@ Library::
 Command line (``python -m melmo.corpus.udpipe --help``)::
 
     python -m melmo.corpus.udpipe train --lang fi --conllu fi_tdt-ud-dev.conllu --out data/udpipe/fi.udpipe --epochs 10
-    python -m melmo.corpus.udpipe train-all --ud-dir ../shared/data/ud --out-dir data/udpipe
+    python -m melmo.corpus.udpipe train-all --ud-dir <UD treebanks: <lang>/*.conllu[.xz]> --out-dir data/udpipe
     python -m melmo.corpus.udpipe score --model data/udpipe/fi.udpipe --conllu fi_tdt-ud-test.conllu
 
 Token conventions (every tokenizer here, model or model-free):
@@ -29,8 +29,8 @@ Token conventions (every tokenizer here, model or model-free):
   trained on one must be evaluated on the same (ELMoForManyLangs issues #45/#47): record
   :attr:`Tokenizer.info` with the model.
 
-Measured facts behind the defaults are in ``data/udpipe/README.md`` and
-``../shared/reference/udpipe.md``.
+Measured facts behind the defaults are in ``data/udpipe/README.md``; UDPipe's own options are
+documented in the UDPipe 1 user's manual (ufal.mff.cuni.cz/udpipe/1/docs/udpipe).
 """
 
 from melmo.corpus.udpipe.batch import TEST_ONLY_TRAIN, train_all, training_files

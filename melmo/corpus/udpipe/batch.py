@@ -31,7 +31,7 @@ def _ud_files(lang_dir: Path) -> dict[str, Path]:
     return found
 
 
-# Languages with a test file only (the PUD stand-ins, ../shared/data/MANIFEST.md): the first
+# Languages with a test file only (e.g. the Parallel UD treebanks, which ship test only): the first
 # TEST_ONLY_TRAIN sentences train the tokenizer, the rest is held out for evaluation.
 TEST_ONLY_TRAIN = 700
 
