@@ -3,7 +3,7 @@
     python scripts/build_sample.py --source <data root> [--check]
 
 What it writes (all compressed with xz, which melmo's readers open directly):
-  data/sample/text/<lang>.txt.xz     the first lines of shared/data/text/<lang>.txt, up to
+  data/sample/text/<lang>.txt.xz     the first lines of <source>/text/<lang>.txt, up to
                                      TEXT_SHARE of its bytes: sizes stay as unequal as the source's
   data/sample/ud/<lang>/*.conllu.xz  the UD evaluation treebanks, whole, with their LICENSE.txt
   data/sample/tatoeba/*.xz           the Tatoeba test pairs (XTREME/LASER), with LICENSE.LASER
@@ -13,7 +13,7 @@ What it writes (all compressed with xz, which melmo's readers open directly):
                                      sample (with its header); SOURCES.md says where all of it is from
   data/sample/SHA256SUMS             hashes of the uncompressed contents, checked by --check
 
-Sources, commits and licences: data/README.md (copied from shared/data/MANIFEST.md).
+Sources, commits and licences: data/README.md.
 """
 
 from __future__ import annotations
