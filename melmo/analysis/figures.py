@@ -136,7 +136,7 @@ def figure2(results, sizes=None, path=None, base: str = "M0.4", compare: Sequenc
             columns: Sequence[tuple[str, str]] | None = None) -> Figure | None:
     """Figure 2: one panel per encoder in ``compare``: ``encoder - base`` per task (bars) and language."""
     cells = cell_stats(results)
-    have = list(dict.fromkeys((t, m) for _, t, m, _ in cells.index))
+    have = list(dict.fromkeys((t, m) for _, t, m, _ in cells.index if t != "perplexity"))  # not a task score
     columns = [c for c in PAPER_COLUMNS if c in have] + sorted(c for c in have if c not in PAPER_COLUMNS) \
         if columns is None else list(columns)
     panels = []
@@ -171,4 +171,43 @@ def figure3(results, sizes=None, path=None, encoders: Sequence[str] = ("M0.4", "
     ax = fig.subplots()
     _bars(ax, languages, series, label(*column))
     ax.set_title(f"{label(*column)} ({column[1]}) per model")
+    return _finish(fig, path)
+
+
+def figure_perplexity(results, sizes, path=None, encoders: Sequence[str] | None = None,
+                      column: tuple[str, str] = ("perplexity", "ppl")) -> Figure | None:
+    """Held-out perplexity (``column``) per language against the language's corpus size, one line per
+    encoder (beyond the paper). Both axes are logarithmic; each point's ``gid`` is its language.
+
+    Perplexities of different models compare only when they score the same targets: train the
+    family on one shared vocabulary (``data.prepare.vocab_file``), or use ``ppl_iv`` (in-vocabulary
+    targets) with care. ``sizes``: language -> tokens (e.g. the unsampled corpus sizes).
+    """
+    cells = cell_stats(results)
+    sizes = load_sizes(sizes)
+    have = sorted({enc for enc, t, m, _ in cells.index if (t, m) == tuple(column)})
+    encoders = [e for e in (encoders or have) if e in have]
+    series = [(enc, *_stat(cells, enc, *column)) for enc in encoders]
+    series = [(enc, {lang: v for lang, v in mean.items() if lang in sizes}, err) for enc, mean, err in series]
+    series = [s for s in series if s[1]]
+    if not series:
+        log.info("perplexity figure left out: no %s results for languages with a size", "/".join(column))
+        return None
+    fig = Figure(figsize=(6.5, 4.0), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for enc, mean, err in series:
+        langs = sorted(mean, key=lambda lang: sizes[lang])
+        x, y = [sizes[lang] for lang in langs], [mean[lang] for lang in langs]
+        yerr = [err.get(lang, 0.0) for lang in langs] if err else None
+        line = ax.errorbar(x, y, yerr=yerr, marker="o", capsize=2, label=enc)
+        line.lines[0].set_gid(enc)
+        for xi, yi, lang in zip(x, y, langs):
+            ax.annotate(lang, (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize="x-small")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("corpus size (tokens)")
+    ax.set_ylabel(f"held-out {column[1]}")
+    ax.set_title("Held-out perplexity against corpus size")
+    ax.legend(fontsize="small")
     return _finish(fig, path)

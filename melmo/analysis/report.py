@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from melmo.analysis.correlation import language_difference, load_sizes, size_correlation
-from melmo.analysis.figures import figure1, figure2, figure3, save_png
+from melmo.analysis.figures import figure1, figure2, figure3, figure_perplexity, save_png
 from melmo.analysis.io import atomic_write_text
 from melmo.analysis.results import ResultsError, load_results
 from melmo.analysis.significance import prediction_tests, seed_tests
@@ -134,6 +134,7 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
         "figure1": figure1(df, sizes, mono=mono, base=base),
         "figure2": figure2(df, sizes, base=base, compare=compare),
         "figure3": figure3(df, sizes, encoders=[base, *compare]),
+        "figure_perplexity": figure_perplexity(df, sizes) if sizes is not None else None,
     }
     pairs = [(e, base) for e in encoders if e != base]
     sig = seed_tests(df, pairs)

@@ -95,3 +95,25 @@ def test_error_bars_from_seeds_and_missing_roles(caplog):
     # ar: MONO has one seed -> no error bar (drawn as 0); fi: sqrt(sd_a^2 + sd_b^2)
     assert half == pytest.approx([0.0, math.hypot(sd(vals[("MONO", "fi")]), sd(vals[("M0.4", "fi")]))])
     assert figure3(df) is None and figure2(df) is None  # no Tatoeba, no M0.2/TRUNC: left out, no crash
+
+
+def test_perplexity_figure_plots_each_encoder_against_corpus_size():
+    import pandas as pd
+
+    from melmo.analysis.figures import figure_perplexity
+
+    sizes = {"eu": 1_000, "fi": 50_000, "en": 2_000_000}
+    ppl = {("A", "eu"): 900.0, ("A", "fi"): 400.0, ("A", "en"): 120.0, ("B", "eu"): 700.0, ("B", "en"): 150.0}
+    rows = [{"encoder": e, "task": "perplexity", "metric": "ppl", "language": lang, "seed": 1, "value": v}
+            for (e, lang), v in ppl.items()]
+    rows.append({"encoder": "A", "task": "pos", "metric": "acc", "language": "en", "seed": 1, "value": 0.9})
+    fig = figure_perplexity(pd.DataFrame(rows), sizes)
+    ax = fig.axes[0]
+    lines = {line.get_gid(): line for line in ax.get_lines() if line.get_gid()}
+    assert set(lines) == {"A", "B"}
+    # points ordered by size, at (size, perplexity) exactly as given
+    assert list(lines["A"].get_xdata()) == [1_000, 50_000, 2_000_000]
+    assert list(lines["A"].get_ydata()) == [900.0, 400.0, 120.0]
+    assert list(lines["B"].get_xdata()) == [1_000, 2_000_000] and list(lines["B"].get_ydata()) == [700.0, 150.0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert figure_perplexity(pd.DataFrame(rows[-1:]), sizes) is None  # no perplexity rows: left out
