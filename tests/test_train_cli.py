@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = [
@@ -48,7 +49,7 @@ def test_ddp_two_processes_on_gloo(tmp_path, session_cache):
     assert (run_dir / "model" / "weights.hdf5").is_file()
     import torch
 
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     positions = ckpt["LMDataModule"]["position"]
     assert len(positions) == 2 and positions[0]["fwd"]["rank"] == 0 and positions[1]["fwd"]["rank"] == 1
     assert len(ckpt["lm_state"]) == 2  # both ranks' carried LSTM states
@@ -80,14 +81,18 @@ def test_sigkill_and_resume_reproduces_the_uninterrupted_losses(tmp_path, sessio
 
     cut = tmp_path / "cut"
     proc = train(tmp_path, session_cache, *common, f"hydra.run.dir={cut}", popen=True)
-    ckpt = cut / "checkpoints" / "step_0000008.ckpt"
+    last = cut / "checkpoints" / "last.ckpt"  # what ckpt_path=last reads: wait until it holds step 8
     deadline = time.time() + 300
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if torch.load(last, map_location="cpu", weights_only=True)["global_step"] >= 8:
+                break
+        except Exception:  # not written yet, or being written
+            pass
         time.sleep(0.05)
-    time.sleep(0.3)  # let the checkpoint finish writing (Lightning writes it atomically)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert ckpt.exists(), "the run ended before its step-8 checkpoint"
+    assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 8, "no step-8 last.ckpt before the kill"
     done = step_losses(cut)
     assert max(done) < 11, "the kill came too late to test a resume"
 
