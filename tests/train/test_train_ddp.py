@@ -51,7 +51,8 @@ def draws(run_dir: Path, rank: int) -> dict[int, list]:
 
 def step_losses(run_dir: Path) -> dict[int, float]:
     with open(run_dir / "csv" / "metrics.csv") as fh:
-        return {int(r["step"]): float(r["train/loss_step"]) for r in csv.DictReader(fh) if r.get("train/loss_step")}
+        return {int(r["step"]): float(r.get("train/loss_step") or r["train/loss"]) for r in csv.DictReader(fh)
+                if r.get("train/loss_step") or r.get("train/loss")}
 
 
 def wait_for_last_step(run_dir: Path, step: int, proc, timeout=600) -> None:
