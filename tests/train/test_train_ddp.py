@@ -150,7 +150,7 @@ def test_train_py_errors_are_one_line(tmp_path, session_cache):
         (f"ckpt_path={tmp_path}/missing.ckpt", f"{tmp_path}/missing.ckpt: checkpoint to resume from not found"),
         (f"ckpt_path={truncated}", f"{truncated}: does not load"),
         ("budget.tokens=-5", "budget.tokens: must be > 0"),
-        ("data.corpus_pattern=/nonexistent/{lang}.txt.xz", "/nonexistent/fi.txt.xz"),
+        ("data.corpus_pattern='/nonexistent/{lang}.txt.xz'", "/nonexistent/fi.txt.xz: corpus file for language 'fi' not found"),
     ]
     for override, expected in cases:
         res = subprocess.run(command(tmp_path, session_cache, "export=false", f"hydra.run.dir={tmp_path}/run", override),
