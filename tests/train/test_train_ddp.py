@@ -79,6 +79,8 @@ def test_ddp_ranks_draw_their_own_negatives_and_masks_and_resume_exactly(tmp_pat
     full = tmp_path / "full"
     train(tmp_path, session_cache, *overrides(full))
     ref = [draws(full, r) for r in (0, 1)]
+    header = (full / "csv" / "metrics.csv").read_text().splitlines()[0]
+    assert "train/device/items_per_sec" in header  # tokens/s from Lightning's ThroughputMonitor
     for rank in (0, 1):
         assert sorted(ref[rank]) == list(range(12))
         for step, (records,) in ref[rank].items():
