@@ -18,14 +18,13 @@ def test_rank_seeds_are_spawned_per_rank():
     assert torch.equal(a[1], (seed_rank(1234, 0, 2), torch.rand(5))[1])
 
 
-def test_training_step_draws_negatives_once_per_direction(compose_train):
+def test_training_step_draws_negatives_once_per_direction(compose_train, ud_corpus):
     from hydra.utils import instantiate
 
-    from melmo.corpus.from_config import prepare_from_config
     from melmo.data.datamodule import LMDataModule
 
     cfg = compose_train()
-    dm = LMDataModule(batch_size=2, unroll_steps=4, corpus_dir=prepare_from_config(cfg))
+    dm = LMDataModule(batch_size=2, unroll_steps=4, corpus_dir=ud_corpus)
     dm.setup("fit", rank=0, world_size=1)
     batch = next(iter(dm.train_dataloader()))
     batch.pop("position")
@@ -38,4 +37,4 @@ def test_training_step_draws_negatives_once_per_direction(compose_train):
     module.train()
     lf, lb, _ = module._losses(batch, None)
     assert len(drawn) == 2 and [u is d for u, d in zip(used, drawn)] == [True, True]
-    assert not torch.equal(drawn[0].ids, drawn[1].ids)  # two independent draws of 64 of 20000 ids
+    assert not torch.equal(drawn[0].ids, drawn[1].ids)  # two independent draws of 64 of 2000 ids
