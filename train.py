@@ -1,12 +1,19 @@
-"""Train a multilingual ELMo biLM.  python train.py [hydra overrides]  (see conf/train.yaml)"""
+"""Train a multilingual ELMo biLM.  python train.py [hydra overrides]  (see conf/train.yaml)
+
+An error ends in one line naming the file or key and a non-zero exit; HYDRA_FULL_ERROR=1 shows the
+traceback (melmo/utils/errors.py)."""
 
 import hydra
 from omegaconf import DictConfig
 
 from melmo.utils import ddp_hydra
+from melmo.utils.errors import exit_on_error
 from melmo.utils.loggers import finish_wandb
 
-ddp_hydra.install()  # DDP inside Hydra multirun: each job launches its own ranks (melmo/utils/ddp_hydra.py)
+try:
+    ddp_hydra.install()  # DDP inside Hydra multirun: each job launches its own ranks (melmo/utils/ddp_hydra.py)
+except ddp_hydra.LightningInternalsError as e:
+    exit_on_error(e)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
@@ -15,6 +22,8 @@ def main(cfg: DictConfig) -> float | None:
 
     try:
         metrics = run(cfg)
+    except Exception as e:
+        exit_on_error(e)
     finally:
         finish_wandb()
         ddp_hydra.reset()

@@ -4,16 +4,18 @@
   are carried from batch to batch and detached (truncated BPTT, elmo-spec §7), and saved in the
   checkpoint so that a resumed run continues exactly.
 * Loss: sampled softmax (log-uniform candidates over the frequency-ranked vocabulary, one draw per
-  batch shared by both directions, accidental hits removed, log-Q correction); total =
+  direction and batch as bilm-tf's one sampled_softmax_loss call per direction, accidental hits
+  removed, log-Q correction); total =
   0.5 * (forward + backward); gradients of total x unroll_steps as bilm-tf (summed over time,
   averaged over the batch) -- with Adagrad the scale matters.
 * Held-out perplexity per language with the full softmax, read statefully from a zero state.
 * A non-finite loss stops training with a one-line error; the last good checkpoint stays.
+* Random streams are per rank (melmo.utils.rng.RankSeed); the checkpoint keeps every rank's RNG
+  state and carried LSTM state in types that ``torch.load(weights_only=True)`` accepts.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import lightning as L
@@ -39,8 +41,7 @@ class NonFiniteLossError(FloatingPointError):
 
 class LitBiLM(L.LightningModule):
     def __init__(self, encoder: torch.nn.Module, vocab_size: int, languages: list[str],
-                 optimizer: Callable[..., torch.optim.Optimizer], n_negative_samples: int = 8192,
-                 max_tokens: float | None = None, max_epochs: float | None = None):
+                 optimizer: Callable[..., torch.optim.Optimizer], n_negative_samples: int = 8192):
         super().__init__()
         languages = [str(lang) for lang in languages]  # plain list in the checkpoint, not a ListConfig
         self.save_hyperparameters(ignore=["encoder", "optimizer"], logger=False)
@@ -53,14 +54,17 @@ class LitBiLM(L.LightningModule):
         self._state = None  # carried LSTM states of the training rows
         self._val_state = None
         self._rng_to_restore = None  # RNG states from a checkpoint, applied at on_train_start
+        self.flops_per_batch: int | None = None  # read by Lightning's ThroughputMonitor (None: not known)
 
     # -- training -------------------------------------------------------------------------
     def _losses(self, batch: dict, state):
         fwd, bwd, state = self.encoder.lm_forward(batch["fwd_chars"], batch["bwd_chars"], state)
         P = fwd.shape[-1]
-        sampled = self.softmax.sample() if self.training else None
-        lf = self.softmax(fwd.reshape(-1, P), batch["fwd_targets"].reshape(-1), sampled=sampled)
-        lb = self.softmax(bwd.reshape(-1, P), batch["bwd_targets"].reshape(-1), sampled=sampled)
+        # bilm-tf calls sampled_softmax_loss once per direction: two independent candidate draws
+        lf = self.softmax(fwd.reshape(-1, P), batch["fwd_targets"].reshape(-1),
+                          sampled=self.softmax.sample() if self.training else None)
+        lb = self.softmax(bwd.reshape(-1, P), batch["bwd_targets"].reshape(-1),
+                          sampled=self.softmax.sample() if self.training else None)
         return lf, lb, state
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
@@ -122,11 +126,3 @@ class LitBiLM(L.LightningModule):
         if self._rng_to_restore is not None:  # as late as possible: nothing draws after this
             set_rng_state(self._rng_to_restore)
             self._rng_to_restore = None
-
-    def planned_steps(self, corpus_tokens: int, tokens_per_step: int) -> int | None:
-        """Steps for the configured budget (tokens, or nominal epochs of the prepared corpus)."""
-        if self.hparams.max_tokens is not None:
-            return max(1, math.ceil(float(self.hparams.max_tokens) / tokens_per_step))
-        if self.hparams.max_epochs is not None:
-            return max(1, math.ceil(float(self.hparams.max_epochs) * corpus_tokens / tokens_per_step))
-        return None

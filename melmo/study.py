@@ -96,12 +96,12 @@ def models(study: DictConfig) -> list[Model]:
 def length_overrides(study: DictConfig, model: Model) -> list[str]:
     """The training length of ``model`` (README "Training length"): one token budget, or epochs per strategy."""
     if study.length == "tokens":
-        return [f"lm.max_tokens={float(study.max_tokens)}", "lm.max_epochs=null"]
+        return [f"budget.tokens={float(study.max_tokens)}", "budget.epochs=null"]
     if study.length == "epochs":
         epochs = dict(study.get("epochs") or {})
         if model.name in epochs:
-            return ["lm.max_tokens=null", f"lm.max_epochs={float(epochs[model.name])}"]
-        return [f"lm.max_tokens={float(study.max_tokens)}", "lm.max_epochs=null"]
+            return ["budget.tokens=null", f"budget.epochs={float(epochs[model.name])}"]
+        return [f"budget.tokens={float(study.max_tokens)}", "budget.epochs=null"]
     raise StudyError(f"study.length: {study.length!r} is neither 'tokens' nor 'epochs'")
 
 

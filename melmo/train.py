@@ -1,4 +1,5 @@
-"""The body of ``train.py``: prepare the corpus, build the biLM, train it, export it."""
+"""The body of ``train.py``: build the trainer, prepare the corpus once per job, build the biLM,
+plan the budget, resume or start, train, export. One small function per step."""
 
 from __future__ import annotations
 
@@ -12,63 +13,44 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from melmo import init_from
+from melmo import checkpoints
+from melmo.budget import Budget
 from melmo.corpus.from_config import prepare_from_config, summary
 from melmo.utils import ddp_hydra
 from melmo.utils.instantiate import instantiate_group
+from melmo.utils.once import SameOnAllRanks, config_key, rank_zero_once
+from melmo.utils.rng import RankSeed
 
 log = logging.getLogger(__name__)
-
-
-def resolve_ckpt(ckpt_path: str | None, output_dir: Path) -> str | None:
-    """``ckpt_path=last`` resumes from this run directory's last checkpoint when there is one."""
-    if ckpt_path == "last":
-        last = output_dir / "checkpoints" / "last.ckpt"
-        return str(last) if last.is_file() else None
-    if ckpt_path and not Path(ckpt_path).is_file():
-        raise FileNotFoundError(f"{ckpt_path}: checkpoint to resume from not found")
-    return ckpt_path
 
 
 def run(cfg: DictConfig) -> dict:
     ddp_hydra.check(cfg)
     cfg = init_from.configure(cfg)  # continued pre-training from an exported model (melmo/init_from.py)
+    # The same initial weights on every rank; RankSeed gives each rank its own random streams once
+    # the process group is up (melmo.utils.rng).
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
-
-    corpus_dir = prepare_from_config(cfg)
-    rank_zero_only(log.info)("\n" + summary(corpus_dir))
+    budget = Budget.from_config(cfg)
     if cfg.get("prepare_only"):
+        corpus_dir = prepare_from_config(cfg)
+        log.info("\n" + summary(corpus_dir))
         return {"corpus_dir": str(corpus_dir)}
+
+    trainer = build_trainer(cfg)  # the strategy decides the ranks and the world size
+    corpus_dir = prepare_once(cfg, trainer.global_rank)
+    rank_zero_only(log.info)("\n" + summary(corpus_dir))
+    trainer.callbacks.append(SameOnAllRanks("corpus directory", corpus_dir))
 
     datamodule = instantiate(cfg.data.module, corpus_dir=str(corpus_dir), max_chars=cfg.model.char_cnn.max_characters_per_token)
     corpus = datamodule.load_corpus()  # vocabulary size and languages; the trainer sets up the streams per rank
+    module = instantiate(cfg.lm, encoder=instantiate(cfg.model), vocab_size=corpus.vocab_size, languages=corpus.languages)
 
-    encoder = instantiate(cfg.model)
-    module = instantiate(cfg.lm, encoder=encoder, vocab_size=corpus.vocab_size, languages=corpus.languages)
-
-    callbacks = instantiate_group(cfg.get("callbacks"))
-    loggers = instantiate_group(cfg.get("logger"))
-    trainer_overrides = {}
-    world = _world_size(cfg.trainer)
-    tokens_per_step = cfg.data.module.batch_size * cfg.data.module.unroll_steps * world
-    steps = module.planned_steps(corpus.metadata["total_tokens"], tokens_per_step)
-    if steps is not None:
-        trainer_overrides["max_steps"] = steps
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **trainer_overrides)
-    max_steps = trainer.max_steps
-    rank_zero_only(log.info)(
-        f"training plan: {max_steps:,} steps x {tokens_per_step:,} tokens per direction = {max_steps * tokens_per_step:,} "
-        f"tokens, {max_steps * tokens_per_step / corpus.metadata['total_tokens']:.2f} nominal epochs of "
-        f"{corpus.metadata['total_tokens']:,} tokens ({world} process(es))"
-    )
-    hparams = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
-               for k in cfg if k != "hydra"}
-    for lg in loggers:
-        lg.log_hyperparams(hparams)
-
-    # weights_only=False: the checkpoint also holds the data position and RNG states (numpy
-    # arrays) for an exact resume; only resume from checkpoints you trust, as with any pickle.
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resolve_ckpt(cfg.get("ckpt_path"), output_dir), weights_only=False)
+    plan_steps(trainer, budget, cfg, corpus.metadata["total_tokens"])
+    log_hyperparameters(trainer, cfg)
+    ckpt_path = checkpoints.choose(cfg.get("ckpt_path"), cfg.get("resume"), output_dir, bool(cfg.get("ckpt_fallback")))
+    # weights_only=True: RNG and data-position state are stored in safe types (melmo.utils.rng)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     if cfg.get("export") and trainer.is_global_zero and not trainer.fast_dev_run:
@@ -78,9 +60,48 @@ def run(cfg: DictConfig) -> dict:
     return metrics
 
 
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    """The Trainer of ``cfg.trainer`` with the configured callbacks and loggers, plus RankSeed."""
+    callbacks = instantiate_group(cfg.get("callbacks")) + [RankSeed(cfg.seed)]
+    loggers = instantiate_group(cfg.get("logger"))
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+
+def prepare_once(cfg: DictConfig, rank: int) -> Path:
+    """Rank 0 prepares the corpus (or finds it prepared); the other ranks wait for it (melmo.utils.once)."""
+    key = config_key(OmegaConf.to_container(cfg.data, resolve=True), OmegaConf.to_container(cfg.sampling, resolve=True),
+                     cfg.seed, str(Path(cfg.paths.cache_dir)))
+    marker = Path(cfg.data.prepared_dir) / ".ready" / f"{key}.json"
+    done = rank_zero_once(marker, rank, lambda: str(prepare_from_config(cfg)), float(cfg.get("prepare_wait_s", 86400)),
+                          what="preparing the corpus")
+    return Path(done)
+
+
+def plan_steps(trainer: L.Trainer, budget: Budget, cfg: DictConfig, corpus_tokens: int) -> int:
+    """Set the trainer's max_steps from the budget and its real world size (melmo.budget); log the plan."""
+    tokens_per_step = cfg.data.module.batch_size * cfg.data.module.unroll_steps * trainer.world_size
+    steps = budget.planned_steps(corpus_tokens, tokens_per_step)
+    if not trainer.fast_dev_run:  # fast_dev_run fixes its own single step
+        trainer.fit_loop.epoch_loop.max_steps = steps
+    steps = trainer.max_steps
+    rank_zero_only(log.info)(
+        f"training plan ({budget.describe()}): {steps:,} steps x {tokens_per_step:,} tokens per direction = "
+        f"{steps * tokens_per_step:,} tokens, {steps * tokens_per_step / corpus_tokens:.2f} nominal epochs of "
+        f"{corpus_tokens:,} tokens ({trainer.world_size} process(es))"
+    )
+    return steps
+
+
+def log_hyperparameters(trainer: L.Trainer, cfg: DictConfig) -> None:
+    hparams = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
+               for k in cfg if k != "hydra"}
+    for lg in trainer.loggers:
+        lg.log_hyperparams(hparams)
+
+
 def export(module, corpus, directory: Path) -> Path:
     """bilm-tf/NLPL layout (options.json, weights.hdf5, vocab.txt) plus melmo.json: the corpus
-    metadata, with the tokenization to apply again at evaluation (DESIGN.md)."""
+    metadata, with the tokenization to apply again at evaluation."""
     from melmo.model.io import save_bilm
 
     save_bilm(module.encoder, directory, vocab=corpus.vocab, softmax=(module.softmax.weight, module.softmax.bias))
@@ -88,16 +109,3 @@ def export(module, corpus, directory: Path) -> Path:
     tmp.write_text(json.dumps({"corpus": corpus.metadata, "corpus_dir": str(corpus.directory)}, indent=1, default=str))
     tmp.replace(directory / "melmo.json")
     return directory
-
-
-def _world_size(trainer_cfg: DictConfig) -> int:
-    devices = trainer_cfg.get("devices", 1)
-    if isinstance(devices, int) and devices > 0:
-        n = devices
-    elif isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices):
-        n = len(devices)
-    else:
-        import torch
-
-        n = max(1, torch.cuda.device_count()) if trainer_cfg.get("accelerator") in ("gpu", "cuda") else 1
-    return n * int(trainer_cfg.get("num_nodes", 1) or 1)

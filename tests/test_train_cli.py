@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = [
@@ -48,7 +49,7 @@ def test_ddp_two_processes_on_gloo(tmp_path, session_cache):
     assert (run_dir / "model" / "weights.hdf5").is_file()
     import torch
 
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     positions = ckpt["LMDataModule"]["position"]
     assert len(positions) == 2 and positions[0]["fwd"]["rank"] == 0 and positions[1]["fwd"]["rank"] == 1
     assert len(ckpt["lm_state"]) == 2  # both ranks' carried LSTM states
@@ -75,7 +76,7 @@ def _global_step(path: Path) -> int | None:
     import torch
 
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)["global_step"]
+        return torch.load(path, map_location="cpu", weights_only=True)["global_step"]
     except Exception:  # absent, or caught mid-write
         return None
 

@@ -9,12 +9,15 @@ crash when the jobs differ; Lightning-AI/pytorch-lightning#2727, #11300, faceboo
 RUN with that job's own resolved overrides, into that job's output directory; ``reset()`` tears the
 process group and the launcher's environment down after every job so the next job launches fresh
 ranks. Processes started by a launcher (``LOCAL_RANK`` already set: our children, torchrun,
-SLURM) never reset. Checked against lightning 2.6.x: it replaces the private
-``_hydra_subprocess_cmd`` in both ``lightning.fabric`` and ``lightning.pytorch`` launchers.
+SLURM) never reset. Checked against lightning 2.4-2.6: it replaces the private
+``_hydra_subprocess_cmd(local_rank)`` in both ``lightning.fabric`` and ``lightning.pytorch``
+launchers; ``install`` checks that it is there with that signature and otherwise stops with a
+one-line ``LightningInternalsError`` naming the installed Lightning version.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from typing import Sequence
@@ -23,6 +26,11 @@ _EXTERNAL = "LOCAL_RANK" in os.environ  # a child rank or an externally launched
 _CONFIG_FLAGS = ("-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir")
 _ENV = ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 _installed = False
+_EXPECTED = ["local_rank"]  # parameters of lightning's _hydra_subprocess_cmd that job_command replaces
+
+
+class LightningInternalsError(RuntimeError):
+    """The private Lightning function this module replaces is missing or has changed."""
 
 
 def job_command(local_rank: int) -> tuple[Sequence[str], str]:
@@ -63,9 +71,27 @@ def install() -> None:
     from lightning.fabric.strategies.launchers import subprocess_script as fabric_launcher
     from lightning.pytorch.strategies.launchers import subprocess_script as pl_launcher
 
+    for mod in (fabric_launcher, pl_launcher):
+        check_internal(mod)
     fabric_launcher._hydra_subprocess_cmd = job_command
     pl_launcher._hydra_subprocess_cmd = job_command  # imported by name there: patch both
     _installed = True
+
+
+def check_internal(module) -> None:
+    """``module._hydra_subprocess_cmd`` exists with the signature ``job_command`` replaces."""
+    import lightning
+
+    fn = getattr(module, "_hydra_subprocess_cmd", None)
+    if fn is job_command:
+        return
+    params = list(inspect.signature(fn).parameters) if callable(fn) else None
+    if params != _EXPECTED:
+        found = "is missing" if fn is None else f"has parameters {params}"
+        raise LightningInternalsError(
+            f"{module.__name__}._hydra_subprocess_cmd {found}, expected ({', '.join(_EXPECTED)}): "
+            f"lightning {lightning.__version__} is not supported by melmo.utils.ddp_hydra (tested with 2.4-2.6)"
+        )
 
 
 def installed() -> bool:

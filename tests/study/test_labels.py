@@ -111,6 +111,6 @@ def test_one_alpha_per_sweep_job_in_subdir_and_prepared_corpus(tmp_path, session
 
 def test_the_study_can_name_a_run_by_what_its_model_changes(compose_train):
     """melmo.study passes changes=[...] so the study's common settings don't fill the W&B group."""
-    c = _resolved(compose_train, "model=elmo_small", "lm.max_tokens=1000", "changes=['model.lstm.n_layers=1']", "logger=wandb")
+    c = _resolved(compose_train, "model=elmo_small", "budget.tokens=1000", "changes=['model.lstm.n_layers=1']", "logger=wandb")
     assert c["run_label"] == "alpha04+model.lstm.n_layers=1"
     assert c["logger"]["wandb"]["tags"] == ["dev", "alpha04", "elmo_small", "model.lstm.n_layers=1"]

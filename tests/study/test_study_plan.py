@@ -88,7 +88,7 @@ def test_plan_trains_every_model_then_evaluates_each_task_then_analyses(compose_
                                           ["sampling=mono", "sampling.language=fi"]), ("alpha04", "trunc", "alpha03", "mono_fi")):
         assert s.argv[1] == str(ROOT / "train.py") and [a for a in s.argv if a.startswith("sampling")] == sampling
         assert arg(s.argv, "hydra.run.dir") == str(out / "models" / name)
-        assert arg(s.argv, "ckpt_path") == "last" and arg(s.argv, "lm.max_tokens") == "64000.0"
+        assert arg(s.argv, "resume") == "auto" and arg(s.argv, "budget.tokens") == "64000.0"
         assert arg(s.argv, "data.languages") == "[" + ",".join(LANGS) + "]"
     evals = [s for s in stages if s.kind == "evaluate"]
     want = [(enc, t, None) for enc in ("M0.4", "TRUNC", "alpha03") for t in TASKS] + [("MONO", "pos", "fi"), ("MONO", "parsing", "fi")]
@@ -158,7 +158,7 @@ def test_a_failed_training_blocks_its_evaluations_only(compose_study, tmp_path):
 
 def test_training_length_tokens_or_paper_epochs(compose_study):
     def length(*ov):
-        return {s.name: (arg(s.argv, "lm.max_tokens"), arg(s.argv, "lm.max_epochs"))
+        return {s.name: (arg(s.argv, "budget.tokens"), arg(s.argv, "budget.epochs"))
                 for s in S.plan(compose_study("stages=[train]", "study.mono=[hi]", *ov))}
 
     assert set(length().values()) == {("64000.0", "null")}
@@ -176,7 +176,7 @@ def test_paper_and_small_studies_need_their_data_roots(compose_study):
     stages = S.plan(compose_study("study=paper", "study.data_root=/eval", "study.conll17_root=/c17"))
     t = stages[0].argv
     assert {"model=elmo_original", "data=conll17", "data.conll17_root='/c17'", "trainer=ddp"} <= set(t)
-    assert arg(t, "lm.max_tokens") == "8000000000.0"
+    assert arg(t, "budget.tokens") == "8000000000.0"
     assert sum(s.kind == "train" for s in stages) == 3 + 13
     assert "xnli" in {arg(s.argv, "task") for s in stages if s.kind == "evaluate"}
 
