@@ -1,17 +1,7 @@
-"""LitBiLM.planned_steps: the training budget in tokens (lm.max_tokens) or nominal epochs, as optimizer steps."""
+"""Budget.planned_steps: the training budget in tokens (budget.tokens) or nominal epochs, as optimizer steps."""
 
 import pytest
-import torch
-
-from melmo.lit_bilm import LitBiLM
-
-
-class _Encoder(torch.nn.Module):
-    options = {"lstm": {"projection_dim": 4}}  # all LitBiLM reads of an encoder when it is built
-
-
-def _module(**budget) -> LitBiLM:
-    return LitBiLM(_Encoder(), vocab_size=20, languages=["en"], optimizer=torch.optim.SGD, n_negative_samples=8, **budget)
+from melmo.budget import Budget
 
 
 def _fewest_steps(budget_tokens: float, tokens_per_step: int) -> int:
@@ -30,11 +20,11 @@ def _fewest_steps(budget_tokens: float, tokens_per_step: int) -> int:
     (123_457, 1000),
 ])
 def test_planned_steps_from_max_tokens(max_tokens, tokens_per_step):
-    steps = _module(max_tokens=max_tokens).planned_steps(corpus_tokens=10**9, tokens_per_step=tokens_per_step)
+    steps = Budget(tokens=max_tokens).planned_steps(corpus_tokens=10**9, tokens_per_step=tokens_per_step)
     assert steps == _fewest_steps(max_tokens, tokens_per_step)
     assert steps * tokens_per_step >= max_tokens > (steps - 1) * tokens_per_step or steps == 1
 
 
 def test_planned_steps_from_max_epochs_and_none():
-    assert _module(max_epochs=2).planned_steps(corpus_tokens=5000, tokens_per_step=300) == _fewest_steps(10_000, 300)
-    assert _module().planned_steps(corpus_tokens=5000, tokens_per_step=300) is None  # trainer.max_steps decides
+    assert Budget(epochs=2).planned_steps(corpus_tokens=5000, tokens_per_step=300) == _fewest_steps(10_000, 300)
+    assert Budget(steps=7).planned_steps(corpus_tokens=5000, tokens_per_step=300) == 7  # budget.steps decides
