@@ -41,7 +41,7 @@ from melmo import __version__
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.publish import publish_dir
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
-from melmo.corpus.select import CHUNK, budget_cutoff, chunk_mask, priorities, stream_key
+from melmo.corpus.select import CHUNK, budget_cutoff, chunk_mask, heldout_rule, priorities, selected_total, stream_key
 from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
 from melmo.languages import check_language
 
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 SPECIALS = ("<S>", "</S>", "<UNK>")  # bilm-tf vocabulary order: first three lines (elmo-spec §7)
 UNK_ID = 2
-PREPARE_VERSION = 1
+PREPARE_VERSION = 2  # 2: held-out split in tokens, unk_tokens counted against the softmax vocabulary
 FLUSH_TOKENS = 4_000_000  # tokens a write worker buffers before its bucket pieces go to disk (~16 MB)
 
 
@@ -63,8 +63,9 @@ class PrepareOptions:
     count_capacity: int = 5_000_000  # type counter entries before rare ones are pruned
     max_sentence_tokens: int = 200
     max_chars: int = 50  # bilm-tf max_characters_per_token (elmo-spec §5)
-    heldout_fraction: float = 0.02
-    heldout_max_sentences: int = 1000
+    heldout_tokens: int = 50_000  # held-out tokens per language (whole sentences, drawn until reached)
+    heldout_max_share: float = 0.25  # but never more than this share of a language's tokens
+    vocab_file: str | None = None  # a shared vocabulary (vocab.txt lines) instead of this corpus's own
     shard_tokens: int = 10_000_000
     workers: int = 2
 
@@ -116,7 +117,7 @@ def _count_job(args) -> tuple[str, Counter, bool]:
 
 def _write_job(args) -> dict:
     """Scatter one language's kept sentences into bucket pieces; write its held-out arrays."""
-    tok, plan, lang_index, tmp, n_buckets, seed = args
+    tok, plan, lang_index, tmp, n_buckets, seed, vocab_size = args
     ids = {t: i for i, t in enumerate((tmp / "types.txt").read_text(encoding="utf-8").split("\n")[:-1])}
     buckets = [([], []) for _ in range(n_buckets)]  # (token id arrays, lengths) per bucket
     buffered, flushes = 0, 0
@@ -130,16 +131,18 @@ def _write_job(args) -> dict:
                 arrs.clear()
                 lens.clear()
     held_tokens, held_lengths = [], []
-    sizes = {"tokens": 0, "sentences": 0, "heldout_tokens": 0, "heldout_sentences": 0, "unk_tokens": 0}
+    sizes = {"tokens": 0, "sentences": 0, "unk_tokens": 0, "heldout_tokens": 0, "heldout_sentences": 0,
+             "heldout_unk_tokens": 0}
     for idx, tokens, copies in _iter_selected(tok, plan):
         arr = np.fromiter((ids.get(t, UNK_ID) for t in tokens), dtype="<u4", count=len(tokens))
+        unk = count_unk(arr, vocab_size)
         if copies < 0:
             held_tokens.append(arr)
             held_lengths.append(len(arr))
             sizes["heldout_tokens"] += len(arr)
             sizes["heldout_sentences"] += 1
+            sizes["heldout_unk_tokens"] += unk
             continue
-        unk = int((arr == UNK_ID).sum())
         for c in range(copies):
             b = int(priorities(stream_key(seed, "shard", tok.lang, c), idx, idx + 1)[0] % np.uint64(n_buckets))
             buckets[b][0].append(arr)
@@ -157,6 +160,13 @@ def _write_job(args) -> dict:
     np.save(f"{held}.lengths.npy", np.asarray(held_lengths, dtype="<u4"))
     np.save(f"{held}.langs.npy", np.full(len(held_lengths), lang_index, dtype="u1"))
     return sizes
+
+
+def count_unk(ids: np.ndarray, vocab_size: int) -> int:
+    """Tokens that the softmax sees as <UNK>: every id >= vocab_size (types kept in types.txt but
+    outside the vocabulary, PreparedCorpus.targets) and id 2 itself (types beyond max_types)."""
+    ids = np.asarray(ids)
+    return int(((ids >= vocab_size) | (ids == UNK_ID)).sum())
 
 
 def _shard_job(args) -> int:
@@ -216,12 +226,37 @@ def _validate(sources: list[LanguageSource]) -> list[LanguageSource]:
     return sources
 
 
+def _vocab_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path / "vocab.txt" if path.is_dir() else path
+
+
+def read_vocab_file(path: str | Path) -> list[str]:
+    """A shared vocabulary: a vocab.txt (one token a line, <S> </S> <UNK> first) or a prepared corpus's directory."""
+    path = _vocab_path(path)
+    if not path.is_file():
+        raise CorpusError(f"{path}: shared vocabulary file not found (data.prepare.vocab_file)")
+    try:
+        vocab = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        raise CorpusError(f"{path}: shared vocabulary is not UTF-8 ({err})") from None
+    vocab = vocab[:-1] if vocab and vocab[-1] == "" else vocab
+    if tuple(vocab[: len(SPECIALS)]) != SPECIALS:
+        raise CorpusError(f"{path}: a vocabulary must start with the lines {', '.join(SPECIALS)} (bilm-tf vocab order)")
+    if len(set(vocab)) != len(vocab):
+        dup = next(t for i, t in enumerate(vocab) if t in vocab[:i])
+        raise CorpusError(f"{path}: token {dup!r} appears twice")
+    return vocab
+
+
 def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions, name: str = "corpus") -> Path:
     """Prepare (or reuse) the training corpus for ``sampler``; return its directory."""
     available = [check_language(s.lang) for s in sources]
     wanted = sampler.languages(available)
     sources = _validate([s for s in sources if check_language(s.lang) in wanted])
     out_root, cache_dir = Path(out_root), Path(cache_dir)
+    shared_vocab = read_vocab_file(opts.vocab_file) if opts.vocab_file else None
+    vocab_sha = cached_sha256(_vocab_path(opts.vocab_file), cache_dir) if opts.vocab_file else None
 
     # Stage 1: tokenization, cached per language by content.
     jobs, provenance = [], {}
@@ -237,7 +272,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
         fp = fingerprint(src, src_hash, model_hash, opts.max_sentence_tokens, opts.max_chars)
         jobs.append((src, cache_dir / "tokenized" / f"{src.lang}-{fp}", opts, prov))
         provenance[src.lang] = (fp, prov)
-    fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers)})), "016x")
+    fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers)}), vocab_sha), "016x")
     out_dir = out_root / f"{name}-{sampler.describe()['name']}-seed{opts.seed}-{fp_all[:12]}"
     if (out_dir / "metadata.json").is_file():
         log.info("reusing prepared corpus %s", out_dir)
@@ -253,14 +288,9 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
         for tok in toks:
             lengths = tok.lengths()
             st = tok.stats
-            n_held = min(opts.heldout_max_sentences, int(opts.heldout_fraction * st["sentences"]))
-            hkey = stream_key("heldout", tok.lang)  # independent of the sampling seed: every model is scored on the same text
-            held = (hkey, budget_cutoff(np.ones(len(lengths), np.int64), hkey, n_held)) if n_held > 0 else None
+            held = heldout_rule(tok.lang, lengths, opts.heldout_tokens, opts.heldout_max_share)
             plans[tok.lang] = {"heldout": held}
-            held_tokens = sum(
-                int(np.asarray(lengths[s : s + CHUNK])[chunk_mask(s, min(s + CHUNK, len(lengths)), held)].sum())
-                for s in range(0, len(lengths), CHUNK)
-            )
+            held_tokens = selected_total(lengths, held) if held is not None else 0
             counts[tok.lang] = st["tokens"] - held_tokens
             if counts[tok.lang] <= 0:
                 raise CorpusError(f"{st['source'][0]}: corpus for language {tok.lang!r} is too small to leave training data after the held-out split")
@@ -285,22 +315,27 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             pruned |= p
         ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
         types = list(SPECIALS) + [t for t, _ in ranked if t not in SPECIALS][: opts.max_types]
+        vocab_size = min(opts.vocab_size, len(types))
+        if shared_vocab is not None:  # the shared vocabulary first (its order), then this corpus's other types
+            known = set(shared_vocab)
+            types = shared_vocab + [t for t in types if t not in known][: opts.max_types]
+            vocab_size = len(shared_vocab)
         out_root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_root))
         try:
             for sub in ("pieces", "shards", "heldout"):
                 (tmp / sub).mkdir()
             (tmp / "types.txt").write_text("".join(t + "\n" for t in types), encoding="utf-8")
-            (tmp / "vocab.txt").write_text("".join(t + "\n" for t in types[: opts.vocab_size]), encoding="utf-8")
+            (tmp / "vocab.txt").write_text("".join(t + "\n" for t in types[:vocab_size]), encoding="utf-8")
 
             selected_tokens = sum(targets.values())
             n_buckets = max(1, math.ceil(selected_tokens / opts.shard_tokens))
-            sizes = _map(pool, _write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed) for i, t in enumerate(toks)])
+            sizes = _map(pool, _write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed, vocab_size) for i, t in enumerate(toks)])
             n_per_shard = _map(pool, _shard_job, [(tmp, b, langs, opts.seed) for b in range(n_buckets)])
             shutil.rmtree(tmp / "pieces")
             shards = [f"{b:05d}" for b, n in enumerate(n_per_shard) if n]
             realised = {lang: s for lang, s in zip(langs, sizes)}
-            freq = {t: total[t] for t in types[len(SPECIALS) : opts.vocab_size]}
+            freq = {t: total[t] for t in types[len(SPECIALS) : vocab_size]}
             meta = {
                 "melmo_version": __version__,
                 "prepare_version": PREPARE_VERSION,
@@ -318,7 +353,8 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
                 "total_tokens": sum(r["tokens"] for r in realised.values()),
                 "tokens_cut_share": {lang: stats[lang]["tokens_cut_share"] for lang in langs},
                 "long_sentences_split": {lang: stats[lang]["long_sentences_split"] for lang in langs},
-                "vocab_size": min(opts.vocab_size, len(types)),
+                "vocab_size": vocab_size,
+                "vocab_file": opts.vocab_file, "vocab_file_sha256": vocab_sha,
                 "n_types": len(types),
                 "vocab_coverage": sum(freq.values()) / max(1, sum(total.values())),
                 "type_counter_pruned": pruned,

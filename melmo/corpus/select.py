@@ -51,14 +51,18 @@ def chunk_mask(start: int, stop: int, rule: Rule | None, exclude: Rule | None = 
     return keep
 
 
-def _total_below(weights: np.ndarray, key: int, cut: int, exclude: Rule | None) -> int:
-    """Sum of ``weights`` over sentences with priority <= cut (and not excluded)."""
+def selected_total(weights: np.ndarray, rule: Rule | None, exclude: Rule | None = None) -> int:
+    """Sum of ``weights`` over the sentences ``rule`` selects (and ``exclude`` does not), in chunks."""
     total = 0
     for start in range(0, len(weights), CHUNK):
         stop = min(start + CHUNK, len(weights))
-        keep = chunk_mask(start, stop, (key, cut), exclude)
+        keep = chunk_mask(start, stop, rule, exclude)
         total += int(np.asarray(weights[start:stop])[keep].sum(dtype=np.int64))
     return total
+
+
+def _total_below(weights: np.ndarray, key: int, cut: int, exclude: Rule | None) -> int:
+    return selected_total(weights, (key, cut), exclude)
 
 
 def budget_cutoff(weights: np.ndarray, key: int, budget: int, exclude: Rule | None = None) -> int:
@@ -84,3 +88,18 @@ def select_budget(weights: np.ndarray, key: int, budget: int, exclude: Rule | No
 def rule_mask(n: int, rule: Rule, exclude: Rule | None = None) -> np.ndarray:
     """The whole mask of a rule (1 byte per sentence; for tests and small corpora)."""
     return np.concatenate([chunk_mask(s, min(s + CHUNK, n), rule, exclude) for s in range(0, n, CHUNK)] or [np.zeros(0, bool)])
+
+
+def heldout_rule(lang: str, lengths: np.ndarray, budget_tokens: int, max_share: float) -> Rule | None:
+    """The held-out sentences of one language: whole sentences drawn in a fixed order until
+    ``min(budget_tokens, max_share x the language's tokens)`` tokens are reached.
+
+    The key depends on the language only -- not on the sampling strategy or seed -- so every
+    corpus prepared from the same inputs (any alpha, TRUNC, MONO, UniMax) holds out the same
+    sentences and its models are scored on the same text. None when nothing is held out.
+    """
+    budget = min(int(budget_tokens), int(max_share * selected_total(lengths, (0, (1 << 64) - 1))))
+    if budget <= 0:
+        return None
+    key = stream_key("heldout", lang)
+    return select_budget(lengths, key, budget)
