@@ -99,11 +99,14 @@ def _iter_selected(tok: Tokenized, plan: dict):
         start = stop
 
 
-def _count_job(args) -> tuple[str, Counter, bool]:
+def _count_job(args) -> tuple[str, Counter, bool, list[str]]:
     tok, plan, capacity = args
     counts: Counter = Counter()
     pruned = False
+    held: dict[str, None] = {}  # held-out types in first-seen order: kept in types.txt for their spelling
     for _, tokens, copies in _iter_selected(tok, plan):
+        if copies < 0:
+            held.update(dict.fromkeys(tokens))
         if copies <= 0:
             continue
         for _ in range(copies):
@@ -112,7 +115,7 @@ def _count_job(args) -> tuple[str, Counter, bool]:
             keep = counts.most_common(capacity // 2)
             counts = Counter(dict(keep))
             pruned = True
-    return tok.lang, counts, pruned
+    return tok.lang, counts, pruned, list(held)
 
 
 def _write_job(args) -> dict:
@@ -310,7 +313,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
         counted = _map(pool, _count_job, [(t, plans[t.lang], opts.count_capacity) for t in toks])
         total: Counter = Counter()
         pruned = False
-        for _, c, p in counted:
+        for _, c, p, _ in counted:
             total.update(c)
             pruned |= p
         ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -320,6 +323,14 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             known = set(shared_vocab)
             types = shared_vocab + [t for t in types if t not in known][: opts.max_types]
             vocab_size = len(shared_vocab)
+        # held-out words that the training stream lacks: after every training type (so <UNK> for the
+        # softmax), but spelled as written for the character CNN, whatever the sampling kept
+        seen = set(types)
+        for _, _, _, held_types in counted:
+            for t in held_types:
+                if t not in seen:
+                    seen.add(t)
+                    types.append(t)
         out_root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_root))
         try:
