@@ -61,19 +61,15 @@ def selected_total(weights: np.ndarray, rule: Rule | None, exclude: Rule | None 
     return total
 
 
-def _total_below(weights: np.ndarray, key: int, cut: int, exclude: Rule | None) -> int:
-    return selected_total(weights, (key, cut), exclude)
-
-
 def budget_cutoff(weights: np.ndarray, key: int, budget: int, exclude: Rule | None = None) -> int:
     """The smallest priority cut-off whose selected weight reaches ``budget`` (or the maximum,
     selecting everything, when the whole array does not reach it)."""
     lo, hi = 0, (1 << 64) - 1
-    if _total_below(weights, key, hi, exclude) <= budget:
+    if selected_total(weights, (key, hi), exclude) <= budget:
         return hi
     while lo < hi:  # 64 passes at most
         mid = (lo + hi) // 2
-        if _total_below(weights, key, mid, exclude) >= budget:
+        if selected_total(weights, (key, mid), exclude) >= budget:
             hi = mid
         else:
             lo = mid + 1

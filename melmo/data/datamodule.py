@@ -56,7 +56,6 @@ class LMDataModule(L.LightningDataModule):
         super().__init__()
         self.batch_size, self.unroll_steps = batch_size, unroll_steps
         self.heldout = heldout or HeldoutOptions()
-        self._rank = (0, 1)
         self.seed, self.corpus_dir, self.max_chars = seed, corpus_dir, max_chars
         self.corpus: PreparedCorpus | None = None
         self.streams: dict[str, LMStream] = {}
@@ -80,7 +79,6 @@ class LMDataModule(L.LightningDataModule):
         if rank is None:
             rank = self.trainer.global_rank if self.trainer is not None else 0
             world_size = self.trainer.world_size if self.trainer is not None else 1
-        self._rank = (rank, world_size)
         if not self.streams:
             self.streams = {
                 d: LMStream(self.corpus, self.batch_size, self.unroll_steps, seed=self.seed, direction=d,
@@ -97,8 +95,10 @@ class LMDataModule(L.LightningDataModule):
         return DataLoader(_TrainStream(self), batch_size=None, num_workers=0)
 
     def val_dataloader(self) -> DataLoader:
-        # one loader (one progress bar); this rank's share of the rows -- the metric sums over ranks
-        return DataLoader(HeldoutDataset(self.load_corpus(), self.heldout, *self._rank), batch_size=None)
+        # One loader (one progress bar). Every rank scores every row for now: the metric's sums are
+        # then multiplied by the world size, its ratios unchanged. HeldoutDataset(rank=, world_size=)
+        # splits the rows instead, once a rank with no rows cannot skip the metric's sync.
+        return DataLoader(HeldoutDataset(self.load_corpus(), self.heldout), batch_size=None)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         if isinstance(batch, dict) and "position" in batch:

@@ -137,3 +137,16 @@ def test_rows_can_be_split_across_ranks(corpus):
     assert sum(len(p) for p in parts) == len(whole)
     key = lambda r: (r.lang, tuple(r.fwd_ids), tuple(r.fwd_targets))  # noqa: E731
     assert sorted(key(r) for p in parts for r in p) == sorted(key(r) for r in whole)
+
+
+def test_one_validation_loader_for_every_language(corpus):
+    """One DataLoader (one progress bar per validation), its batches carrying each row's language."""
+    from torch.utils.data import DataLoader
+
+    from melmo.data.datamodule import LMDataModule
+
+    dm = LMDataModule(corpus_dir=corpus.directory, heldout=HeldoutOptions(warmup_tokens=0, batch_rows=8))
+    loader = dm.val_dataloader()
+    assert isinstance(loader, DataLoader)
+    langs = {li for batch in loader for li in batch["lang"].tolist()}
+    assert langs == set(range(len(SENTENCES)))
