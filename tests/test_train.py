@@ -30,14 +30,15 @@ def test_composed_config_is_clean(compose_train):
 def test_fast_dev_run_trains_and_validates(compose_train):
     metrics = run(compose_train("debug=fdr"))
     assert torch.isfinite(torch.tensor(metrics["train/loss"]))
-    assert "val/ppl" in metrics and "val/ppl_eu" in metrics  # per-language held-out perplexity
+    for name in ("val/ppl", "val/ppl_iv", "val/unk", "val/ppl_eu", "val/ppl_iv_eu", "val/unk_eu"):  # per language and overall
+        assert name in metrics, name
 
 
 def test_mono_model_and_tensorboard_logger(compose_train):
     cfg = compose_train("sampling=mono", "sampling.language=fi", "trainer.max_steps=2", "trainer.val_check_interval=2", "logger=tensorboard",
                         "~callbacks", "export=false")
     metrics = run(cfg)
-    assert set(k for k in metrics if k.startswith("val/ppl_")) == {"val/ppl_fi"}
+    assert set(k for k in metrics if k.startswith("val/")) == {"val/ppl_fi", "val/ppl_iv_fi", "val/unk_fi", "val/ppl", "val/ppl_iv", "val/unk"}
     assert list((Path(cfg.paths.output_dir) / "tensorboard").glob("events.out.tfevents.*"))
 
 
