@@ -6,6 +6,7 @@ validation, for every language (slow: the whole default run, minutes of CPU).
 
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +28,7 @@ def check_falling(run_dir: Path, languages: list[str]) -> pd.DataFrame:
     for lang in languages:
         for name in (f"val/ppl_{lang}", f"val/ppl_iv_{lang}"):
             series = val[name].tolist()
-            assert all(b < a for a, b in zip(series, series[1:])), (name, series)
+            assert all(b < a for a, b in pairwise(series)), (name, series)
     return val
 
 
@@ -36,7 +37,7 @@ def test_default_run_heldout_perplexity_falls_for_every_language(tmp_path):
     run_dir = tmp_path / "run"
     res = subprocess.run([sys.executable, "train.py", f"hydra.run.dir={run_dir}", "trainer.enable_progress_bar=false",
                           f"paths.cache_dir={tmp_path / 'cache'}", "export=false"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=3600)
+                         cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False)
     assert res.returncode == 0, res.stderr[-3000:]
     from omegaconf import OmegaConf
 

@@ -38,7 +38,7 @@ def test_mono_model_and_tensorboard_logger(compose_train):
     cfg = compose_train("sampling=mono", "sampling.language=fi", "trainer.max_steps=2", "trainer.val_check_interval=2", "logger=tensorboard",
                         "~callbacks", "export=false")
     metrics = run(cfg)
-    assert set(k for k in metrics if k.startswith("val/")) == {"val/ppl_fi", "val/ppl_iv_fi", "val/unk_fi", "val/ppl", "val/ppl_iv", "val/unk"}
+    assert {k for k in metrics if k.startswith("val/")} == {"val/ppl_fi", "val/ppl_iv_fi", "val/unk_fi", "val/ppl", "val/ppl_iv", "val/unk"}
     assert list((Path(cfg.paths.output_dir) / "tensorboard").glob("events.out.tfevents.*"))
 
 

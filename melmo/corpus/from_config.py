@@ -6,9 +6,8 @@ Library functions shared by ``train.py`` (melmo.train) and ``python -m melmo.cor
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf

@@ -41,7 +41,15 @@ from melmo import __version__
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.publish import publish_dir
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
-from melmo.corpus.select import CHUNK, budget_cutoff, chunk_mask, heldout_rule, priorities, selected_total, stream_key
+from melmo.corpus.select import (
+    CHUNK,
+    budget_cutoff,
+    chunk_mask,
+    heldout_rule,
+    priorities,
+    selected_total,
+    stream_key,
+)
 from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
 from melmo.languages import check_language
 

@@ -24,8 +24,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from melmo.data.prepared import PreparedCorpus
 from melmo.data.heldout import HeldoutDataset, HeldoutOptions
+from melmo.data.prepared import PreparedCorpus
 from melmo.data.stream import LMStream
 from melmo.utils.dist import gather_per_rank, pick_rank
 

@@ -121,9 +121,9 @@ def test_warmup_targets_are_not_scored_and_the_rest_once(corpus):
         ds = HeldoutDataset(corpus, HeldoutOptions(row_tokens=row_tokens, warmup_tokens=WARMUP, batch_rows=2, unroll_steps=4))
         counts = {d: {li: 0 for li in range(len(SENTENCES))} for d in ("fwd", "bwd")}
         for batch in ds:
-            for d in counts:
+            for d, per_lang in counts.items():
                 for r, li in enumerate(batch["lang"].tolist()):
-                    counts[d][li] += int((batch[f"{d}_targets"][r] >= 0).sum())
+                    per_lang[li] += int((batch[f"{d}_targets"][r] >= 0).sum())
         for li, sents in enumerate(SENTENCES.values()):
             n = sum(len(s) + 1 for s in sents)
             assert counts["fwd"][li] == counts["bwd"][li] == n - WARMUP, row_tokens
@@ -135,7 +135,7 @@ def test_rows_can_be_split_across_ranks(corpus):
     whole = HeldoutDataset(corpus, opts).rows
     parts = [HeldoutDataset(corpus, opts, rank=r, world_size=3).rows for r in range(3)]
     assert sum(len(p) for p in parts) == len(whole)
-    key = lambda r: (r.lang, tuple(r.fwd_ids), tuple(r.fwd_targets))  # noqa: E731
+    key = lambda r: (r.lang, tuple(r.fwd_ids), tuple(r.fwd_targets))
     assert sorted(key(r) for p in parts for r in p) == sorted(key(r) for r in whole)
 
 
