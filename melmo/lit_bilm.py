@@ -8,7 +8,9 @@
   removed, log-Q correction); total =
   0.5 * (forward + backward); gradients of total x unroll_steps as bilm-tf (summed over time,
   averaged over the batch) -- with Adagrad the scale matters.
-* Held-out perplexity per language with the full softmax, read statefully from a zero state.
+* Held-out perplexity per language (all targets, in-vocabulary targets, <UNK> rate) with the full
+  softmax, each language's text read as continuous rows after an unscored warm-up
+  (melmo.data.heldout, melmo.heldout_scoring).
 * A non-finite loss stops training with a one-line error; the last good checkpoint stays.
 * Random streams are per rank (melmo.utils.rng.RankSeed); the checkpoint keeps every rank's RNG
   state and carried LSTM state in types that ``torch.load(weights_only=True)`` accepts.
@@ -20,8 +22,8 @@ from typing import Callable
 
 import lightning as L
 import torch
-from torchmetrics import MeanMetric
 
+from melmo.heldout_scoring import HeldoutPerplexity, batch_nll
 from melmo.model.softmax import SampledSoftmax
 from melmo.utils.dist import gather_per_rank, move_to, pick_rank
 from melmo.utils.rng import rng_state, set_rng_state
@@ -49,8 +51,7 @@ class LitBiLM(L.LightningModule):
         self.softmax = SampledSoftmax(vocab_size, encoder.options["lstm"]["projection_dim"], n_negative_samples)
         self.languages = list(languages)
         self.optimizer_factory = optimizer
-        self.val_nll = torch.nn.ModuleList([MeanMetric() for _ in self.languages])
-        self.val_nll_all = MeanMetric()
+        self.val_heldout = HeldoutPerplexity(self.languages)
         self._state = None  # carried LSTM states of the training rows
         self._val_state = None
         self._rng_to_restore = None  # RNG states from a checkpoint, applied at on_train_start
@@ -83,29 +84,16 @@ class LitBiLM(L.LightningModule):
         return loss * batch["fwd_targets"].shape[1]  # bilm-tf: gradient of total_loss * unroll_steps
 
     # -- held-out perplexity per language -----------------------------------------------------
-    def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
         if batch["first"]:
             self._val_state = None
-        fwd, bwd, self._val_state = self.encoder.lm_forward(batch["fwd_chars"], batch["bwd_chars"], self._val_state)
-        P = fwd.shape[-1]
-        nll = []
-        for out, tgt in ((fwd, batch["fwd_targets"]), (bwd, batch["bwd_targets"])):
-            tgt = tgt.reshape(-1)
-            keep = tgt >= 0
-            nll.append(self.softmax.full_loss(out.reshape(-1, P)[keep], tgt[keep], reduction="none"))
-        nll = 0.5 * (nll[0] + nll[1])  # bilm-tf run_test: 0.5 * (fwd + bwd) cross-entropy
-        if nll.numel():
-            self.val_nll[dataloader_idx].update(nll)
-            self.val_nll_all.update(nll)
+        scored, self._val_state = batch_nll(self.encoder, self.softmax.weight, self.softmax.bias, batch, self._val_state)
+        self.val_heldout.update(scored)
 
     def on_validation_epoch_end(self) -> None:
-        for lang, metric in zip(self.languages, self.val_nll):
-            if metric.update_count:
-                self.log(f"val/ppl_{lang}", torch.exp(metric.compute()), add_dataloader_idx=False)
-            metric.reset()
-        if self.val_nll_all.update_count:
-            self.log("val/ppl", torch.exp(self.val_nll_all.compute()), prog_bar=True, add_dataloader_idx=False)
-        self.val_nll_all.reset()
+        for name, value in self.val_heldout.compute().items():
+            self.log(f"val/{name}", value, prog_bar=name in ("ppl", "ppl_iv"))
+        self.val_heldout.reset()
         self._val_state = None
 
     # -- optimisation and checkpoints ---------------------------------------------------------

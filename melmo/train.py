@@ -16,6 +16,7 @@ from melmo import init_from
 from melmo import checkpoints
 from melmo.budget import Budget
 from melmo.corpus.from_config import prepare_from_config, summary
+from melmo.export_choice import export_choice, load_export_weights
 from melmo.utils import ddp_hydra
 from melmo.utils.instantiate import instantiate_group
 from melmo.utils.once import SameOnAllRanks, config_key, rank_zero_once
@@ -53,10 +54,12 @@ def run(cfg: DictConfig) -> dict:
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    if cfg.get("export") and trainer.is_global_zero and not trainer.fast_dev_run:
-        export_dir = export(module, corpus, output_dir / "model")
+    which = export_choice(cfg.get("export"))
+    if which and trainer.is_global_zero and not trainer.fast_dev_run:
+        chosen = load_export_weights(module, trainer, which)
+        export_dir = export(module, corpus, output_dir / "model", chosen)
         metrics["export_dir"] = str(export_dir)
-        log.info(f"exported the biLM to {export_dir}")
+        log.info(f"exported the biLM ({chosen['which']} weights, step {chosen['step']}) to {export_dir}")
     return metrics
 
 
@@ -99,13 +102,13 @@ def log_hyperparameters(trainer: L.Trainer, cfg: DictConfig) -> None:
         lg.log_hyperparams(hparams)
 
 
-def export(module, corpus, directory: Path) -> Path:
+def export(module, corpus, directory: Path, checkpoint: dict | None = None) -> Path:
     """bilm-tf/NLPL layout (options.json, weights.hdf5, vocab.txt) plus melmo.json: the corpus
     metadata, with the tokenization to apply again at evaluation."""
     from melmo.model.io import save_bilm
 
     save_bilm(module.encoder, directory, vocab=corpus.vocab, softmax=(module.softmax.weight, module.softmax.bias))
     tmp = directory / ".melmo.json.tmp"
-    tmp.write_text(json.dumps({"corpus": corpus.metadata, "corpus_dir": str(corpus.directory)}, indent=1, default=str))
+    tmp.write_text(json.dumps({"corpus": corpus.metadata, "corpus_dir": str(corpus.directory), "checkpoint": checkpoint}, indent=1, default=str))
     tmp.replace(directory / "melmo.json")
     return directory

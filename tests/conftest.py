@@ -25,7 +25,7 @@ def ud_corpus(tmp_path_factory):
         LanguageSource(lang, [SAMPLE / "ud" / lang / f"{tb}-ud-dev.conllu.xz"])
         for lang, tb in (("en", "en_ewt"), ("fi", "fi_tdt"), ("he", "he_htb"))
     ]
-    opts = PrepareOptions(seed=3, vocab_size=2000, shard_tokens=8000, workers=1, heldout_max_sentences=40)
+    opts = PrepareOptions(seed=3, vocab_size=2000, shard_tokens=8000, workers=1, heldout_tokens=800)
     return prepare(srcs, AlphaSampling(0.4, "alpha04"), tmp / "prepared", tmp / "cache", opts, name="ud")
 
 
@@ -39,8 +39,8 @@ def session_cache(tmp_path_factory):
 FAST = [
     "data.module.batch_size=8",
     "data.module.unroll_steps=10",
-    "data.module.eval_batch_size=8",
-    "data.prepare.heldout_max_sentences=16",
+    "heldout.batch_rows=8",
+    "data.prepare.heldout_tokens=300",
     "lm.n_negative_samples=512",
     "trainer.log_every_n_steps=1",
     "trainer.enable_progress_bar=false",

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from melmo.lit_bilm import NonFiniteLossError
+from melmo.model.io import load_softmax
 from melmo.train import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,14 +30,15 @@ def test_composed_config_is_clean(compose_train):
 def test_fast_dev_run_trains_and_validates(compose_train):
     metrics = run(compose_train("debug=fdr"))
     assert torch.isfinite(torch.tensor(metrics["train/loss"]))
-    assert "val/ppl" in metrics and "val/ppl_eu" in metrics  # per-language held-out perplexity
+    for name in ("val/ppl", "val/ppl_iv", "val/unk", "val/ppl_eu", "val/ppl_iv_eu", "val/unk_eu"):  # per language and overall
+        assert name in metrics, name
 
 
 def test_mono_model_and_tensorboard_logger(compose_train):
     cfg = compose_train("sampling=mono", "sampling.language=fi", "trainer.max_steps=2", "trainer.val_check_interval=2", "logger=tensorboard",
                         "~callbacks", "export=false")
     metrics = run(cfg)
-    assert set(k for k in metrics if k.startswith("val/ppl_")) == {"val/ppl_fi"}
+    assert {k for k in metrics if k.startswith("val/")} == {"val/ppl_fi", "val/ppl_iv_fi", "val/unk_fi", "val/ppl", "val/ppl_iv", "val/unk"}
     assert list((Path(cfg.paths.output_dir) / "tensorboard").glob("events.out.tfevents.*"))
 
 
@@ -166,7 +168,7 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        ecfg = compose("evaluate", overrides=[f"encoder.path={export}", "encoder.name=tiny", "task.batch_size=8",
+        ecfg = compose("evaluate", overrides=[f"encoder.path={export}", "encoder.name=tiny", "heldout.batch_rows=8",
                                               "trainer.enable_progress_bar=false"], return_hydra_config=True)
     from hydra.core.hydra_config import HydraConfig
 
@@ -175,12 +177,14 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
         ecfg.results = str(tmp_path / "results.csv")
         ecfg.paths.output_dir = str(tmp_path / "eval")
     rows = evaluate(ecfg)
-    assert [r["language"] for r in rows] == json.loads((export / "melmo.json").read_text())["corpus"]["languages"]
-    # the same held-out perplexity the training run measured at its last step, from the export alone
+    langs = json.loads((export / "melmo.json").read_text())["corpus"]["languages"]
+    assert [r["language"] for r in rows if r["metric"] == "ppl"] == langs + ["all"]
+    # the same held-out numbers the training run measured at its last step, from the export alone
     for r in rows:
-        assert float(r["value"]) == pytest.approx(metrics[f"val/ppl_{r['language']}"], rel=1e-3)
+        name = "val/" + r["metric"] + ("" if r["language"] == "all" else f"_{r['language']}")
+        assert float(r["value"]) == pytest.approx(metrics[name], rel=1e-4), name
     lines = (tmp_path / "results.csv").read_text().splitlines()
-    assert lines[0] == "encoder,task,metric,language,seed,value" and len(lines) == 14
+    assert lines[0] == "encoder,task,metric,language,seed,value" and len(lines) == 1 + 3 * 14
 
     broken = tmp_path / "broken"
     shutil.copytree(export, broken)
@@ -188,3 +192,29 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
     (broken / "vocab.txt").write_text("\n".join(vocab[:-1]) + "\n")
     with pytest.raises(BilmFormatError, match=r"vocab\.txt: \d+ tokens but the softmax in weights\.hdf5 has \d+ rows"):
         load_lm(broken)
+
+
+@pytest.mark.parametrize("which", ["best", "last"])
+def test_export_best_or_last(compose_train, which):
+    import pandas as pd
+
+    cfg = compose_train("trainer.max_steps=6", "trainer.val_check_interval=2", "~callbacks.lr_monitor",
+                        "callbacks.model_checkpoint.every_n_train_steps=2", f"export={which}")
+    metrics = run(cfg)
+    export = Path(metrics["export_dir"])
+    chosen = json.loads((export / "melmo.json").read_text())["checkpoint"]
+    assert chosen["which"] == which
+    logged = pd.read_csv(next(Path(cfg.paths.output_dir).rglob("metrics.csv")))
+    val = logged.dropna(subset=["val/ppl_iv"])
+    assert len(val) == 3  # validations at steps 2, 4, 6
+    ckpts = Path(cfg.paths.output_dir) / "checkpoints"
+    want = torch.load(ckpts / ("best.ckpt" if which == "best" else "last.ckpt"), weights_only=False)
+    W, _ = load_softmax(export / "weights.hdf5")
+    assert torch.equal(torch.as_tensor(W), want["state_dict"]["softmax.weight"])
+    assert chosen["step"] == want["global_step"]
+    if which == "best":  # the step of the lowest logged in-vocabulary perplexity
+        best = val.loc[val["val/ppl_iv"].idxmin()]
+        assert chosen["monitor"] == "val/ppl_iv" and chosen["score"] == pytest.approx(best["val/ppl_iv"], rel=1e-6)
+        assert chosen["step"] == int(best["step"]) + 1  # the CSV logs the step index, the checkpoint the count
+    else:
+        assert chosen["step"] == 6

@@ -6,12 +6,14 @@ Library functions shared by ``train.py`` (melmo.train) and ``python -m melmo.cor
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from melmo.corpus.prepare import prepare
+from melmo.corpus.readers import CorpusError
 from melmo.corpus.sources import language_sources
 
 
@@ -24,18 +26,37 @@ def prepare_from_config(cfg: DictConfig) -> Path:
     )
     sampler = instantiate(cfg.sampling)
     opts = instantiate(data.prepare)
-    return prepare(sources, sampler, Path(data.prepared_dir), Path(cfg.paths.cache_dir), opts, name=data.name)
+    out_root, cache = Path(data.prepared_dir), Path(cfg.paths.cache_dir)
+    vocab_from = data.get("vocab_from")
+    if vocab_from:  # the vocabulary of the corpus that sampling config `vocab_from` prepares from the same inputs
+        if opts.vocab_file:
+            raise CorpusError(f"data.vocab_from={vocab_from} and data.prepare.vocab_file={opts.vocab_file}: set one of them")
+        path = Path(cfg.paths.root_dir) / "conf" / "sampling" / f"{vocab_from}.yaml"
+        if not path.is_file():
+            raise CorpusError(f"{path}: no sampling config named {vocab_from!r} (data.vocab_from)")
+        named = prepare(sources, instantiate(OmegaConf.load(path)), out_root, cache, opts, name=data.name)
+        opts = replace(opts, vocab_file=str(named / "vocab.txt"))
+    return prepare(sources, sampler, out_root, cache, opts, name=data.name)
 
 
 def summary(corpus_dir: Path) -> str:
     meta = json.loads((corpus_dir / "metadata.json").read_text())
     lines = [f"prepared corpus: {corpus_dir}", f"sampling: {meta['sampling']}",
-             f"{'lang':<5}{'available':>12}{'target':>12}{'realised':>12}{'share':>8}{'cut tok':>9}"]
+             f"{'lang':<5}{'available':>12}{'target':>12}{'realised':>12}{'share':>8}{'cut tok':>9}{'<UNK>':>8}"
+             f"{'held-out':>10}{'<UNK>':>8}"]
     for lang in meta["languages"]:
+        r = meta["realised"][lang]
         lines.append(
             f"{lang:<5}{meta['available_tokens'][lang]:>12,}{meta['target_tokens'][lang]:>12,}"
             f"{meta['realised'][lang]['tokens']:>12,}{meta['realised_share'][lang]:>8.1%}{meta['tokens_cut_share'][lang]:>9.2%}"
+            f"{_share(r['unk_tokens'], r['tokens']):>8}{r['heldout_tokens']:>10,}{_share(r['heldout_unk_tokens'], r['heldout_tokens']):>8}"
         )
     lines.append(f"total: {meta['total_tokens']:,} tokens, vocabulary {meta['vocab_size']:,} of {meta['n_types']:,} types "
-                 f"(covers {meta['vocab_coverage']:.1%} of tokens)")
+                 f"(covers {meta['vocab_coverage']:.1%} of tokens)"
+                 + (f", shared from {meta['vocab_file']}" if meta.get("vocab_file") else ""))
+    lines.append("<UNK>: share of tokens outside the softmax vocabulary (training stream; held-out split)")
     return "\n".join(lines)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "-"

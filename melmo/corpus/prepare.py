@@ -43,7 +43,15 @@ from melmo import __version__
 from melmo.corpus.given_vocab import prepared_order, read_vocab_file
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
-from melmo.corpus.select import CHUNK, ChunkedBuckets, budget_cutoff, chunk_mask, stream_key
+from melmo.corpus.select import (
+    CHUNK,
+    ChunkedBuckets,
+    budget_cutoff,
+    chunk_mask,
+    heldout_rule,
+    selected_total,
+    stream_key,
+)
 from melmo.corpus.sources import check_udpipe_model
 from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
 from melmo.languages import check_language
@@ -54,7 +62,7 @@ log = logging.getLogger(__name__)
 
 SPECIALS = ("<S>", "</S>", "<UNK>")  # bilm-tf vocabulary order: first three lines (elmo-spec §7)
 UNK_ID = 2
-PREPARE_VERSION = 1
+PREPARE_VERSION = 2  # 2: held-out split in tokens, unk_tokens counted against the softmax vocabulary
 FLUSH_TOKENS = 4_000_000  # tokens a write worker buffers before its bucket pieces go to disk (~16 MB)
 
 
@@ -68,8 +76,9 @@ class PrepareOptions:
     count_capacity: int = 5_000_000  # type counter entries before rare ones are pruned
     max_sentence_tokens: int = 200
     max_chars: int = 50  # bilm-tf max_characters_per_token (elmo-spec §5)
-    heldout_fraction: float = 0.02
-    heldout_max_sentences: int = 1000
+    heldout_tokens: int = 50_000  # held-out tokens per language (whole sentences, drawn until reached)
+    heldout_max_share: float = 0.25  # but never more than this share of a language's tokens
+    vocab_file: str | None = None  # a shared vocabulary (vocab.txt lines) instead of this corpus's own
     shard_tokens: int = 10_000_000
     workers: int = 2
     vocab_file: str | None = None  # a given vocabulary (e.g. a model's vocab.txt): its tokens are the softmax classes
@@ -112,11 +121,14 @@ def _iter_selected(tok: Tokenized, plan: dict):
         start = stop
 
 
-def _count_job(args) -> tuple[str, Counter, bool]:
+def _count_job(args) -> tuple[str, Counter, bool, list[str]]:
     tok, plan, capacity = args
     counts: Counter = Counter()
     pruned = False
+    held: dict[str, None] = {}  # held-out types in first-seen order: kept in types.txt for their spelling
     for _, tokens, copies in _iter_selected(tok, plan):
+        if copies < 0:
+            held.update(dict.fromkeys(tokens))
         if copies <= 0:
             continue
         for _ in range(copies):
@@ -125,7 +137,7 @@ def _count_job(args) -> tuple[str, Counter, bool]:
             keep = counts.most_common(capacity // 2)
             counts = Counter(dict(keep))
             pruned = True
-    return tok.lang, counts, pruned
+    return tok.lang, counts, pruned, list(held)
 
 
 _TYPE_IDS: dict = {}  # per worker process: the type -> id table of the corpus being written (built once)
@@ -140,7 +152,7 @@ def _type_ids(path: Path) -> dict[str, int]:
 
 def _write_job(args) -> dict:
     """Scatter one language's kept sentences into bucket pieces; write its held-out arrays."""
-    tok, plan, lang_index, tmp, n_buckets, seed = args
+    tok, plan, lang_index, tmp, n_buckets, seed, vocab_size = args
     ids = _type_ids(tmp / "types.txt")
     buckets = [([], []) for _ in range(n_buckets)]  # (token id arrays, lengths) per bucket
     buffered, flushes = 0, 0
@@ -155,16 +167,18 @@ def _write_job(args) -> dict:
                 lens.clear()
     bucket_of = ChunkedBuckets(lambda c: stream_key(seed, "shard", tok.lang, c), tok.n_sentences, n_buckets)
     held_tokens, held_lengths = [], []
-    sizes = {"tokens": 0, "sentences": 0, "heldout_tokens": 0, "heldout_sentences": 0, "unk_tokens": 0}
+    sizes = {"tokens": 0, "sentences": 0, "unk_tokens": 0, "heldout_tokens": 0, "heldout_sentences": 0,
+             "heldout_unk_tokens": 0}
     for idx, tokens, copies in _iter_selected(tok, plan):
         arr = np.array(list(map(ids.get, tokens, repeat(UNK_ID, len(tokens)))), dtype="<u4")
+        unk = count_unk(arr, vocab_size)
         if copies < 0:
             held_tokens.append(arr)
             held_lengths.append(len(arr))
             sizes["heldout_tokens"] += len(arr)
             sizes["heldout_sentences"] += 1
+            sizes["heldout_unk_tokens"] += unk
             continue
-        unk = int((arr == UNK_ID).sum())
         for c in range(copies):
             b = bucket_of(idx, c)
             buckets[b][0].append(arr)
@@ -182,6 +196,13 @@ def _write_job(args) -> dict:
     np.save(f"{held}.lengths.npy", np.asarray(held_lengths, dtype="<u4"))
     np.save(f"{held}.langs.npy", np.full(len(held_lengths), lang_index, dtype="u1"))
     return sizes
+
+
+def count_unk(ids: np.ndarray, vocab_size: int) -> int:
+    """Tokens that the softmax sees as <UNK>: every id >= vocab_size (types kept in types.txt but
+    outside the vocabulary, PreparedCorpus.targets) and id 2 itself (types beyond max_types)."""
+    ids = np.asarray(ids)
+    return int(((ids >= vocab_size) | (ids == UNK_ID)).sum())
 
 
 def _shard_job(args) -> int:
@@ -242,6 +263,12 @@ def _validate(sources: list[LanguageSource]) -> list[LanguageSource]:
     return sources
 
 
+def _vocab_path(path: str | Path) -> Path:
+    """A shared vocabulary: a vocab.txt, or a prepared corpus's directory (its vocab.txt)."""
+    path = Path(path)
+    return path / "vocab.txt" if path.is_dir() else path
+
+
 def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions, name: str = "corpus",
             timings: dict | None = None) -> Path:
     """Prepare (or reuse) the training corpus for ``sampler``; return its directory. ``timings``, when
@@ -276,8 +303,8 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             check_udpipe_model(src.udpipe_model, src.lang, src.tokenizer)  # before any worker starts
         jobs.append((src, cache_dir / "tokenized" / f"{src.lang}-{fp}", opts, prov))
         provenance[src.lang] = (fp, prov)
-    given = read_vocab_file(opts.vocab_file) if opts.vocab_file else None
-    given_hash = cached_sha256(Path(opts.vocab_file), cache_dir) if given else None  # by content, not by path
+    given = read_vocab_file(_vocab_path(opts.vocab_file)) if opts.vocab_file else None
+    given_hash = cached_sha256(_vocab_path(opts.vocab_file), cache_dir) if given else None  # by content, not by path
     fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers), ("vocab_file", opts.vocab_file)}), given_hash), "016x")
     out_dir = out_root / f"{name}-{sampler.describe()['name']}-seed{opts.seed}-{fp_all[:12]}"
     if (out_dir / "metadata.json").is_file():
@@ -295,14 +322,9 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
         for tok in toks:
             lengths = tok.lengths()
             st = tok.stats
-            n_held = min(opts.heldout_max_sentences, int(opts.heldout_fraction * st["sentences"]))
-            hkey = stream_key("heldout", tok.lang)  # independent of the sampling seed: every model is scored on the same text
-            held = (hkey, budget_cutoff(np.ones(len(lengths), np.int64), hkey, n_held)) if n_held > 0 else None
+            held = heldout_rule(tok.lang, lengths, opts.heldout_tokens, opts.heldout_max_share)
             plans[tok.lang] = {"heldout": held}
-            held_tokens = sum(
-                int(np.asarray(lengths[s : s + CHUNK])[chunk_mask(s, min(s + CHUNK, len(lengths)), held)].sum())
-                for s in range(0, len(lengths), CHUNK)
-            )
+            held_tokens = selected_total(lengths, held) if held is not None else 0
             counts[tok.lang] = st["tokens"] - held_tokens
             if counts[tok.lang] <= 0:
                 raise CorpusError(f"{st['source'][0]}: corpus for language {tok.lang!r} is too small to leave training data after the held-out split")
@@ -323,7 +345,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
         counted = _map(pool, _count_job, [(t, plans[t.lang], opts.count_capacity) for t in toks])
         total: Counter = Counter()
         pruned = False
-        for _, c, p in counted:
+        for _, c, p, _ in counted:
             total.update(c)
             pruned |= p
         ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -335,6 +357,14 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             known = set(types)
             types += [t for t, _ in ranked if t not in known][: opts.max_types]
             vocab_size = len(given)
+        # held-out words that the training stream lacks: after every training type (so <UNK> for the
+        # softmax), but spelled as written for the character CNN, whatever the sampling kept
+        seen = set(types)
+        for _, _, _, held_types in counted:
+            for t in held_types:
+                if t not in seen:
+                    seen.add(t)
+                    types.append(t)
         with staged_dir(out_dir, "metadata.json") as tmp:  # published when the block ends without an error
             for sub in ("pieces", "shards", "heldout"):
                 (tmp / sub).mkdir()
@@ -344,7 +374,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             selected_tokens = sum(targets.values())
             n_buckets = max(1, math.ceil(selected_tokens / opts.shard_tokens))
             lap("count")
-            sizes = _map(pool, _write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed) for i, t in enumerate(toks)])
+            sizes = _map(pool, _write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed, vocab_size) for i, t in enumerate(toks)])
             n_per_shard = _map(pool, _shard_job, [(tmp, b, langs, opts.seed) for b in range(n_buckets)])
             shutil.rmtree(tmp / "pieces")
             shards = [f"{b:05d}" for b, n in enumerate(n_per_shard) if n]

@@ -51,12 +51,12 @@ def chunk_mask(start: int, stop: int, rule: Rule | None, exclude: Rule | None = 
     return keep
 
 
-def _total_below(weights: np.ndarray, key: int, cut: int, exclude: Rule | None) -> int:
-    """Sum of ``weights`` over sentences with priority <= cut (and not excluded)."""
+def selected_total(weights: np.ndarray, rule: Rule | None, exclude: Rule | None = None) -> int:
+    """Sum of ``weights`` over the sentences ``rule`` selects (and ``exclude`` does not), in chunks."""
     total = 0
     for start in range(0, len(weights), CHUNK):
         stop = min(start + CHUNK, len(weights))
-        keep = chunk_mask(start, stop, (key, cut), exclude)
+        keep = chunk_mask(start, stop, rule, exclude)
         total += int(np.asarray(weights[start:stop])[keep].sum(dtype=np.int64))
     return total
 
@@ -65,11 +65,11 @@ def budget_cutoff(weights: np.ndarray, key: int, budget: int, exclude: Rule | No
     """The smallest priority cut-off whose selected weight reaches ``budget`` (or the maximum,
     selecting everything, when the whole array does not reach it)."""
     lo, hi = 0, (1 << 64) - 1
-    if _total_below(weights, key, hi, exclude) <= budget:
+    if selected_total(weights, (key, hi), exclude) <= budget:
         return hi
     while lo < hi:  # 64 passes at most
         mid = (lo + hi) // 2
-        if _total_below(weights, key, mid, exclude) >= budget:
+        if selected_total(weights, (key, mid), exclude) >= budget:
             hi = mid
         else:
             lo = mid + 1
@@ -103,3 +103,16 @@ class ChunkedBuckets:
             key = self.key_of(copy)
             row = self.rows[copy] = (priorities(key, start, min(start + CHUNK, self.n)) % self.n_buckets).astype(np.int64)
         return int(row[idx - start])
+def heldout_rule(lang: str, lengths: np.ndarray, budget_tokens: int, max_share: float) -> Rule | None:
+    """The held-out sentences of one language: whole sentences drawn in a fixed order until
+    ``min(budget_tokens, max_share x the language's tokens)`` tokens are reached.
+
+    The key depends on the language only -- not on the sampling strategy or seed -- so every
+    corpus prepared from the same inputs (any alpha, TRUNC, MONO, UniMax) holds out the same
+    sentences and its models are scored on the same text. None when nothing is held out.
+    """
+    budget = min(int(budget_tokens), int(max_share * selected_total(lengths, (0, (1 << 64) - 1))))
+    if budget <= 0:
+        return None
+    key = stream_key("heldout", lang)
+    return select_budget(lengths, key, budget)

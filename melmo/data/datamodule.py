@@ -7,9 +7,8 @@ Training batches (one process, ``B = batch_size``, ``U = unroll_steps``, ``C`` =
     fwd_lang (B, U)       language index of every position (metadata["languages"])
     bwd_chars, bwd_targets, bwd_lang   the same for the backward stream (an independent order)
 
-Held-out batches, one DataLoader per language (so perplexity is logged per language), carry
-``first`` (True on a language's first batch: the LM resets its state there) and targets of -1
-past a row's end.
+Held-out batches: one DataLoader over every language's continuous held-out rows (melmo.data.heldout);
+each batch carries the language of its rows, so perplexity is still logged per language.
 
 Resume: Lightning pre-fetches a batch ahead, so the stream's own position runs ahead of training.
 Each batch therefore carries the position *after* it, and ``on_after_batch_transfer`` (called right
@@ -25,8 +24,9 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from melmo.data.heldout import HeldoutDataset, HeldoutOptions
 from melmo.data.prepared import PreparedCorpus
-from melmo.data.stream import LMStream, heldout_batches
+from melmo.data.stream import LMStream
 from melmo.utils.dist import gather_per_rank, pick_rank
 
 
@@ -50,33 +50,12 @@ class _TrainStream(IterableDataset):
             }
 
 
-class _Heldout(IterableDataset):
-    def __init__(self, corpus: PreparedCorpus, lang: str, batch_size: int, unroll: int):
-        self.fwd = heldout_batches(corpus, lang, batch_size, unroll, "fwd")
-        self.bwd = heldout_batches(corpus, lang, batch_size, unroll, "bwd")
-        self.corpus = corpus
-
-    def __len__(self) -> int:
-        return len(self.fwd)  # a reversed sentence has the same length: both directions align
-
-    def __iter__(self):
-        for i, (f, b) in enumerate(zip(self.fwd, self.bwd)):
-            yield {
-                "fwd_chars": torch.from_numpy(self.corpus.char_ids(f["ids"])),
-                "fwd_targets": torch.from_numpy(f["targets"]),
-                "bwd_chars": torch.from_numpy(self.corpus.char_ids(b["ids"])),
-                "bwd_targets": torch.from_numpy(b["targets"]),
-                "first": i == 0,
-            }
-
-
 class LMDataModule(L.LightningDataModule):
-    def __init__(self, batch_size: int = 32, unroll_steps: int = 20, eval_batch_size: int = 16,
-                 eval_unroll_steps: int = 20, seed: int = 1, corpus_dir: str | Path | None = None,
-                 max_chars: int = 50):
+    def __init__(self, batch_size: int = 32, unroll_steps: int = 20, heldout: HeldoutOptions | None = None,
+                 seed: int = 1, corpus_dir: str | Path | None = None, max_chars: int = 50):
         super().__init__()
         self.batch_size, self.unroll_steps = batch_size, unroll_steps
-        self.eval_batch_size, self.eval_unroll_steps = eval_batch_size, eval_unroll_steps
+        self.heldout = heldout or HeldoutOptions()
         self.seed, self.corpus_dir, self.max_chars = seed, corpus_dir, max_chars
         self.corpus: PreparedCorpus | None = None
         self.streams: dict[str, LMStream] = {}
@@ -115,11 +94,11 @@ class LMDataModule(L.LightningDataModule):
         # num_workers=0: the stream is stateful and its position must live in this process.
         return DataLoader(_TrainStream(self), batch_size=None, num_workers=0)
 
-    def val_dataloader(self) -> list[DataLoader]:
-        return [
-            DataLoader(_Heldout(self.corpus, lang, self.eval_batch_size, self.eval_unroll_steps), batch_size=None)
-            for lang in self.languages
-        ]
+    def val_dataloader(self) -> DataLoader:
+        # One loader (one progress bar). Every rank scores every row for now: the metric's sums are
+        # then multiplied by the world size, its ratios unchanged. HeldoutDataset(rank=, world_size=)
+        # splits the rows instead, once a rank with no rows cannot skip the metric's sync.
+        return DataLoader(HeldoutDataset(self.load_corpus(), self.heldout), batch_size=None)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         if isinstance(batch, dict) and "position" in batch:

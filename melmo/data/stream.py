@@ -155,36 +155,3 @@ class LMStream:
         self.epoch = np.asarray(state["epoch"], np.int64)
         self.k = np.asarray(state["k"], np.int64)
         self.off = np.asarray(state["off"], np.int64)
-
-
-def heldout_batches(corpus: PreparedCorpus, lang: str, batch_size: int, unroll_steps: int, direction: str) -> list[dict]:
-    """Deterministic held-out windows of one language: its sentences (fixed order) are split into
-    ``batch_size`` contiguous row streams, read statefully from a zero state; positions past a row's
-    end have target -1 (ignored by the loss)."""
-    shard = corpus.heldout(lang)
-    n = len(shard)
-    rows = min(batch_size, max(1, n))
-    bounds = np.linspace(0, n, rows + 1).astype(int)
-    seqs_in, seqs_tgt = [], []
-    for r in range(rows):
-        ins, tgs = [], []
-        for i in range(bounds[r], bounds[r + 1]):
-            toks = shard.sentence(i).astype(np.int64)
-            if direction == "bwd":
-                toks = toks[::-1]
-            first, last = (BOS_ID, EOS_ID) if direction == "fwd" else (EOS_ID, BOS_ID)
-            ins.append(np.concatenate([[first], toks]))
-            tgs.append(np.concatenate([toks, [last]]))
-        seqs_in.append(np.concatenate(ins) if ins else np.zeros(0, np.int64))
-        seqs_tgt.append(np.concatenate(tgs) if tgs else np.zeros(0, np.int64))
-    longest = max(len(s) for s in seqs_in)
-    n_batches = max(1, -(-longest // unroll_steps))
-    ids = np.full((rows, n_batches * unroll_steps), EOS_ID, np.int64)
-    tgt = np.full((rows, n_batches * unroll_steps), -1, np.int64)
-    for r in range(rows):
-        ids[r, : len(seqs_in[r])] = seqs_in[r]
-        tgt[r, : len(seqs_tgt[r])] = corpus.targets(seqs_tgt[r])
-    return [
-        {"ids": ids[:, b * unroll_steps : (b + 1) * unroll_steps], "targets": tgt[:, b * unroll_steps : (b + 1) * unroll_steps]}
-        for b in range(n_batches)
-    ]

@@ -245,17 +245,23 @@ class SampledSoftmax(nn.Module):
         """Full-softmax cross-entropy (bilm-tf run_test): hidden (N, dim), targets (N,) ->
         (N,) float32 losses ('none'), or their 'mean' / 'sum'.  Rows are processed in chunks of
         ``chunk_rows`` (default: about 2^26 logits per chunk) to bound memory for large V."""
-        targets = targets.reshape(-1)
-        if chunk_rows is None:
-            chunk_rows = max(1, _FULL_CHUNK_LOGITS // self.vocab_size)
-        with torch.autocast(device_type=hidden.device.type, enabled=False):
-            w, b = self.weight.float(), self.bias.float()
-            out = []
-            for h, t in zip(hidden.float().split(chunk_rows), targets.split(chunk_rows)):
-                logits = h @ w.t() + b  # (n, V)
-                out.append(F.cross_entropy(logits, t, reduction="none"))
-            losses = torch.cat(out) if out else hidden.new_zeros(0, dtype=torch.float32)
-        return _reduce(losses, reduction)
+        return _reduce(full_softmax_nll(hidden, self.weight, self.bias, targets, chunk_rows), reduction)
+
+
+def full_softmax_nll(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, targets: torch.Tensor,
+                     chunk_rows: int | None = None) -> torch.Tensor:
+    """Per-row cross-entropy of the full softmax ``hidden @ weight.T + bias`` (bilm-tf run_test):
+    hidden (N, dim), weight (V, dim), bias (V,), targets (N,) -> (N,) float32. Rows go in chunks of
+    ``chunk_rows`` (default: about 2^26 logits per chunk) to bound memory for large V."""
+    targets = targets.reshape(-1)
+    if chunk_rows is None:
+        chunk_rows = max(1, _FULL_CHUNK_LOGITS // weight.shape[0])
+    with torch.autocast(device_type=hidden.device.type, enabled=False):
+        w, b = weight.float(), bias.float()
+        out = []
+        for h, t in zip(hidden.float().split(chunk_rows), targets.split(chunk_rows)):
+            out.append(F.cross_entropy(h @ w.t() + b, t, reduction="none"))  # (n, V) logits per chunk
+        return torch.cat(out) if out else hidden.new_zeros(0, dtype=torch.float32)
 
 
 def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:

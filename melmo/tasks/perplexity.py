@@ -1,5 +1,9 @@
 """Held-out perplexity per language of an exported biLM on a prepared corpus (full softmax, both
-directions, bilm-tf's run_test protocol: 0.5 * (forward + backward) cross-entropy)."""
+directions, bilm-tf's run_test protocol: 0.5 * (forward + backward) cross-entropy).
+
+The same rows, warm-up and scoring as training-time validation (conf/heldout, melmo.data.heldout,
+melmo.heldout_scoring), run as a plain no-grad loop with the export's own softmax (no sampled
+softmax, no LightningModule). Rows: metrics ppl, ppl_iv and unk per language and ``all``."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from melmo.data.datamodule import LMDataModule
+from melmo.data.heldout import HeldoutDataset
+from melmo.data.prepared import PreparedCorpus
+from melmo.heldout_scoring import HeldoutPerplexity, batch_nll
 from melmo.model.io import BilmFormatError, find_weights, load_bilm, load_softmax, read_vocab
 
 
@@ -33,24 +39,39 @@ def load_lm(directory: str | Path):
     return encoder, (W, b), vocab
 
 
+def heldout_metrics(encoder, W: torch.Tensor, b: torch.Tensor, corpus: PreparedCorpus, opts, device="cpu") -> dict:
+    """Held-out metrics (melmo.heldout_scoring names, without the ``val/`` prefix) of a biLM with
+    softmax (W (V, dim), b (V,)) whose targets ``corpus`` already maps (``corpus.use_vocab``)."""
+    encoder = encoder.to(device).eval()
+    W, b = W.to(device), b.to(device)
+    metric = HeldoutPerplexity(corpus.languages).to(device)
+    state = None
+    with torch.no_grad():
+        for batch in HeldoutDataset(corpus, opts):
+            if batch["first"]:
+                state = None
+            batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+            scored, state = batch_nll(encoder, W, b, batch, state)
+            metric.update(scored)
+    return {k: float(v) for k, v in metric.compute().items()}
+
+
 def perplexity(cfg: DictConfig, trainer) -> list[dict]:
-    from melmo.lit_bilm import LitBiLM
+    from hydra.utils import instantiate
 
     export = Path(cfg.encoder.path)
     encoder, (W, b), vocab = load_lm(export)
     corpus_dir = cfg.task.get("corpus_dir") or json.loads((export / "melmo.json").read_text())["corpus_dir"]
-    dm = LMDataModule(eval_batch_size=cfg.task.batch_size, eval_unroll_steps=cfg.task.unroll_steps, corpus_dir=corpus_dir,
-                      max_chars=encoder.options["char_cnn"]["max_characters_per_token"], batch_size=1)
-    dm.load_corpus()
-    dm.corpus.use_vocab(vocab)  # score against the model's own vocabulary, whatever the corpus's
-    module = LitBiLM(encoder, len(vocab), dm.languages, optimizer=None, n_negative_samples=len(vocab))
-    with torch.no_grad():
-        module.softmax.weight.copy_(W)
-        module.softmax.bias.copy_(b)
-    metrics = trainer.validate(module, datamodule=dm, verbose=False)[0]
+    corpus = PreparedCorpus(corpus_dir, encoder.options["char_cnn"]["max_characters_per_token"])
+    corpus.use_vocab(vocab)  # score against the model's own vocabulary, whatever the corpus's
+    device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+    metrics = heldout_metrics(encoder, torch.as_tensor(W), torch.as_tensor(b), corpus, instantiate(cfg.heldout), device)
     name = cfg.encoder.name or export.parent.name
-    return [
-        {"encoder": name, "task": "perplexity", "metric": "ppl", "language": lang, "seed": cfg.seed,
-         "value": f"{metrics[f'val/ppl_{lang}']:.6g}"}
-        for lang in dm.languages if f"val/ppl_{lang}" in metrics
-    ]
+    rows = []
+    for lang in corpus.languages + ["all"]:
+        suffix = "" if lang == "all" else f"_{lang}"
+        for metric in ("ppl", "ppl_iv", "unk"):
+            if f"{metric}{suffix}" in metrics:
+                rows.append({"encoder": name, "task": "perplexity", "metric": metric, "language": lang, "seed": cfg.seed,
+                             "value": f"{metrics[f'{metric}{suffix}']:.6g}"})
+    return rows

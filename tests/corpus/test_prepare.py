@@ -23,7 +23,7 @@ def _sources(langs=PAPER_LANGUAGES, **kw):
 
 
 def _opts(**kw):
-    base = dict(seed=11, vocab_size=5000, shard_tokens=50_000, workers=2, heldout_max_sentences=30)
+    base = dict(seed=11, vocab_size=5000, shard_tokens=50_000, workers=2, heldout_tokens=600)
     base.update(kw)
     return PrepareOptions(**base)
 
