@@ -53,7 +53,7 @@ def summary(corpus_dir: Path) -> str:
         )
     lines.append(f"total: {meta['total_tokens']:,} tokens, vocabulary {meta['vocab_size']:,} of {meta['n_types']:,} types "
                  f"(covers {meta['vocab_coverage']:.1%} of tokens)"
-                 + (f", shared from {meta['vocab_file']}" if meta.get("vocab_file") else ""))
+                 + (f", shared from {meta['vocab_file']['path']}" if meta.get("vocab_file") else ""))
     lines.append("<UNK>: share of tokens outside the softmax vocabulary (training stream; held-out split)")
     return "\n".join(lines)
 

@@ -78,7 +78,6 @@ class PrepareOptions:
     max_chars: int = 50  # bilm-tf max_characters_per_token (elmo-spec §5)
     heldout_tokens: int = 50_000  # held-out tokens per language (whole sentences, drawn until reached)
     heldout_max_share: float = 0.25  # but never more than this share of a language's tokens
-    vocab_file: str | None = None  # a shared vocabulary (vocab.txt lines) instead of this corpus's own
     shard_tokens: int = 10_000_000
     workers: int = 2
     vocab_file: str | None = None  # a given vocabulary (e.g. a model's vocab.txt): its tokens are the softmax classes
