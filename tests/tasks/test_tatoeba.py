@@ -43,10 +43,8 @@ def test_permutation_with_gold_unchanged_one_side_lowers():
 
 def test_sentence_vectors_mean_pool_and_normalise():
     class Acts:
-        meta = {"dim": 2}
-
         def __init__(self, s):
-            self.s = s
+            self.s, self.meta = s, {"dim": 2}
 
         def __len__(self):
             return len(self.s)
