@@ -44,6 +44,10 @@ def run(cfg: DictConfig) -> list[dict]:
         fn = TASKS[name]
     else:
         raise ValueError(f"unknown task {name!r} (conf/task/{name}.yaml names no runner; built in: {', '.join(TASKS)})")
+    if cfg.get("threads"):
+        import torch
+
+        torch.set_num_threads(int(cfg.threads))
     rows = fn(cfg)
     log.info("%s: %d rows appended to %s", name, len(rows), cfg.results)
     return rows

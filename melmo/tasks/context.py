@@ -64,14 +64,15 @@ class EvalContext:
                                        f"(available: {', '.join(available)})")
         return want
 
-    def pending(self, task: str, lang: str) -> list[int]:
-        """Seeds of (task, lang) not yet in the results CSV (all of them with force=true)."""
+    def pending(self, task: str, lang: str, seeds: list[int] | None = None) -> list[int]:
+        """Seeds (default: cfg.seeds) of (task, lang) not yet in the results CSV (all with force=true)."""
+        seeds = list(self.seeds if seeds is None else seeds)
         if self.force:
-            return list(self.seeds)
-        todo = [s for s in self.seeds if (self.name, task, lang, str(s)) not in self._done]
-        if len(todo) < len(self.seeds):
+            return seeds
+        todo = [s for s in seeds if (self.name, task, lang, str(s)) not in self._done]
+        if len(todo) < len(seeds):
             log.info("%s/%s/%s: seeds %s already in %s, skipped (force=true reruns them)", self.name, task, lang,
-                     sorted(set(self.seeds) - set(todo)), self.results)
+                     sorted(set(seeds) - set(todo)), self.results)
         return todo
 
     def encode(self, sentences, *, tokenization: Mapping, label: str, language: str) -> CachedActivations:

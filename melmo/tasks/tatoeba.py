@@ -100,7 +100,7 @@ def run_tatoeba(cfg: DictConfig) -> list[dict]:
     rows, protocol = [], {"layer": tcfg.layer, "direction": "acc: English queries, nearest other-language line; "
                           "acc_reverse: the other way", "gold": "line index", "tokenizers": {"en": en_tok.describe()}}
     for lang in langs:
-        if ctx.force is False and seed not in ctx.pending("tatoeba", lang):
+        if not ctx.pending("tatoeba", lang, [seed]):
             continue
         xx_path, xs, en_path, es = read_pair(root, lang)
         tok = raw_tokenizer(ctx.model, lang, fallback)
