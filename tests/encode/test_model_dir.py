@@ -19,7 +19,7 @@ def test_missing_and_mismatched_files(tmp_path):
     opts["lstm"]["dim"] = 32  # weights no longer fit the options
     (d / "options.json").write_text(json.dumps(opts))
     with pytest.raises(BilmFormatError, match=r"weights\.hdf5: dataset .* has shape .* options\.json implies") as e:
-        ModelDir(d).encoder
+        _ = ModelDir(d).encoder
     assert "\n" not in str(e.value)
     (d / "melmo.json").write_text("{not json")
     with pytest.raises(ModelDirError, match=r"melmo\.json: not valid JSON"):

@@ -35,7 +35,7 @@ def test_train_export_then_evaluate(compose_train, tmp_path):
     GlobalHydra.instance().clear()
     assert {(r["task"], r["metric"]) for r in rows} == {("tatoeba", "acc"), ("tatoeba", "acc_reverse"), ("pos", "acc"), ("pos", "acc_select")}
     assert {r["encoder"] for r in rows} == {"alpha04-elmo_tiny-s1234"}
-    enc = list(csv.DictReader((tmp_path / "res" / "encoders.csv").open()))[0]
+    enc = next(iter(csv.DictReader((tmp_path / "res" / "encoders.csv").open())))
     assert enc["strategy"] == "alpha04" and enc["alpha"] == "0.4" and enc["lm_seed"] == "1234" and json.loads(enc["corpus_tokens"])["fi"] > 0
     saved = (tmp_path / "res" / "configs" / "tatoeba" / "alpha04-elmo_tiny-s1234.yaml").read_text()
     assert "udpipe_sha256" in saved
