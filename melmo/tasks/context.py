@@ -100,8 +100,11 @@ class EvalContext:
             composed = OmegaConf.to_container(self.cfg, resolve=True)
         except OmegaConfBaseException:  # e.g. ${hydra:...} outside a Hydra run: keep the interpolations as written
             composed = OmegaConf.to_container(self.cfg, resolve=False)
-        doc = OmegaConf.create({"config": composed,
-                                "policy": self.policy.describe(), "protocol": dict(protocol)})
+        merged = {}
+        if path.is_file():  # earlier runs of other languages keep their protocol entries
+            merged = OmegaConf.to_container(OmegaConf.load(path)).get("protocol") or {}
+        merged.update(dict(protocol))
+        doc = OmegaConf.create({"config": composed, "policy": self.policy.describe(), "protocol": merged})
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(OmegaConf.to_yaml(doc), encoding="utf-8")
         os.replace(tmp, path)
