@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from eval_helpers import ROOT, SAMPLE, tiny_model_dir
@@ -20,7 +19,8 @@ from melmo.tasks.conllu import read_conllu
 
 def _head(path: Path, n: int, out: Path):
     """The first ``n`` sentences of a (compressed) CoNLL-U file."""
-    text = lzma.open(path, "rt", encoding="utf-8").read() if path.suffix == ".xz" else path.read_text(encoding="utf-8")
+    with lzma.open(path, "rt", encoding="utf-8") as fh:
+        text = fh.read()
     blocks = [b for b in text.split("\n\n") if b.strip()][:n]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n\n".join(blocks) + "\n\n", encoding="utf-8")
@@ -35,7 +35,8 @@ def data_root(tmp_path_factory):
     (root / "tatoeba").mkdir()
     for iso in ("fin", "ita"):
         for side in (iso, "eng"):
-            lines = lzma.open(SAMPLE / "tatoeba" / f"tatoeba.{iso}-eng.{side}.xz", "rt", encoding="utf-8").read().split("\n")[:30]
+            with lzma.open(SAMPLE / "tatoeba" / f"tatoeba.{iso}-eng.{side}.xz", "rt", encoding="utf-8") as fh:
+                lines = fh.read().split("\n")[:30]
             (root / "tatoeba" / f"tatoeba.{iso}-eng.{side}").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 
