@@ -19,7 +19,7 @@ import numpy as np
 
 from melmo.encode.policy import Policy, as_policy, encode
 
-_MODELS: dict[Path, object] = {}
+_MODELS: dict[tuple, object] = {}
 
 
 def _model(model_dir):
@@ -27,8 +27,10 @@ def _model(model_dir):
 
     if isinstance(model_dir, ModelDir):
         return model_dir
-    key = Path(model_dir).resolve()
-    if key not in _MODELS:  # keep loaded models: repeated calls on one model reload nothing
+    path = Path(model_dir).resolve()
+    # keep loaded models (repeated calls reload nothing); a rewritten directory is loaded again
+    key = (path, max((p.stat().st_mtime_ns for p in path.iterdir()), default=0) if path.is_dir() else 0)
+    if key not in _MODELS:
         _MODELS[key] = ModelDir(model_dir)
     return _MODELS[key]
 

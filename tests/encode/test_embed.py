@@ -115,3 +115,38 @@ def test_cli_bad_inputs_one_line(tiny_dir, tmp_path):
     r = subprocess.run([sys.executable, "-m", "melmo.encode.embed_cli", str(inp), str(out), "--model", str(tmp_path / "nope")],
                        cwd=ROOT, capture_output=True, text=True, check=False)
     assert r.returncode == 1 and "no such model directory" in r.stderr and not out.exists()
+
+
+def test_stateful_policy_is_stream_after_warmup(tiny_dir):
+    import torch
+
+    from melmo.encode.model_dir import ModelDir
+    from melmo.model.chars import batch_to_ids
+
+    rng = np.random.default_rng(3)
+    words = ["the", "cat", "sat", "on", "a", "mat", ".", "и", "är"]
+    sents = [[words[j] for j in rng.integers(0, len(words), rng.integers(1, 8))] for _ in range(10)]
+    enc = ModelDir(tiny_dir).encoder
+    batches = [sents[i : i + 3] for i in range(0, 10, 3)]
+    state = None
+    with torch.no_grad():
+        for b in batches[:2]:  # warm-up: two batches read and discarded
+            state = enc(batch_to_ids(b), state).state
+        expected = []
+        for b in batches:
+            out = enc(batch_to_ids(b), state)
+            state = out.state
+            expected += [out.layers[-1][k, : len(s)].numpy() for k, s in enumerate(b)]
+    got = melmo.embed(sents, tiny_dir, layers=-1, policy=melmo_policy("stateful", 3, 2))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, atol=1e-6)
+    stream = melmo.embed(sents, tiny_dir, layers=-1, policy="stream", batch_size=3)
+    no_warmup = melmo.embed(sents, tiny_dir, layers=-1, policy=melmo_policy("stateful", 3, 0))
+    assert all(np.array_equal(a, b) for a, b in zip(stream, no_warmup))
+    assert max(np.abs(a - b).max() for a, b in zip(stream, got)) > 1e-3
+
+
+def melmo_policy(name, batch_size, warmup):
+    from melmo.encode.policy import Policy
+
+    return Policy(name, batch_size, warmup)
