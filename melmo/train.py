@@ -3,7 +3,6 @@ plan the budget, resume or start, train, export. One small function per step."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from melmo import init_from
 from melmo import checkpoints
 from melmo.budget import Budget
 from melmo.corpus.from_config import prepare_from_config, summary
+from melmo.export import export
 from melmo.export_choice import export_choice, load_export_weights
 from melmo.utils import ddp_hydra
 from melmo.utils.instantiate import instantiate_group
@@ -57,7 +57,7 @@ def run(cfg: DictConfig) -> dict:
     which = export_choice(cfg.get("export"))
     if which and trainer.is_global_zero and not trainer.fast_dev_run:
         chosen = load_export_weights(module, trainer, which)
-        export_dir = export(module, corpus, output_dir / "model", chosen)
+        export_dir = export(module, corpus, output_dir / "model", cfg, checkpoint=chosen)
         metrics["export_dir"] = str(export_dir)
         log.info(f"exported the biLM ({chosen['which']} weights, step {chosen['step']}) to {export_dir}")
     return metrics
@@ -100,15 +100,3 @@ def log_hyperparameters(trainer: L.Trainer, cfg: DictConfig) -> None:
                for k in cfg if k != "hydra"}
     for lg in trainer.loggers:
         lg.log_hyperparams(hparams)
-
-
-def export(module, corpus, directory: Path, checkpoint: dict | None = None) -> Path:
-    """bilm-tf/NLPL layout (options.json, weights.hdf5, vocab.txt) plus melmo.json: the corpus
-    metadata, with the tokenization to apply again at evaluation."""
-    from melmo.model.io import save_bilm
-
-    save_bilm(module.encoder, directory, vocab=corpus.vocab, softmax=(module.softmax.weight, module.softmax.bias))
-    tmp = directory / ".melmo.json.tmp"
-    tmp.write_text(json.dumps({"corpus": corpus.metadata, "corpus_dir": str(corpus.directory), "checkpoint": checkpoint}, indent=1, default=str))
-    tmp.replace(directory / "melmo.json")
-    return directory

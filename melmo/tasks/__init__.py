@@ -1,1 +1,13 @@
-"""Downstream and intrinsic tasks on an exported biLM; each writes rows of the long results CSV."""
+"""Downstream and intrinsic tasks on a frozen biLM; each writes rows of the long results CSV.
+
+conllu.py       strict CoNLL-U reader (ids, UPOS, HEAD, DEPREL kept for the parser), UPOS accuracy
+ud.py           treebank files, the train/select/report protocol, units (surface tokens vs words)
+features.py     datasets and collate over cached activations (batch["layers"] (B, T, L, D), mask, target)
+head.py         HeadModule: ScalarMix + any head nn.Module, trained by Lightning; fit_head, predict
+context.py      EvalContext: model, name, policy, cache, seeds, skip-if-done, results files
+pos.py          task=pos and task=pos_transfer
+tatoeba.py      task=tatoeba (retrieval, no training)
+perplexity.py   task=perplexity (held-out LM perplexity)
+results.py      the results CSV (file-locked appends) and the encoders table
+predictions.py  per-item predictions TSV (write_predictions)
+"""
