@@ -1,7 +1,7 @@
 """LitBiLM: the LightningModule that trains an ELMo biLM the way bilm-tf does.
 
 * Both directions read their own stateful stream (melmo.data.datamodule); the LSTM states of every row
-  are carried from batch to batch and detached (truncated BPTT, elmo-spec §7), and saved in the
+  are carried from batch to batch and detached (truncated BPTT, bilm-tf bilm/training.py LanguageModel, train), and saved in the
   checkpoint so that a resumed run continues exactly.
 * Loss: sampled softmax (log-uniform candidates over the frequency-ranked vocabulary, one draw per
   direction and batch as bilm-tf's one sampled_softmax_loss call per direction, accidental hits

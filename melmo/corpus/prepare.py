@@ -4,7 +4,7 @@
             ──► held-out split per language (fixed by the data, not by the sampling seed)
             ──► token counts ──► sampler.sizes() ──► targets
             ──► whole sentences drawn per language (melmo.corpus.select, seeded)
-            ──► vocabulary ranked by frequency in the sampled mixture (DESIGN.md)
+            ──► vocabulary ranked by frequency in the sampled mixture
             ──► token ids scattered to shards by a seeded hash, each shard shuffled
             ──► <out_root>/<name>-<fingerprint>/ written atomically
 
@@ -60,7 +60,7 @@ from melmo.utils.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
 
-SPECIALS = ("<S>", "</S>", "<UNK>")  # bilm-tf vocabulary order: first three lines (elmo-spec §7)
+SPECIALS = ("<S>", "</S>", "<UNK>")  # bilm-tf vocabulary order: first three lines (bilm-tf bilm/training.py LanguageModel, train)
 UNK_ID = 2
 PREPARE_VERSION = 2  # 2: held-out split in tokens, unk_tokens counted against the softmax vocabulary
 FLUSH_TOKENS = 4_000_000  # tokens a write worker buffers before its bucket pieces go to disk (~16 MB)
@@ -75,7 +75,7 @@ class PrepareOptions:
     max_types: int = 2_000_000  # types kept in types.txt (beyond: <UNK>, spelled as such)
     count_capacity: int = 5_000_000  # type counter entries before rare ones are pruned
     max_sentence_tokens: int = 200
-    max_chars: int = 50  # bilm-tf max_characters_per_token (elmo-spec §5)
+    max_chars: int = 50  # bilm-tf max_characters_per_token (bilm-tf bin/train_elmo.py options)
     heldout_tokens: int = 50_000  # held-out tokens per language (whole sentences, drawn until reached)
     heldout_max_share: float = 0.25  # but never more than this share of a language's tokens
     shard_tokens: int = 10_000_000

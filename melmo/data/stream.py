@@ -1,7 +1,7 @@
 """Stateful truncated-BPTT windows over a prepared corpus, the way bilm-tf reads its data.
 
 Each of the ``batch_size`` rows of every process is its own continuous stream of sentences
-packed back to back (elmo-spec §7): a sentence w1..wn contributes inputs <S> w1..wn and targets
+packed back to back (bilm-tf bilm/training.py LanguageModel, train): a sentence w1..wn contributes inputs <S> w1..wn and targets
 w1..wn </S> (backward: inputs </S> wn..w1, targets wn..w1 <S>); sentences run across batch
 boundaries, so every batch is exactly (batch_size, unroll_steps) with no padding and the LSTM
 state of row r carries over to row r of the next batch.

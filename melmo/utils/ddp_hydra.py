@@ -1,4 +1,4 @@
-"""DDP inside Hydra multiruns (reference/framework.md §4, recipe R1; pitfall P2).
+"""DDP inside Hydra multiruns (Lightning's subprocess launcher re-runs the script's argv).
 
 Lightning's ``strategy=ddp`` starts ranks > 0 by re-running the script with ``sys.argv[1:]``. In a
 Hydra ``-m`` sweep that command still says ``-m`` and the whole sweep list, so every child runs
