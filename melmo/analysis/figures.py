@@ -27,7 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from melmo.analysis.correlation import load_sizes
-from melmo.analysis.io import atomic_write
+from melmo.utils.atomic import atomic_path
 from melmo.analysis.tables import PAPER_COLUMNS, cell_stats, label
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,9 @@ def _figure(n_panels: int, n_languages: int) -> Figure:
 
 def save_png(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` as PNG at its own size and dpi, atomically."""
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=fig.dpi))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=fig.dpi)
+    return Path(path)
 
 
 def png_bytes(fig: Figure) -> bytes:

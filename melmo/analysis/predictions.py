@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from melmo.analysis.io import atomic_write_text
+from melmo.utils.atomic import write_atomic
 from melmo.analysis.results import ResultsError
 
 HEADER = ("item", "gold", "prediction")
@@ -59,7 +59,7 @@ def write_predictions(path: str | Path, items: Sequence, gold: Sequence, predict
     buf.write("\t".join(HEADER) + "\n")
     for i, g, p in zip(items, gold, prediction):
         buf.write(f"{i}\t{_clean(g, 'gold')}\t{_clean(p, 'prediction')}\n")
-    return atomic_write_text(path, buf.getvalue())
+    return write_atomic(path, buf.getvalue())
 
 
 def read_predictions(path: str | Path) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from melmo.analysis.correlation import language_difference, load_sizes, size_correlation
 from melmo.analysis.figures import figure1, figure2, figure3, figure_perplexity, save_png
-from melmo.analysis.io import atomic_write_text
+from melmo.utils.atomic import write_atomic
 from melmo.analysis.results import ResultsError, load_results
 from melmo.analysis.significance import prediction_tests, seed_tests
 from melmo.analysis.tables import (
@@ -56,7 +56,7 @@ class Report:
         if self.significance is not None:
             texts["significance.csv"] = self.significance.to_csv(index=False, float_format="%.6g")
             texts["significance.md"] = significance_markdown(self.significance)
-        written = [atomic_write_text(out_dir / name, text) for name, text in texts.items()]
+        written = [write_atomic(out_dir / name, text) for name, text in texts.items()]
         for name, fig in self.figures.items():
             if fig is not None:
                 written.append(save_png(fig, out_dir / f"{name}.png"))

@@ -131,7 +131,7 @@ def load_results(source: str | Path | pd.DataFrame, name: str | None = None) -> 
 
 def write_results(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a long table as CSV atomically (temporary file, then rename); returns the path."""
-    from melmo.analysis.io import atomic_write_text
+    from melmo.utils.atomic import write_atomic
 
     df = load_results(df)
-    return atomic_write_text(path, df.to_csv(index=False))
+    return write_atomic(path, df.to_csv(index=False))

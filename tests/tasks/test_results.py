@@ -84,6 +84,6 @@ def test_encoders_table_upsert_and_name_clash(tmp_path):
 def test_predictions_format(tmp_path):
     p = write_predictions(tmp_path / "predictions" / "pos" / "enc" / "fi.seed1.tsv", ["0:1", "0:2"], ["NOUN", "VERB"], ["NOUN", "ADJ"])
     assert p.read_text(encoding="utf-8") == "item\tgold\tprediction\n0:1\tNOUN\tNOUN\n0:2\tVERB\tADJ\n"
-    with pytest.raises(ValueError, match="contains a tab"):
+    with pytest.raises(ValueError, match="holds a tab"):
         write_predictions(tmp_path / "x.tsv", ["a\tb"], ["1"], ["2"])
     assert not (tmp_path / "x.tsv").exists()
