@@ -1,4 +1,7 @@
-"""Evaluate a frozen, exported biLM.  python evaluate.py encoder.path=<run dir>/model [task=...]"""
+"""Evaluate a frozen biLM.  python evaluate.py task=pos encoder.path=<run dir>/model  (see conf/evaluate.yaml)"""
+
+import os
+import sys
 
 import hydra
 from omegaconf import DictConfig
@@ -8,7 +11,13 @@ from omegaconf import DictConfig
 def main(cfg: DictConfig) -> None:
     from melmo.evaluate import run
 
-    run(cfg)
+    try:
+        run(cfg)
+    except (ValueError, FileNotFoundError) as e:  # bad input: one line naming the file, non-zero exit
+        if os.environ.get("MELMO_TRACEBACK"):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

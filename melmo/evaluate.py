@@ -1,8 +1,11 @@
-"""The body of ``evaluate.py``: measure a frozen, exported biLM and append long-format results.
+"""The body of ``evaluate.py``: measure a frozen biLM and append long-format results.
 
-Task implemented here: ``perplexity`` -- held-out perplexity per language (full softmax, both
-directions, bilm-tf's run_test protocol) of an exported model on a prepared corpus. Rows go to the
-long results CSV (melmo.tasks.results): ``encoder,task,metric,language,seed,value``.
+Tasks are Hydra configs under conf/task/. A task config names its ``runner``, a function
+``runner(cfg) -> rows`` that writes its own rows (pos, pos_transfer, tatoeba: melmo.tasks.*; see
+melmo/tasks/head.py for the head framework). ``perplexity`` -- held-out perplexity per language
+(full softmax, both directions, bilm-tf's run_test protocol) -- takes a Lightning trainer built
+from cfg.trainer. Rows go to the long results CSV (melmo.tasks.results):
+``encoder,task,metric,language,seed,value``.
 """
 
 from __future__ import annotations
@@ -10,25 +13,41 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from hydra.utils import instantiate
+from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig
-
-from melmo.tasks.perplexity import perplexity
-from melmo.tasks.results import append_results
 
 log = logging.getLogger(__name__)
 
-TASKS = {"perplexity": perplexity}
+
+def _perplexity(cfg: DictConfig) -> list[dict]:
+    import lightning as L
+
+    from melmo.tasks.perplexity import perplexity
+    from melmo.tasks.results import append_results
+
+    L.seed_everything(cfg.seed, workers=True)
+    trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
+    rows = perplexity(cfg, trainer)
+    append_results(Path(cfg.results), rows)
+    return rows
+
+
+TASKS = {"perplexity": _perplexity}
 
 
 def run(cfg: DictConfig) -> list[dict]:
-    import lightning as L
+    name = cfg.task.get("name")
+    runner = cfg.task.get("runner")
+    if runner:
+        fn = get_method(runner)
+    elif name in TASKS:
+        fn = TASKS[name]
+    else:
+        raise ValueError(f"unknown task {name!r} (conf/task/{name}.yaml names no runner; built in: {', '.join(TASKS)})")
+    if cfg.get("threads"):
+        import torch
 
-    L.seed_everything(cfg.seed, workers=True)
-    if cfg.task.name not in TASKS:
-        raise ValueError(f"unknown task {cfg.task.name!r} (available: {', '.join(TASKS)})")
-    trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
-    rows = TASKS[cfg.task.name](cfg, trainer)
-    append_results(Path(cfg.results), rows)
-    log.info("appended %d rows to %s", len(rows), cfg.results)
+        torch.set_num_threads(int(cfg.threads))
+    rows = fn(cfg)
+    log.info("%s: %d rows appended to %s", name, len(rows), cfg.results)
     return rows

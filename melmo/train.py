@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from melmo.corpus.from_config import prepare_from_config, summary
+from melmo.export import export
 from melmo.utils import ddp_hydra
 from melmo.utils.instantiate import instantiate_group
 
@@ -70,22 +70,10 @@ def run(cfg: DictConfig) -> dict:
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     if cfg.get("export") and trainer.is_global_zero and not trainer.fast_dev_run:
-        export_dir = export(module, corpus, output_dir / "model")
+        export_dir = export(module, corpus, output_dir / "model", cfg)
         metrics["export_dir"] = str(export_dir)
         log.info(f"exported the biLM to {export_dir}")
     return metrics
-
-
-def export(module, corpus, directory: Path) -> Path:
-    """bilm-tf/NLPL layout (options.json, weights.hdf5, vocab.txt) plus melmo.json: the corpus
-    metadata, with the tokenization to apply again at evaluation (DESIGN.md)."""
-    from melmo.model.io import save_bilm
-
-    save_bilm(module.encoder, directory, vocab=corpus.vocab, softmax=(module.softmax.weight, module.softmax.bias))
-    tmp = directory / ".melmo.json.tmp"
-    tmp.write_text(json.dumps({"corpus": corpus.metadata, "corpus_dir": str(corpus.directory)}, indent=1, default=str))
-    tmp.replace(directory / "melmo.json")
-    return directory
 
 
 def _world_size(trainer_cfg: DictConfig) -> int:

@@ -1,0 +1,176 @@
+"""A strict CoNLL-U reader (UD v2 format, universaldependencies.org/format.html) for PoS and parsing.
+
+    sents = read_conllu(path)                  # list[Sentence]; .xz / .gz read directly
+    s.words      # syntactic words (integer IDs): id, form, lemma, upos, xpos, feats, head, deprel, deps, misc, line
+    s.tokens     # surface tokens: a multiword token's range (first..last word id) or one word
+    s.empty      # number of empty nodes (decimal IDs), skipped like the CoNLL 2018 scorer skips them
+
+Bad input raises ConlluError with one line ``file:line: problem``: a line without 10 tab-separated
+columns, a malformed or out-of-sequence ID, a multiword range that does not cover the next words,
+a HEAD that is not a word of the sentence, or (``check_upos``) a UPOS outside the 17 UD tags.
+"""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The 17 universal POS tags (universaldependencies.org/u/pos/)
+UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
+             "SCONJ", "SYM", "VERB", "X")
+UPOS_INDEX = {t: i for i, t in enumerate(UPOS_TAGS)}
+
+_INT = re.compile(r"[1-9][0-9]*\Z")
+_RANGE = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)\Z")
+_EMPTY = re.compile(r"(0|[1-9][0-9]*)\.([1-9][0-9]*)\Z")
+
+
+class ConlluError(ValueError):
+    """A malformed CoNLL-U file (message: ``file:line: problem``)."""
+
+
+@dataclass
+class Word:
+    id: int
+    form: str
+    lemma: str
+    upos: str
+    xpos: str
+    feats: str
+    head: int | None  # None when the file has "_"
+    deprel: str
+    deps: str
+    misc: str
+    line: int
+
+
+@dataclass
+class Token:
+    first: int  # word ids covered, inclusive (first == last for a plain word)
+    last: int
+    form: str
+
+
+@dataclass
+class Sentence:
+    words: list[Word] = field(default_factory=list)
+    tokens: list[Token] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    empty: int = 0
+    line: int = 0  # first line of the sentence
+
+    @property
+    def text(self) -> str | None:
+        for c in self.comments:
+            if c.startswith("# text = "):
+                return c[len("# text = "):]
+        return None
+
+
+def _open_text(path: Path):
+    if path.suffix == ".xz":
+        return lzma.open(path, "rt", encoding="utf-8", newline="\n")
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="\n")
+    return open(path, encoding="utf-8", newline="\n")
+
+
+def read_conllu(path: str | Path, check_upos: bool = True) -> list[Sentence]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConlluError(f"{path}: no such CoNLL-U file")
+    sents: list[Sentence] = []
+    cur = Sentence()
+    pending_range: tuple[int, int] | None = None
+
+    def fail(n: int, msg: str):
+        raise ConlluError(f"{path}:{n}: {msg}")
+
+    def close(n: int):
+        nonlocal cur, pending_range
+        if cur.words:
+            if pending_range is not None:
+                fail(n, f"multiword token {pending_range[0]}-{pending_range[1]} runs past the end of the sentence")
+            for w in cur.words:
+                if w.head is not None and w.head > len(cur.words):
+                    fail(w.line, f"HEAD {w.head} is not a word of this sentence ({len(cur.words)} words)")
+            sents.append(cur)
+        elif cur.comments or cur.empty:
+            fail(n, "sentence without words")
+        cur, pending_range = Sentence(), None
+
+    try:
+        with _open_text(path) as fh:
+            n = 0
+            for n, raw in enumerate(fh, 1):
+                line = raw.rstrip("\n").rstrip("\r")
+                if not line.strip():
+                    close(n)
+                    continue
+                if not cur.words and not cur.comments and not cur.empty:
+                    cur.line = n
+                if line.startswith("#"):
+                    if cur.words:
+                        fail(n, "comment line inside a sentence")
+                    cur.comments.append(line)
+                    continue
+                cols = line.split("\t")
+                if len(cols) != 10:
+                    fail(n, f"expected 10 tab-separated columns, found {len(cols)}")
+                id_ = cols[0]
+                if _EMPTY.match(id_):
+                    cur.empty += 1
+                    continue
+                m = _RANGE.match(id_)
+                expected = len(cur.words) + 1
+                if m:
+                    a, b = int(m.group(1)), int(m.group(2))
+                    if a != expected or b <= a or pending_range is not None:
+                        fail(n, f"multiword token range {id_} does not start at the next word ({expected})")
+                    pending_range = (a, b)
+                    cur.tokens.append(Token(a, b, cols[1]))
+                    continue
+                if not _INT.match(id_):
+                    fail(n, f"malformed ID {id_!r}")
+                if int(id_) != expected:
+                    fail(n, f"word ID {id_} out of sequence (expected {expected})")
+                upos = cols[3]
+                if check_upos and upos not in UPOS_INDEX:
+                    fail(n, f"UPOS {upos!r} is not one of the 17 universal tags")
+                head_s = cols[6]
+                if head_s == "_":
+                    head = None
+                elif head_s == "0" or _INT.match(head_s):
+                    head = int(head_s)
+                else:
+                    fail(n, f"malformed HEAD {head_s!r}")
+                cur.words.append(Word(int(id_), cols[1], cols[2], upos, cols[4], cols[5], head, cols[7], cols[8], cols[9], n))
+                if pending_range is None:
+                    cur.tokens.append(Token(int(id_), int(id_), cols[1]))
+                elif int(id_) == pending_range[1]:
+                    pending_range = None
+            close(n + 1)
+    except UnicodeDecodeError as e:
+        raise ConlluError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    except (OSError, EOFError, lzma.LZMAError) as e:
+        raise ConlluError(f"{path}: unreadable ({' '.join(str(e).split())})") from None
+    if not sents:
+        raise ConlluError(f"{path}: no sentences")
+    return sents
+
+
+def upos_accuracy(gold: list[Sentence], pred: list[Sentence], gold_name: str = "gold", pred_name: str = "prediction") -> float:
+    """UPOS accuracy over syntactic words (CoNLL 2018 on gold tokenization: multiword ranges and
+    empty nodes skipped, punctuation included). Both files must have the same words."""
+    if len(gold) != len(pred):
+        raise ValueError(f"{pred_name}: {len(pred)} sentences, {gold_name} has {len(gold)}")
+    correct = total = 0
+    for g, p in zip(gold, pred):
+        if [w.form for w in g.words] != [w.form for w in p.words]:
+            raise ValueError(f"{pred_name}:{p.line}: words differ from {gold_name}:{g.line}")
+        correct += sum(a.upos == b.upos for a, b in zip(g.words, p.words))
+        total += len(g.words)
+    return correct / total if total else 0.0

@@ -1,0 +1,107 @@
+"""What every frozen-encoder evaluation shares: the model, its name, the encoding policy, the
+activation cache, the seeds, the results files and the skip-if-done rule.
+
+    ctx = EvalContext(cfg)
+    for lang in ctx.languages(available, task="pos"):
+        acts = ctx.encode(sentences, tokenization={...}, label="fi/dev", language="fi")
+        for seed in ctx.pending("pos", lang):
+            ...; ctx.append(rows); ctx.write_predictions("pos", lang, seed, items, gold, pred)
+    ctx.record("pos", protocol)     # encoders table row + the composed config beside the CSV
+
+Files beside ``cfg.results`` (the long CSV): ``encoders.csv``, ``configs/<task>/<encoder>.yaml``
+(the composed config, the split protocol and conventions actually used), and
+``predictions/<task>/<encoder>/<language>.seed<seed>.tsv``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from melmo.encode.cache import ActivationCache, CachedActivations
+from melmo.encode.model_dir import ModelDir
+from melmo.encode.policy import Policy, as_policy
+from melmo.tasks.predictions import predictions_path, write_predictions
+from melmo.tasks.results import append_results, done_keys, update_encoders
+
+log = logging.getLogger(__name__)
+
+
+class UnknownLanguageError(ValueError):
+    pass
+
+
+class EvalContext:
+    def __init__(self, cfg: DictConfig):
+        self.cfg = cfg
+        self.model = ModelDir(cfg.encoder.path)
+        pol = cfg.encode.policy
+        self.policy: Policy = as_policy(OmegaConf.to_container(pol) if OmegaConf.is_config(pol) else pol)
+        base = cfg.encoder.get("name") or self.model.name
+        # a non-default policy gives other vectors: it gets its own encoder name in the results
+        self.name = base if self.policy.name == "stateless" else f"{base}+{self.policy.label()}"
+        self.results = Path(cfg.results)
+        self.results_dir = self.results.parent
+        self.cache = ActivationCache(cfg.encode.cache_dir)
+        self.seeds = [int(s) for s in cfg.seeds]
+        self.force = bool(cfg.get("force", False))
+        self._done = done_keys(self.results)
+
+    def languages(self, available: Sequence[str], task: str, where: str) -> list[str]:
+        """cfg.language (a code, a list, or null = every language the task's data has)."""
+        want = self.cfg.get("language")
+        if want is None:
+            return list(available)
+        want = [want] if isinstance(want, str) else list(want)
+        bad = [w for w in want if w not in available]
+        if bad:
+            raise UnknownLanguageError(f"{where}: task {task} has no data for language(s) {', '.join(bad)} "
+                                       f"(available: {', '.join(available)})")
+        return want
+
+    def pending(self, task: str, lang: str, seeds: list[int] | None = None) -> list[int]:
+        """Seeds (default: cfg.seeds) of (task, lang) not yet in the results CSV (all with force=true)."""
+        seeds = list(self.seeds if seeds is None else seeds)
+        if self.force:
+            return seeds
+        todo = [s for s in seeds if (self.name, task, lang, str(s)) not in self._done]
+        if len(todo) < len(seeds):
+            log.info("%s/%s/%s: seeds %s already in %s, skipped (force=true reruns them)", self.name, task, lang,
+                     sorted(set(seeds) - set(todo)), self.results)
+        return todo
+
+    def encode(self, sentences, *, tokenization: Mapping, label: str, language: str) -> CachedActivations:
+        return self.cache.get(self.model, sentences, tokenization=tokenization, policy=self.policy, label=label,
+                              language=language)
+
+    def append(self, rows: list[dict]) -> None:
+        append_results(self.results, rows)
+        self._done |= {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in rows}
+
+    def row(self, task: str, metric: str, lang: str, seed: int, value: float) -> dict:
+        return {"encoder": self.name, "task": task, "metric": metric, "language": lang, "seed": seed,
+                "value": f"{value:.6g}"}
+
+    def write_predictions(self, task: str, lang: str, seed: int, items, gold, prediction) -> Path:
+        return write_predictions(predictions_path(self.results_dir, task, self.name, lang, seed), items, gold, prediction)
+
+    def record(self, task: str, protocol: Mapping) -> None:
+        """The encoders-table row and the composed config (+ protocol) saved beside the results."""
+        update_encoders(self.results_dir / "encoders.csv",
+                        {"encoder": self.name, "policy": self.policy.label(), **self.model.describe()})
+        path = self.results_dir / "configs" / task / f"{self.name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            composed = OmegaConf.to_container(self.cfg, resolve=True)
+        except OmegaConfBaseException:  # e.g. ${hydra:...} outside a Hydra run: keep the interpolations as written
+            composed = OmegaConf.to_container(self.cfg, resolve=False)
+        doc = OmegaConf.create({"config": composed,
+                                "policy": self.policy.describe(), "protocol": dict(protocol)})
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(OmegaConf.to_yaml(doc), encoding="utf-8")
+        os.replace(tmp, path)

@@ -1,0 +1,70 @@
+"""Tatoeba retrieval: identical sides 100 %, permutation invariance with gold, one-sided permutation hurts."""
+
+import numpy as np
+import pytest
+
+from melmo.tasks.tatoeba import TatoebaError, read_pair, retrieval_accuracy, sentence_vectors
+
+
+def _unit(rng, n, d):
+    v = rng.standard_normal((n, d))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _brute_force_acc(q, x, gold):
+    """Independent reference: cosine from scratch, loop over queries."""
+    hits = 0
+    for i in range(len(q)):
+        cos = [float(np.dot(q[i], x[j]) / (np.linalg.norm(q[i]) * np.linalg.norm(x[j]))) for j in range(len(x))]
+        hits += int(np.argmax(cos) == gold[i])
+    return hits / len(q)
+
+
+def test_identical_embeddings_score_100():
+    v = _unit(np.random.default_rng(0), 50, 8)
+    assert retrieval_accuracy(v, v, np.arange(50))[0] == 1.0
+
+
+def test_permutation_with_gold_unchanged_one_side_lowers():
+    rng = np.random.default_rng(1)
+    en = _unit(rng, 200, 16)
+    xx = en + 0.35 * rng.standard_normal(en.shape)  # noisy translations: some retrieval errors
+    xx /= np.linalg.norm(xx, axis=1, keepdims=True)
+    gold = np.arange(200)
+    acc, _ = retrieval_accuracy(en, xx, gold)
+    assert acc == pytest.approx(_brute_force_acc(en, xx, gold)) and 0.3 < acc < 1.0
+    perm = rng.permutation(200)
+    # the other side's lines permuted, the gold alignment permuted with them: same score
+    inv = np.argsort(perm)
+    assert retrieval_accuracy(en, xx[perm], inv[gold])[0] == pytest.approx(acc)
+    # permuting one side alone (gold still the line index) lowers it
+    assert retrieval_accuracy(en, xx[perm], gold)[0] < acc - 0.3
+
+
+def test_sentence_vectors_mean_pool_and_normalise():
+    class Acts:
+        def __init__(self, s):
+            self.s, self.meta = s, {"dim": 2}
+
+        def __len__(self):
+            return len(self.s)
+
+        def sentence(self, i):
+            return self.s[i]
+
+    a = np.array([[[1.0, 0.0], [3.0, 0.0]], [[1.0, 2.0], [3.0, 2.0]]], dtype=np.float16)  # (n=2 tokens, L=2, D=2)
+    acts = Acts([a, np.zeros((0, 2, 2), np.float16)])
+    v0 = sentence_vectors(acts, 0)  # layer 0 mean: (1, 1) -> normalised
+    np.testing.assert_allclose(v0[0], np.array([1, 1]) / np.sqrt(2))
+    np.testing.assert_array_equal(v0[1], [0, 0])
+    avg = sentence_vectors(acts, "average")  # layers averaged: mean over tokens of (2, 0), (2, 2) = (2, 1)
+    np.testing.assert_allclose(avg[0], np.array([2, 1]) / np.sqrt(5))
+
+
+def test_unequal_files_one_line_error(tmp_path):
+    (tmp_path / "tatoeba").mkdir()
+    (tmp_path / "tatoeba" / "tatoeba.fin-eng.fin").write_text("a\nb\nc\n", encoding="utf-8")
+    (tmp_path / "tatoeba" / "tatoeba.fin-eng.eng").write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(TatoebaError) as e:
+        read_pair(tmp_path, "fi")
+    assert "tatoeba.fin-eng.fin: 3 lines but tatoeba.fin-eng.eng has 2" in str(e.value) and "\n" not in str(e.value)
