@@ -16,6 +16,9 @@ def test_xnli_config_instantiates_esim():
     head = instantiate(cfg.head, n_in=8)
     assert isinstance(head, ESIM) and head.encoder.hidden_size == 300
     assert list(cfg.languages) == ["ar", "en", "hi", "ru", "tr", "zh"]
-    root = CONF.parents[2]
+    assert cfg.runner == "melmo.tasks.xnli.task.run_xnli" and OmegaConf.to_container(cfg.data)["dir"] == "${data.root}/nli"
+    sample = CONF.parents[2] / "data" / "sample" / "nli"  # the shipped slice is the second layout
+    lay = [x for x in cfg.data.layouts if (sample / x.xnli_dir).is_dir()][0]
+    assert lay.xnli_dir == "xnli" and lay.expected_rows.dev == 200
     for lang in cfg.languages:
-        assert (root / cfg.data.dir / cfg.data.xnli_dir / f"dev-{lang}.tsv.xz").is_file()
+        assert (sample / lay.xnli_dir / f"dev-{lang}.tsv.xz").is_file()
