@@ -22,3 +22,19 @@ def test_xnli_config_instantiates_esim():
     assert lay.xnli_dir == "xnli" and lay.expected_rows.dev == 200
     for lang in cfg.languages:
         assert (sample / lay.xnli_dir / f"dev-{lang}.tsv.xz").is_file()
+
+
+def test_data_root_from_the_study_override():
+    """The study passes ++data_root=<path>; every task reads data.root (xnli: <root>/nli)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF.parents[1]), version_base="1.3"):
+            plain = compose("evaluate", overrides=["task=xnli", "paths.root_dir=/repo"])
+            study = compose("evaluate", overrides=["task=xnli", "paths.root_dir=/repo", "++data_root=/eval/data"])
+    finally:
+        GlobalHydra.instance().clear()
+    assert plain.data.root == "/repo/data/sample" and plain.task.data.dir == "/repo/data/sample/nli"
+    assert study.data.root == "/eval/data" and study.task.data.dir == "/eval/data/nli"
