@@ -185,9 +185,7 @@ def _score(ctx: EvalContext, module, tb: Treebank, split: str, indices, vocab: R
         heads.append(p[:, 0].tolist())
         rels.append(vocab.decode(p[:, 1].tolist()))
     out = conllu_dir(ctx)
-    gold_path = out / f"{tb.lang}.gold.conllu"
-    if ctx.force or not gold_path.is_file():
-        write_conllu(gold_path, gold)
+    gold_path = write_conllu(out / f"{tb.lang}.gold.conllu", gold)
     pred_path = write_conllu(out / f"{tb.lang}.seed{seed}.conllu", gold, heads, rels)
     items = prediction_items(gold, heads, rels, list(indices))
     ctx.write_predictions(TASK, tb.lang, seed, *zip(*items))

@@ -28,7 +28,14 @@ from melmo.encode.tokenize import raw_tokenizer
 from melmo.tasks.context import EvalContext
 from melmo.tasks.head import HeadModule, fit_head, predict
 from melmo.tasks.xnli.esim import ESIM
-from melmo.tasks.xnli.readers import LABELS, NLIData, NLIFormatError, drop_premise_overlap, read_mnli_sample, read_xtreme
+from melmo.tasks.xnli.readers import (
+    LABELS,
+    NLIData,
+    NLIFormatError,
+    drop_premise_overlap,
+    read_mnli_sample,
+    read_xtreme,
+)
 
 log = logging.getLogger(__name__)
 TASK = "xnli"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
+from melmo.tasks.conllu import read_conllu
 from melmo.tasks.parsing import conllu_scores
 from melmo.tasks.parsing.parser import BiaffineParser
-from melmo.tasks.conllu import read_conllu
 from melmo.tasks.parsing.treebank import write_predictions
 from melmo.tasks.parsing.vocab import RelationVocab
 

@@ -19,7 +19,7 @@ TINY = ["task.head.n_lstm_hidden=16", "task.head.n_lstm_layers=1", "task.head.n_
 
 
 def _blocks(path: Path) -> list[str]:
-    text = lzma.open(path, "rt", encoding="utf-8").read() if path.suffix == ".xz" else path.read_text(encoding="utf-8")
+    text = lzma.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".xz" else path.read_text(encoding="utf-8")
     return [b for b in text.split("\n\n") if b.strip()]
 
 

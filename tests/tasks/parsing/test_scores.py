@@ -3,8 +3,8 @@ the prediction writer, and bad gold files."""
 
 import pytest
 
-from melmo.tasks.parsing import conllu_scores
 from melmo.tasks.conllu import ConlluError, read_conllu
+from melmo.tasks.parsing import conllu_scores
 from melmo.tasks.parsing.treebank import prediction_items, write_predictions
 
 udeval = pytest.importorskip("udtools.udeval")

@@ -18,7 +18,7 @@ def test_xnli_config_instantiates_esim():
     assert list(cfg.languages) == ["ar", "en", "hi", "ru", "tr", "zh"]
     assert cfg.runner == "melmo.tasks.xnli.task.run_xnli" and OmegaConf.to_container(cfg.data)["dir"] == "${data.root}/nli"
     sample = CONF.parents[2] / "data" / "sample" / "nli"  # the shipped slice is the second layout
-    lay = [x for x in cfg.data.layouts if (sample / x.xnli_dir).is_dir()][0]
+    lay = next(x for x in cfg.data.layouts if (sample / x.xnli_dir).is_dir())
     assert lay.xnli_dir == "xnli" and lay.expected_rows.dev == 200
     for lang in cfg.languages:
         assert (sample / lay.xnli_dir / f"dev-{lang}.tsv.xz").is_file()
