@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from melmo.tasks.parsing.mst import _greedy, decode_mst, is_tree
 from melmo.tasks.conllu import read_conllu
+from melmo.tasks.parsing.mst import _greedy, decode_mst, is_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
