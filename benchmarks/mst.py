@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from melmo.tasks.conllu import read_conllu
 from melmo.tasks.parsing.mst import _greedy, decode_mst, is_tree
-from melmo.tasks.parsing.treebank import read_trees
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,7 +97,7 @@ def main() -> None:
     ap.add_argument("--margin", type=float, default=3.0, help="gold-arc margin of the parser-like regime")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    sents = read_trees(args.treebank)
+    sents = read_conllu(args.treebank, check_trees=True)
     heads = [s.heads for s in sents]
     lens = np.array([len(h) for h in heads])
     print(f"{args.treebank.name}: {len(sents)} sentences, length mean {lens.mean():.1f}, "

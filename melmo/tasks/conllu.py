@@ -1,20 +1,25 @@
-"""A strict CoNLL-U reader (UD v2 format, universaldependencies.org/format.html) for PoS and parsing.
+"""The one strict CoNLL-U reader (UD v2 format, universaldependencies.org/format.html), for PoS and parsing.
 
-    sents = read_conllu(path)                  # list[Sentence]; .xz / .gz read directly
+    sents = read_conllu(path, check_trees=True)  # list[Sentence]; .xz / .gz read directly
     s.words      # syntactic words (integer IDs): id, form, lemma, upos, xpos, feats, head, deprel, deps, misc, line
     s.tokens     # surface tokens: a multiword token's range (first..last word id) or one word
     s.empty      # number of empty nodes (decimal IDs), skipped like the CoNLL 2018 scorer skips them
+    s.raw        # the sentence's lines as read (comments, ranges, empty nodes): write_sentences copies them
+    s.forms, s.heads, s.deprels, s.upos_tags, s.lines   # per-word columns
 
 Bad input raises ConlluError with one line ``file:line: problem``: a line without 10 tab-separated
 columns, a malformed or out-of-sequence ID, a multiword range that does not cover the next words,
-a HEAD that is not a word of the sentence, or (``check_upos``) a UPOS outside the 17 UD tags.
+a HEAD that is not a word of the sentence, (``check_upos``) a UPOS outside the 17 UD tags, or
+(``check_trees``, for parsing) a missing HEAD, no or several roots, or a HEAD cycle.
 """
 
 from __future__ import annotations
 
 import gzip
 import lzma
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +66,27 @@ class Sentence:
     comments: list[str] = field(default_factory=list)
     empty: int = 0
     line: int = 0  # first line of the sentence
+    raw: list[str] = field(default_factory=list)
+
+    @property
+    def forms(self) -> list[str]:
+        return [w.form for w in self.words]
+
+    @property
+    def upos_tags(self) -> list[str]:
+        return [w.upos for w in self.words]
+
+    @property
+    def heads(self) -> list[int | None]:
+        return [w.head for w in self.words]
+
+    @property
+    def deprels(self) -> list[str]:
+        return [w.deprel for w in self.words]
+
+    @property
+    def lines(self) -> list[int]:
+        return [w.line for w in self.words]
 
     @property
     def text(self) -> str | None:
@@ -70,7 +96,7 @@ class Sentence:
         return None
 
 
-def _open_text(path: Path):
+def open_text(path: Path):
     if path.suffix == ".xz":
         return lzma.open(path, "rt", encoding="utf-8", newline="\n")
     if path.suffix == ".gz":
@@ -78,7 +104,31 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8", newline="\n")
 
 
-def read_conllu(path: str | Path, check_upos: bool = True) -> list[Sentence]:
+def check_tree(path, s: Sentence) -> None:
+    """A dependency tree: every HEAD given, exactly one word on ROOT, every word reaches ROOT."""
+    n = len(s.words)
+    for w in s.words:
+        if w.head is None:
+            raise ConlluError(f"{path}:{w.line}: HEAD '_' (a tree needs every head)")
+    roots = [w for w in s.words if w.head == 0]
+    if len(roots) != 1:
+        what = "no root" if not roots else f"{len(roots)} roots (line {roots[1].line} is the second)"
+        raise ConlluError(f"{path}:{s.words[0].line}: sentence has {what}")
+    state = [0] * (n + 1)  # 0 unseen, 1 on the current path, 2 reaches ROOT
+    state[0] = 2
+    for start in range(1, n + 1):
+        trail, v = [], start
+        while state[v] == 0:
+            state[v] = 1
+            trail.append(v)
+            v = s.words[v - 1].head
+        if state[v] == 1:
+            raise ConlluError(f"{path}:{s.words[v - 1].line}: HEAD cycle through word {v}")
+        for u in trail:
+            state[u] = 2
+
+
+def read_conllu(path: str | Path, check_upos: bool = True, check_trees: bool = False) -> list[Sentence]:
     path = Path(path)
     if not path.is_file():
         raise ConlluError(f"{path}: no such CoNLL-U file")
@@ -97,13 +147,15 @@ def read_conllu(path: str | Path, check_upos: bool = True) -> list[Sentence]:
             for w in cur.words:
                 if w.head is not None and w.head > len(cur.words):
                     fail(w.line, f"HEAD {w.head} is not a word of this sentence ({len(cur.words)} words)")
+            if check_trees:
+                check_tree(path, cur)
             sents.append(cur)
         elif cur.comments or cur.empty:
             fail(n, "sentence without words")
         cur, pending_range = Sentence(), None
 
     try:
-        with _open_text(path) as fh:
+        with open_text(path) as fh:
             n = 0
             for n, raw in enumerate(fh, 1):
                 line = raw.rstrip("\n").rstrip("\r")
@@ -112,6 +164,7 @@ def read_conllu(path: str | Path, check_upos: bool = True) -> list[Sentence]:
                     continue
                 if not cur.words and not cur.comments and not cur.empty:
                     cur.line = n
+                cur.raw.append(line)
                 if line.startswith("#"):
                     if cur.words:
                         fail(n, "comment line inside a sentence")
@@ -160,6 +213,46 @@ def read_conllu(path: str | Path, check_upos: bool = True) -> list[Sentence]:
     if not sents:
         raise ConlluError(f"{path}: no sentences")
     return sents
+
+
+def write_conllu(path: str | Path, sentences: list[Sentence], heads: list[list[int]] | None = None,
+                 deprels: list[list[str]] | None = None) -> Path:
+    """Write ``sentences`` as read (their ``raw`` lines), atomically (temporary file, then rename), with
+    HEAD and DEPREL of every syntactic word replaced by ``heads[k][w]`` / ``deprels[k][w]`` when given;
+    comments, multiword-token ranges, empty nodes and the other columns are kept."""
+    path = Path(path)
+    for name, given in (("heads", heads), ("deprels", deprels)):
+        if given is None:
+            continue
+        if len(given) != len(sentences):
+            raise ConlluError(f"{path}: {len(sentences)} sentences, got {name} for {len(given)}")
+        for k, s in enumerate(sentences):
+            if len(given[k]) != len(s.words):
+                raise ConlluError(f"{path}: sentence {k} (line {s.line}) has {len(s.words)} words, got {len(given[k])} {name}")
+    out = []
+    for k, s in enumerate(sentences):
+        w = 0
+        for line in s.raw:
+            cols = line.split("\t")
+            if not line.startswith("#") and _INT.match(cols[0]):
+                if heads is not None:
+                    cols[6] = str(int(heads[k][w]))
+                if deprels is not None:
+                    cols[7] = deprels[k][w]
+                line = "\t".join(cols)
+                w += 1
+            out.append(line)
+        out.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write("\n".join(out) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def upos_accuracy(gold: list[Sentence], pred: list[Sentence], gold_name: str = "gold", pred_name: str = "prediction") -> float:

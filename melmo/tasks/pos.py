@@ -30,10 +30,11 @@ log = logging.getLogger(__name__)
 class Treebank:
     """One language's splits, their units and cached activations (encoded once per split)."""
 
-    def __init__(self, ctx: EvalContext, root, lang: str, tcfg: DictConfig):
+    def __init__(self, ctx: EvalContext, root, lang: str, tcfg: DictConfig, check_trees: bool = False):
         self.lang = lang
         files = treebank_files(root, lang)
-        self.sentences = {split: [s for p in paths for s in read_conllu(p)] for split, paths in files.items()}
+        self.sentences = {split: [s for p in paths for s in read_conllu(p, check_trees=check_trees)]
+                          for split, paths in files.items()}
         self.files = {split: [str(p) for p in paths] for split, paths in files.items()}
         self.units = {split: [make_units(s, tcfg.encoder_input, tcfg.convention, lang) for s in sents]
                       for split, sents in self.sentences.items()}

@@ -11,42 +11,43 @@ accuracy computed here:
 ``uas_nopunct`` / ``las_nopunct`` leave out words whose gold UPOS is PUNCT (the convention of
 AllenNLP's and SuPar's parsers, which drop punctuation), so either convention can be compared.
 Both files must be trees (one root, no cycle, heads in range) and have the same words, else a
-one-line ``TreebankError`` names the file and line.
+one-line ``ConlluError`` names the file and line (melmo.tasks.conllu reads both).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from melmo.tasks.parsing.treebank import TreebankError, read_trees
+from melmo.tasks.conllu import ConlluError, read_conllu
 
 
 def conllu_scores(gold_path, pred_path) -> dict[str, float]:
     """``{'uas', 'las', 'upos', 'uas_nopunct', 'las_nopunct'}`` as fractions in [0, 1]."""
     gold_path, pred_path = Path(gold_path), Path(pred_path)
-    gold, pred = read_trees(gold_path), read_trees(pred_path)
+    gold = read_conllu(gold_path, check_upos=False, check_trees=True)
+    pred = read_conllu(pred_path, check_upos=False, check_trees=True)
     if len(gold) != len(pred):
-        raise TreebankError(f"{pred_path}: {len(pred)} sentences, gold {gold_path} has {len(gold)}")
+        raise ConlluError(f"{pred_path}: {len(pred)} sentences, gold {gold_path} has {len(gold)}")
     n = n_np = uas = las = upos = uas_np = las_np = 0
     for g, p in zip(gold, pred):
         if g.forms != p.forms:
             w = next((k for k, (a, b) in enumerate(zip(g.forms, p.forms)) if a != b), min(len(g.forms), len(p.forms)))
             line = p.lines[min(w, len(p.lines) - 1)]
-            raise TreebankError(f"{pred_path}:{line}: words differ from gold {gold_path}:{g.lines[0]} "
+            raise ConlluError(f"{pred_path}:{line}: words differ from gold {gold_path}:{g.lines[0]} "
                                 "(scoring needs gold tokenization)")
-        for k in range(len(g.forms)):
-            head_ok = g.heads[k] == p.heads[k]
-            label_ok = head_ok and g.deprels[k].split(":")[0] == p.deprels[k].split(":")[0]
+        for gw, pw in zip(g.words, p.words):
+            head_ok = gw.head == pw.head
+            label_ok = head_ok and gw.deprel.split(":")[0] == pw.deprel.split(":")[0]
             n += 1
             uas += head_ok
             las += label_ok
-            upos += g.upos[k] == p.upos[k]
-            if g.upos[k] != "PUNCT":
+            upos += gw.upos == pw.upos
+            if gw.upos != "PUNCT":
                 n_np += 1
                 uas_np += head_ok
                 las_np += label_ok
     if n == 0:
-        raise TreebankError(f"{gold_path}: no words to score")
+        raise ConlluError(f"{gold_path}: no words to score")
     return {
         "uas": uas / n,
         "las": las / n,

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import torch
 
+from melmo.tasks.conllu import read_conllu
 from melmo.tasks.parsing import conllu_scores
 from melmo.tasks.parsing.parser import BiaffineParser
-from melmo.tasks.parsing.treebank import read_trees, write_predictions
+from melmo.tasks.parsing.treebank import write_predictions
 from melmo.tasks.parsing.vocab import RelationVocab
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -19,7 +20,7 @@ def test_train_decode_write_score(tmp_path):
     text = lzma.decompress(DEV.read_bytes()).decode()
     gold = tmp_path / "gold.conllu"
     gold.write_text("\n\n".join(text.split("\n\n")[:24]).rstrip("\n") + "\n\n", encoding="utf-8")
-    sents = read_trees(gold)
+    sents = read_conllu(gold, check_trees=True)
     vocab = RelationVocab.build(s.deprels for s in sents[:16])  # the last 8 may hold unseen relations
     t = max(len(s.forms) for s in sents)
     g = torch.Generator().manual_seed(0)

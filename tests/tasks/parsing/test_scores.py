@@ -3,8 +3,9 @@ the prediction writer, and bad gold files."""
 
 import pytest
 
+from melmo.tasks.conllu import ConlluError, read_conllu
 from melmo.tasks.parsing import conllu_scores
-from melmo.tasks.parsing.treebank import TreebankError, prediction_items, read_trees, write_predictions
+from melmo.tasks.parsing.treebank import prediction_items, write_predictions
 
 udeval = pytest.importorskip("udtools.udeval")
 
@@ -87,7 +88,7 @@ def test_each_difference_alone_equals_official_scorer(tmp_path, k):
 
 def test_writer_round_trip_and_unseen_relation_counts_wrong(tmp_path):
     gold = write(tmp_path / "gold.conllu", ROWS_GOLD)
-    sents = read_trees(gold)
+    sents = read_conllu(gold)
     heads = [s.heads for s in sents]
     rels = [list(s.deprels) for s in sents]
     rels[1][6] = "obj"  # gold "conj" was unseen in training: the parser can only say something else
@@ -105,8 +106,8 @@ def test_writer_round_trip_and_unseen_relation_counts_wrong(tmp_path):
 
 def test_writer_length_mismatch_writes_nothing(tmp_path):
     gold = write(tmp_path / "gold.conllu", ROWS_GOLD)
-    sents = read_trees(gold)
-    with pytest.raises(TreebankError, match="gold.conllu"):
+    sents = read_conllu(gold)
+    with pytest.raises(ConlluError, match=r"p.conllu: sentence 0 \(line 1\) has 5 words, got 4 heads"):
         write_predictions(gold, tmp_path / "p.conllu", [s.heads[:-1] for s in sents], [s.deprels for s in sents])
     assert not (tmp_path / "p.conllu").exists()
 
@@ -114,10 +115,13 @@ def test_writer_length_mismatch_writes_nothing(tmp_path):
 @pytest.mark.parametrize(
     "k, col, val, message",
     [
-        (4, 6, "9", r"gold.conllu:5: HEAD 9 points outside"),
-        (4, 6, "-1", r"gold.conllu:5: HEAD -1 points outside"),
-        (4, 6, "x", r"gold.conllu:5: HEAD 'x' is not an integer"),
-        (2, 6, "3", r"gold.conllu:\d+: HEAD cycle"),  # 1 -> 3 -> 4 -> ROOT is fine; make 4 -> 1 below
+        (4, 6, "9", r"gold.conllu:5: HEAD 9 is not a word of this sentence"),
+        (4, 6, "-1", r"gold.conllu:5: malformed HEAD '-1'"),
+        (4, 6, "x", r"gold.conllu:5: malformed HEAD 'x'"),
+        (2, 6, "3", r"gold.conllu:3: HEAD cycle through word 1"),  # 1 -> 3 -> 4 -> ROOT is fine; make 4 -> 1 below
+        (5, 6, "4", r"gold.conllu:3: sentence has no root"),
+        (6, 6, "0", r"gold.conllu:3: sentence has 2 roots \(line 7 is the second\)"),
+        (6, 6, "_", r"gold.conllu:7: HEAD '_' \(a tree needs every head\)"),
     ],
 )
 def test_bad_gold_is_a_one_line_error(tmp_path, k, col, val, message):
@@ -130,7 +134,7 @@ def test_bad_gold_is_a_one_line_error(tmp_path, k, col, val, message):
         rows[3] = rows[3].replace("\t4\tnsubj:pass", "\t0\troot")
     gold = write(tmp_path / "gold.conllu", rows)
     pred = write(tmp_path / "pred.conllu", ROWS_GOLD)
-    with pytest.raises(TreebankError, match=message) as err:
+    with pytest.raises(ConlluError, match=message) as err:
         conllu_scores(gold, pred)
     assert "\n" not in str(err.value)
 
@@ -139,10 +143,10 @@ def test_wrong_column_count_and_other_words(tmp_path):
     gold = write(tmp_path / "gold.conllu", ROWS_GOLD)
     bad = list(ROWS_GOLD)
     bad[3] = bad[3].replace("\t", " ", 1)
-    with pytest.raises(TreebankError, match=r"pred.conllu:4: expected 10 tab-separated columns"):
+    with pytest.raises(ConlluError, match=r"pred.conllu:4: expected 10 tab-separated columns"):
         conllu_scores(gold, write(tmp_path / "pred.conllu", bad))
     other = [r.replace("\tcat\t", "\tdog\t") for r in ROWS_GOLD]
-    with pytest.raises(TreebankError, match=r"pred.conllu:4: words differ"):
+    with pytest.raises(ConlluError, match=r"pred.conllu:4: words differ"):
         conllu_scores(gold, write(tmp_path / "pred.conllu", other))
 
 

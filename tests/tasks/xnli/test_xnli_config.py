@@ -16,6 +16,25 @@ def test_xnli_config_instantiates_esim():
     head = instantiate(cfg.head, n_in=8)
     assert isinstance(head, ESIM) and head.encoder.hidden_size == 300
     assert list(cfg.languages) == ["ar", "en", "hi", "ru", "tr", "zh"]
-    root = CONF.parents[2]
+    assert cfg.runner == "melmo.tasks.xnli.task.run_xnli" and OmegaConf.to_container(cfg.data)["dir"] == "${data.root}/nli"
+    sample = CONF.parents[2] / "data" / "sample" / "nli"  # the shipped slice is the second layout
+    lay = next(x for x in cfg.data.layouts if (sample / x.xnli_dir).is_dir())
+    assert lay.xnli_dir == "xnli" and lay.expected_rows.dev == 200
     for lang in cfg.languages:
-        assert (root / cfg.data.dir / cfg.data.xnli_dir / f"dev-{lang}.tsv.xz").is_file()
+        assert (sample / lay.xnli_dir / f"dev-{lang}.tsv.xz").is_file()
+
+
+def test_data_root_from_the_study_override():
+    """The study passes ++data_root=<path>; every task reads data.root (xnli: <root>/nli)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF.parents[1]), version_base="1.3"):
+            plain = compose("evaluate", overrides=["task=xnli", "paths.root_dir=/repo"])
+            study = compose("evaluate", overrides=["task=xnli", "paths.root_dir=/repo", "++data_root=/eval/data"])
+    finally:
+        GlobalHydra.instance().clear()
+    assert plain.data.root == "/repo/data/sample" and plain.task.data.dir == "/repo/data/sample/nli"
+    assert study.data.root == "/eval/data" and study.task.data.dir == "/eval/data/nli"

@@ -1,0 +1,228 @@
+"""task=parsing: the biaffine parser (Dozat & Manning 2017) on frozen, cached ELMo activations.
+
+Per language, with pos's split protocol and activation cache (melmo/tasks/ud.py, pos.Treebank):
+a ScalarMix + BiaffineParser head is trained on the protocol's train sentences (relations of the
+training sentences only; an unseen gold relation is left out of the loss and counts as wrong),
+early-stopped and selected on the held-out sentences by ``monitor`` (UAS or LAS, torchmetrics,
+MST-decoded), and the report split is decoded with Chu-Liu-Edmonds (or Eisner, ``decode.projective``).
+Written beside the results: ``conllu/parsing/<encoder>/<lang>.gold.conllu`` (the reported gold
+sentences, as read) and ``<lang>.seed<seed>.conllu`` (the same with predicted HEAD and DEPREL), so
+that the official CoNLL 2018 scorer can run on them; the rows come from ``conllu_scores`` on that
+pair: ``uas``, ``las`` (CoNLL 2018, punctuation included), ``uas_nopunct``, ``las_nopunct``, and
+``<monitor>_select`` (the best held-out score). Per-item predictions: ``<head>|<deprel>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+from torchmetrics.aggregation import MeanMetric
+
+from melmo.tasks.conllu import write_conllu
+from melmo.tasks.context import EvalContext
+from melmo.tasks.features import IGNORE, CachedTokens, collate_tokens
+from melmo.tasks.head import HeadModule, fit_head, predict
+from melmo.tasks.parsing.parser import BiaffineParser
+from melmo.tasks.parsing.scores import conllu_scores
+from melmo.tasks.parsing.treebank import prediction_items
+from melmo.tasks.parsing.vocab import RelationVocab
+from melmo.tasks.pos import Treebank
+from melmo.tasks.ud import split_plan, ud_languages
+
+log = logging.getLogger(__name__)
+TASK = "parsing"
+
+
+class ParserHead(nn.Module):
+    """The HeadModule interface around a BiaffineParser. Batches carry ``heads`` and ``rels``
+    ``(B, T)``; ``predict`` returns ``(B, T, 2)``: decoded head and relation id per word. The held-out
+    metrics are torchmetrics means over words of the decoded trees: ``uas`` and ``las`` (relations
+    compared with subtypes stripped, as the CoNLL 2018 scorer does), ``monitor`` first."""
+
+    def __init__(self, parser: BiaffineParser, vocab: RelationVocab, projective: bool = False, monitor: str = "las"):
+        super().__init__()
+        if monitor not in ("uas", "las"):
+            raise ValueError(f"task.monitor={monitor!r}: use uas or las")
+        self.parser, self.projective, self.monitor = parser, projective, monitor
+        bases = [lab.split(":")[0] for lab in vocab.labels]
+        first = {b: bases.index(b) for b in bases}
+        self.register_buffer("base_of", torch.tensor([first[b] for b in bases], dtype=torch.long), persistent=False)
+
+    def forward(self, features, mask, batch):
+        return self.parser(features, mask)
+
+    def loss(self, output, batch):
+        return self.parser.loss(*output, batch["heads"], batch["rels"], batch["mask"])
+
+    def decode(self, output, batch):
+        return self.parser.decode(*output, batch["mask"], projective=self.projective)
+
+    def predict(self, output, batch):
+        heads, rels = self.decode(output, batch)
+        return torch.stack((heads, rels), -1)
+
+    def make_metrics(self) -> dict:
+        names = [self.monitor] + [m for m in ("uas", "las") if m != self.monitor]
+        return {m: MeanMetric() for m in names}
+
+    def update_metrics(self, metrics, output, batch) -> None:
+        heads, rels = self.decode(output, batch)
+        m = batch["mask"]
+        head_ok = heads[m] == batch["heads"][m]
+        gold, pred = batch["rels"][m], rels[m]
+        seen = gold != IGNORE  # an unseen gold relation can never be predicted: wrong
+        rel_ok = torch.zeros_like(head_ok)
+        rel_ok[seen] = self.base_of[pred[seen]] == self.base_of[gold[seen]]
+        metrics["uas"].update(head_ok.float())
+        metrics["las"].update((head_ok & rel_ok).float())
+
+
+class ParserModule(HeadModule):
+    """HeadModule with the configured optimizer (Adam, D&M's betas and eps) and a per-step decay
+    lr * gamma ** (step / every_steps)."""
+
+    def __init__(self, head: ParserHead, n_layers: int, layer_norm: bool, optimizer: Mapping, lr_decay: Mapping):
+        super().__init__(head, n_layers, layer_norm)
+        self.optimizer_cfg, self.lr_decay = dict(optimizer), dict(lr_decay)
+
+    def configure_optimizers(self):
+        opt = instantiate(self.optimizer_cfg, params=[p for p in self.parameters() if p.requires_grad])
+        gamma, every = float(self.lr_decay["gamma"]), float(self.lr_decay["every_steps"])
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: gamma ** (step / every))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+class ParseSet(Dataset):
+    """CachedTokens (target: gold heads) plus each sentence's relation ids."""
+
+    def __init__(self, tokens: CachedTokens, rels: list[np.ndarray]):
+        self.tokens, self.rels = tokens, rels
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __getitem__(self, k: int) -> dict:
+        return {**self.tokens[k], "rels": torch.as_tensor(self.rels[k], dtype=torch.long)}
+
+
+def collate_parse(items: list[dict]) -> dict:
+    """collate_tokens plus ``heads`` (B, T) (0 on padding) and ``rels`` (B, T) (IGNORE on padding)."""
+    batch = collate_tokens(items)
+    batch["heads"] = batch["target"].clamp(min=0)
+    rels = torch.full_like(batch["target"], IGNORE)
+    for b, it in enumerate(items):
+        rels[b, : len(it["rels"])] = it["rels"]
+    batch["rels"] = rels
+    return batch
+
+
+class TokenBatches(Sampler):
+    """Batches of about ``batch_tokens`` words: sentences sorted by length and packed once (so the
+    batches never change), the batch order reshuffled every epoch when ``shuffle`` (seeded)."""
+
+    def __init__(self, lengths, batch_tokens: int, shuffle: bool, seed: int = 0):
+        order = np.argsort(np.asarray(lengths), kind="stable")
+        self.batches, cur, n = [], [], 0
+        for i in order.tolist():
+            if cur and n + lengths[i] > batch_tokens:
+                self.batches.append(cur)
+                cur, n = [], 0
+            cur.append(i)
+            n += lengths[i]
+        if cur:
+            self.batches.append(cur)
+        self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        order = self.rng.permutation(len(self.batches)) if self.shuffle else range(len(self.batches))
+        return iter([self.batches[k] for k in order])
+
+
+def _dataset(tb: Treebank, split: str, indices, vocab: RelationVocab) -> ParseSet:
+    sents, units = tb.sentences[split], tb.units[split]
+    heads = [np.asarray(sents[i].heads, dtype=np.int64) for i in indices]
+    rels = [np.asarray(vocab.encode(sents[i].deprels), dtype=np.int64) for i in indices]
+    return ParseSet(CachedTokens(tb.acts(split), indices, heads, [units[i].positions for i in indices]), rels)
+
+
+def _loader(ds: ParseSet, tcfg, shuffle: bool, seed: int = 0) -> DataLoader:
+    lengths = [len(t) for t in ds.tokens.targets]
+    return DataLoader(ds, batch_sampler=TokenBatches(lengths, int(tcfg.batch_tokens), shuffle, seed), collate_fn=collate_parse)
+
+
+def _train(ctx: EvalContext, tb: Treebank, plan, vocab: RelationVocab, tcfg: DictConfig, seed: int):
+    parser = instantiate(tcfg.head, n_in=ctx.model.dim, n_rels=len(vocab))
+    head = ParserHead(parser, vocab, bool(tcfg.decode.projective), str(tcfg.monitor))
+    module = ParserModule(head, ctx.model.n_layers, bool(tcfg.layer_norm), OmegaConf.to_container(tcfg.optimizer),
+                          OmegaConf.to_container(tcfg.lr_decay))
+    train = _loader(_dataset(tb, plan["train"].split, plan["train"].indices, vocab), tcfg, True, seed)
+    select = _loader(_dataset(tb, plan["select"].split, plan["select"].indices, vocab), tcfg, False)
+    return fit_head(module, train, select, OmegaConf.to_container(tcfg.trainer, resolve=True), seed)
+
+
+def conllu_dir(ctx: EvalContext) -> Path:
+    return ctx.results_dir / "conllu" / TASK / ctx.name
+
+
+def _score(ctx: EvalContext, module, tb: Treebank, split: str, indices, vocab: RelationVocab, tcfg, seed: int) -> dict:
+    """Decode the report sentences, write gold/predicted CoNLL-U and per-item predictions, score."""
+    preds = predict(module, _loader(_dataset(tb, split, indices, vocab), tcfg, False))
+    gold = [tb.sentences[split][i] for i in indices]
+    heads, rels = [], []
+    for i, s in zip(indices, gold):
+        p = preds[i][: len(s.words)]
+        heads.append(p[:, 0].tolist())
+        rels.append(vocab.decode(p[:, 1].tolist()))
+    out = conllu_dir(ctx)
+    gold_path = write_conllu(out / f"{tb.lang}.gold.conllu", gold)
+    pred_path = write_conllu(out / f"{tb.lang}.seed{seed}.conllu", gold, heads, rels)
+    items = prediction_items(gold, heads, rels, list(indices))
+    ctx.write_predictions(TASK, tb.lang, seed, *zip(*items))
+    return conllu_scores(gold_path, pred_path)
+
+
+def run_parsing(cfg: DictConfig) -> list[dict]:
+    ctx, tcfg = EvalContext(cfg), cfg.task
+    if tcfg.convention != "ud_words":
+        raise ValueError(f"task.convention={tcfg.convention!r}: parsing is over syntactic words (ud_words)")
+    root = cfg.data.root
+    langs = ctx.languages(ud_languages(root), TASK, f"{root}/ud")
+    rows, protocol = [], {}
+    for lang in langs:
+        seeds = ctx.pending(TASK, lang)
+        if not seeds:
+            continue
+        tb = Treebank(ctx, root, lang, tcfg, check_trees=True)
+        plan = split_plan({k: len(v) for k, v in tb.sentences.items()}, tcfg.protocol, int(tcfg.protocol.split_seed))
+        train_sents = tb.sentences[plan["train"].split]
+        vocab = RelationVocab.build(train_sents[i].deprels for i in plan["train"].indices)
+        report = [tb.sentences[plan["report"].split][i] for i in plan["report"].indices]
+        unseen = vocab.unseen(r for s in report for r in s.deprels)
+        protocol[lang] = {"files": tb.files, **{role: r.note for role, r in plan.items()}, "encoder_input": tcfg.encoder_input,
+                          "relations": len(vocab), "unseen_report_relations": dict(unseen),
+                          "tokens_cut_share": round(tb.tokens_cut_share(), 6)}
+        if unseen:
+            log.info("parsing %s: %d report words have relations unseen in training (%s): counted wrong",
+                     lang, sum(unseen.values()), ", ".join(sorted(unseen)))
+        for seed in seeds:
+            module, info = _train(ctx, tb, plan, vocab, tcfg, seed)
+            scores = _score(ctx, module, tb, plan["report"].split, plan["report"].indices, vocab, tcfg, seed)
+            new = [ctx.row(TASK, m, lang, seed, scores[m]) for m in tcfg.metrics]
+            new.append(ctx.row(TASK, f"{tcfg.monitor}_select", lang, seed, info["best_score"]))
+            ctx.append(new)
+            rows += new
+            log.info("parsing %s %s seed %d: uas %.4f las %.4f (select %s %.4f, %d epochs)", ctx.name, lang, seed,
+                     scores["uas"], scores["las"], tcfg.monitor, info["best_score"], info["epochs"])
+    ctx.record(TASK, protocol)
+    return rows

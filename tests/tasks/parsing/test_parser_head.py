@@ -1,0 +1,40 @@
+"""The HeadModule adapter of the parser: held-out UAS/LAS of decoded trees (subtypes stripped,
+unseen relations wrong) and token-sized batches."""
+
+import torch
+
+from melmo.tasks.features import IGNORE
+from melmo.tasks.parsing.parser import BiaffineParser
+from melmo.tasks.parsing.task import ParserHead, TokenBatches
+from melmo.tasks.parsing.vocab import RelationVocab
+
+
+def test_metrics_strip_subtypes_and_count_unseen_wrong():
+    vocab = RelationVocab(["root", "nsubj", "nsubj:pass", "obj"])
+    head = ParserHead(BiaffineParser(4, len(vocab), 4, 1, 0, 0, 4, 4, 0), vocab, monitor="uas")
+    # one sentence of 4 words; scores make the predicted tree 2 0 2 2 and relations nsubj:pass root obj obj
+    pred_heads, pred_rels = [2, 0, 2, 2], [2, 0, 3, 3]
+    s_arc = torch.full((1, 4, 5), -5.0)
+    s_rel = torch.zeros(1, 4, 5, len(vocab))
+    for i, (h, r) in enumerate(zip(pred_heads, pred_rels)):
+        s_arc[0, i, h] = 5.0
+        s_rel[0, i, h, r] = 5.0
+    gold_heads = torch.tensor([[2, 0, 2, 1]])  # word 4 wrong head
+    gold_rels = torch.tensor([[1, 0, IGNORE, 3]])  # nsubj vs predicted nsubj:pass: right; word 3 unseen: wrong
+    batch = {"mask": torch.ones(1, 4, dtype=torch.bool), "heads": gold_heads, "rels": gold_rels}
+    metrics = head.make_metrics()
+    assert list(metrics) == ["uas", "las"]  # the monitored one first
+    head.update_metrics(metrics, (s_arc, s_rel), batch)
+    assert metrics["uas"].compute().item() == 3 / 4
+    assert metrics["las"].compute().item() == 2 / 4
+    out = head.predict((s_arc, s_rel), batch)
+    assert out[0, :, 0].tolist() == pred_heads and out[0, :, 1].tolist() == pred_rels
+
+
+def test_token_batches_pack_by_length_and_keep_every_sentence():
+    lengths = [5, 30, 12, 7, 40, 3, 22]
+    tb = TokenBatches(lengths, 45, shuffle=True, seed=0)
+    batches = list(tb)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths))) and len(batches) == len(tb)
+    assert all(sum(lengths[i] for i in b) <= 45 or len(b) == 1 for b in batches)
+    assert sorted(map(sorted, batches)) == sorted(map(sorted, TokenBatches(lengths, 45, shuffle=True, seed=1)))  # same batches
