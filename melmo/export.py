@@ -18,12 +18,11 @@ must be evaluated with the tokenizer that produced its training text.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from melmo.corpus.readers import file_sha256
+from melmo.utils.atomic import staged_dir
 
 TOKENIZER_DIR = "tokenizers"
 
@@ -76,37 +75,15 @@ def bundle_tokenizers(metadata: dict, directory: Path) -> dict:
     return out
 
 
-def _publish(tmp: Path, final: Path) -> None:
-    """Rename ``tmp`` to ``final``; an existing ``final`` is moved aside first and removed after."""
-    if not final.exists():
-        os.rename(tmp, final)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-    os.rmdir(old)
-    os.rename(final, old)
-    try:
-        os.rename(tmp, final)
-    except OSError:
-        os.rename(old, final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def export(module, corpus, directory: str | Path, cfg=None, checkpoint: dict | None = None) -> Path:
     """Write the model directory atomically; returns it. ``checkpoint`` says which weights these are
     (best or last, step, monitored score: melmo.export_choice)."""
     from melmo.model.io import save_bilm
 
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
-    try:
+    with staged_dir(directory, replace=True) as tmp:  # a reader sees the old model or the new one, whole
         save_bilm(module.encoder, tmp, vocab=corpus.vocab, softmax=(module.softmax.weight, module.softmax.bias))
         meta = {"corpus": corpus.metadata, "corpus_dir": str(corpus.directory), "run": _run_info(cfg, module),
                 "tokenizers": bundle_tokenizers(corpus.metadata, tmp), "checkpoint": checkpoint}
         (tmp / "melmo.json").write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
-        _publish(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return directory

@@ -22,7 +22,6 @@ stage still runs (the analysis on the rows there are), and the exit status is 1.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import subprocess
@@ -34,6 +33,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from melmo.corpus.readers import file_sha256
+from melmo.utils.atomic import write_atomic
 from melmo.utils.labels import alpha_name, changes
 
 
@@ -132,7 +133,7 @@ def quoted(value) -> str:
 
 
 def sha256(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return file_sha256(path) if path.is_file() else None
 
 
 def absolute_paths(cfg: DictConfig) -> None:
@@ -243,9 +244,7 @@ def write_manifest(cfg: DictConfig, stages: list[Stage]) -> Path:
               for k in cfg if k != "hydra"}
     body = {"config": config, "stages": [asdict(s) for s in stages],
             "results": str(out / "results.csv"), "analysis": str(out / "analysis"), "models": str(out / "models")}
-    tmp = out / ".study.json.tmp"
-    tmp.write_text(json.dumps(body, indent=1, default=str))
-    tmp.replace(out / "study.json")
+    write_atomic(out / "study.json", json.dumps(body, indent=1, default=str))
     return out / "study.json"
 
 

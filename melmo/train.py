@@ -11,8 +11,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from melmo import init_from
-from melmo import checkpoints
+from melmo import checkpoints, init_from
 from melmo.budget import Budget
 from melmo.corpus.from_config import prepare_from_config, summary
 from melmo.export import export

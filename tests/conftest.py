@@ -69,3 +69,23 @@ def compose_train(tmp_path, session_cache):
 
     yield make
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models on a shared 2-core machine: one intra-op thread is faster than several (used
+    autouse by tests/encode and tests/tasks)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    """A tiny random biLM exported in our layout (tests/eval_helpers.py), shared by the evaluation tests."""
+    from eval_helpers import tiny_model_dir
+
+    return tiny_model_dir(tmp_path_factory.mktemp("tiny") / "model", seed=0)

@@ -27,8 +27,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from melmo.analysis.correlation import load_sizes
-from melmo.utils.atomic import atomic_path
 from melmo.analysis.tables import PAPER_COLUMNS, cell_stats, label
+from melmo.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 

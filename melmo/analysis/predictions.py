@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from melmo.utils.atomic import write_atomic
 from melmo.analysis.results import ResultsError
+from melmo.utils.atomic import write_atomic
 
 HEADER = ("item", "gold", "prediction")
 METRICS = ("acc", "uas", "las")

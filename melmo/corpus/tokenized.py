@@ -20,7 +20,13 @@ from typing import Iterator
 
 import numpy as np
 
-from melmo.corpus.readers import CorpusError, check_exists, corpus_format, iter_conllu_sentences, iter_text_lines
+from melmo.corpus.readers import (
+    CorpusError,
+    check_exists,
+    corpus_format,
+    iter_conllu_sentences,
+    iter_text_lines,
+)
 from melmo.corpus.select import stream_key
 from melmo.utils.atomic import staged_dir
 

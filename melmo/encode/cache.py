@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from melmo.utils.atomic import publish_dir
+from melmo.corpus.readers import file_sha256
 from melmo.encode.policy import Policy, as_policy, encode
 from melmo.model.chars import is_truncated
+from melmo.utils.atomic import publish_dir
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,6 @@ def cache_key(weights_sha256: str, data_hash: str, tokenization: Mapping, policy
     fields = {"version": CACHE_VERSION, "weights": weights_sha256, "data": data_hash,
               "tokenization": dict(tokenization), "policy": policy.describe()}
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class CachedActivations:
@@ -112,7 +105,7 @@ class ActivationCache:
         if final.exists():
             ok = _intact(final)
             if ok and verify:
-                ok = _file_sha256(final / ACTS_NAME) == json.loads((final / META_NAME).read_text())["sha256"]
+                ok = file_sha256(final / ACTS_NAME) == json.loads((final / META_NAME).read_text())["sha256"]
             if ok:
                 return CachedActivations(final)
             log.warning("activation cache %s is incomplete or corrupt: rebuilding it", final)
@@ -144,7 +137,7 @@ class ActivationCache:
                 "weights_sha256": model.weights_sha256, "data_sha256": data_sha256(sentences),
                 "tokenization": dict(tokenization), "policy": policy.describe(),
                 "n_sentences": len(sentences), "n_tokens": n_tokens, "n_layers": L, "dim": D, "dtype": "float16",
-                "bytes": acts_path.stat().st_size, "sha256": _file_sha256(acts_path),
+                "bytes": acts_path.stat().st_size, "sha256": file_sha256(acts_path),
                 "max_characters_per_token": model.max_chars, "tokens_cut": cut,
                 "tokens_cut_share": {language or "all": cut / n_tokens if n_tokens else 0.0},
             }

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -43,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from melmo.encode.embed import iter_embed
     from melmo.encode.policy import Policy
+    from melmo.utils.atomic import atomic_path
 
     try:
         if not args.input.is_file():
@@ -53,9 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if empty is not None:
             raise ValueError(f"{args.input}:{empty + 1}: empty line (one tokenized sentence per line)")
         policy = Policy(args.policy, args.batch_size, args.warmup_batches if args.policy == "stateful" else 0)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.output.with_name(f".{args.output.name}.{os.getpid()}.tmp")
-        try:
+        with atomic_path(args.output) as tmp:  # no half-written HDF5 after an error or an interrupt
             with h5py.File(tmp, "w") as f:
                 for i, vec in tqdm(iter_embed(sentences, args.model, args.layers, policy), total=len(sentences),
                                    unit="sent", desc="embedding"):
@@ -64,9 +62,6 @@ def main(argv: list[str] | None = None) -> int:
                 for i, line in enumerate(lines):
                     index.setdefault(" ".join(sentences[i]), i)
                 f.create_dataset("sentence_to_index", data=[json.dumps(index, ensure_ascii=False)])
-            os.replace(tmp, args.output)
-        finally:
-            tmp.unlink(missing_ok=True)
     except (OSError, ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import gzip
 import lzma
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from melmo.utils.atomic import write_atomic
 
 # The 17 universal POS tags (universaldependencies.org/u/pos/)
 UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
@@ -243,16 +243,7 @@ def write_conllu(path: str | Path, sentences: list[Sentence], heads: list[list[i
                 w += 1
             out.append(line)
         out.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write("\n".join(out) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, "\n".join(out) + "\n")
 
 
 def upos_accuracy(gold: list[Sentence], pred: list[Sentence], gold_name: str = "gold", pred_name: str = "prediction") -> float:

@@ -16,7 +16,6 @@ Files beside ``cfg.results`` (the long CSV): ``encoders.csv``, ``configs/<task>/
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from melmo.encode.model_dir import ModelDir
 from melmo.encode.policy import Policy, as_policy
 from melmo.tasks.predictions import predictions_path, write_predictions
 from melmo.tasks.results import append_results, done_keys, update_encoders
+from melmo.utils.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,4 @@ class EvalContext:
             merged = OmegaConf.to_container(OmegaConf.load(path)).get("protocol") or {}
         merged.update(dict(protocol))
         doc = OmegaConf.create({"config": composed, "policy": self.policy.describe(), "protocol": merged})
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(OmegaConf.to_yaml(doc), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, OmegaConf.to_yaml(doc))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from melmo.utils.atomic import open_atomic
+
 RESULT_COLUMNS = ("encoder", "task", "metric", "language", "seed", "value")
 ENCODER_COLUMNS = ("encoder", "policy", "strategy", "alpha", "model_size", "lm_seed", "corpus_tokens",
                    "weights_sha256", "path")
@@ -92,9 +94,7 @@ def update_encoders(path: str | Path, row: Mapping) -> None:
             raise ValueError(f"{path}: encoder name {row['encoder']!r} already names another model ({clash['path']}, "
                              f"weights {clash['weights_sha256'][:12]}); set encoder.name=")
         rows = [r for r in rows if (r["encoder"], r["policy"]) != (row["encoder"], row["policy"])] + [row]
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        with open_atomic(path, "w", newline="") as fh:
             w = csv.DictWriter(fh, ENCODER_COLUMNS, lineterminator="\n")
             w.writeheader()
             w.writerows(rows)
-        os.replace(tmp, path)

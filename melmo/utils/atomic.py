@@ -81,8 +81,11 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = 
     return Path(path)
 
 
-def publish_dir(tmp: Path, final: Path, marker: str | None = None, *, merge: bool = False) -> None:
+def publish_dir(tmp: Path, final: Path, marker: str | None = None, *, merge: bool = False, replace: bool = False) -> None:
     """Rename the finished directory ``tmp`` to ``final``.
+
+    With ``replace``, an existing ``final`` is moved aside, ``tmp`` renamed in its place and the old
+    one removed (restored if the rename fails): a reader sees the old or the new directory, whole.
 
     If ``final`` exists already: with ``merge``, each file of ``tmp`` replaces its namesake in
     ``final`` by one rename (no file is ever half written; files of ``final`` not in ``tmp`` stay);
@@ -90,6 +93,17 @@ def publish_dir(tmp: Path, final: Path, marker: str | None = None, *, merge: boo
     drop ours (both were built from the same fingerprinted inputs); otherwise the ``OSError`` stands.
     """
     tmp, final = Path(tmp), Path(final)
+    if replace and final.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+        os.rmdir(old)
+        os.rename(final, old)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            os.rename(old, final)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
     try:
         os.rename(tmp, final)
     except OSError:
@@ -104,7 +118,8 @@ def publish_dir(tmp: Path, final: Path, marker: str | None = None, *, merge: boo
 
 
 @contextmanager
-def staged_dir(final: str | os.PathLike, marker: str | None = None, *, merge: bool = False) -> Iterator[Path]:
+def staged_dir(final: str | os.PathLike, marker: str | None = None, *, merge: bool = False,
+               replace: bool = False) -> Iterator[Path]:
     """Yield an empty temporary directory next to ``final``; when the block ends without an
     exception, :func:`publish_dir` it to ``final`` (``marker``, ``merge`` as there); on an exception,
     or if publishing fails, remove it. Parent directories are created."""
@@ -113,6 +128,6 @@ def staged_dir(final: str | os.PathLike, marker: str | None = None, *, merge: bo
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
         yield tmp
-        publish_dir(tmp, final, marker, merge=merge)
+        publish_dir(tmp, final, marker, merge=merge, replace=replace)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

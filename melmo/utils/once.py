@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Callable
 
 import lightning as L
+
+from melmo.utils.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,7 @@ def config_key(*parts) -> str:
 
 
 def _write(marker: Path, payload: dict) -> None:
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload))
-    tmp.replace(marker)
+    write_atomic(marker, json.dumps(payload))
 
 
 def rank_zero_once(marker: Path, rank: int, step: Callable[[], str], timeout_s: float,

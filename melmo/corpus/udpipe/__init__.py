@@ -36,7 +36,13 @@ documented in the UDPipe 1 user's manual (ufal.mff.cuni.cz/udpipe/1/docs/udpipe)
 from melmo.corpus.udpipe.batch import TEST_ONLY_TRAIN, train_all, training_files
 from melmo.corpus.udpipe.cli import main
 from melmo.corpus.udpipe.conllu import parse_slice, read_conllu
-from melmo.corpus.udpipe.errors import InvalidModelError, ModelNotFoundError, OptionError, TrainingError, UDPipeError
+from melmo.corpus.udpipe.errors import (
+    InvalidModelError,
+    ModelNotFoundError,
+    OptionError,
+    TrainingError,
+    UDPipeError,
+)
 from melmo.corpus.udpipe.models import load_model, resolve_model
 from melmo.corpus.udpipe.options import TOKENIZER_OPTIONS, tokenizer_option_string
 from melmo.corpus.udpipe.scoring import score_tokenization
