@@ -113,7 +113,7 @@ def scale(args) -> None:
         print(f"synthetic CoNLL-U corpus: {size:,.0f} MB of .xz in {len(paths)} languages (written in {time.perf_counter() - t0:.0f} s)")
         mbps = _decompress_rate(list(paths.values()))
         srcs = language_sources(list(PAPER_LANGUAGES), str(corpus / "{lang}" / "*wikipedia*.conllu.xz"))
-        opts = PrepareOptions(workers=args.workers, vocab_size=100_000, shard_tokens=50_000_000, heldout_max_sentences=10_000)
+        opts = PrepareOptions(workers=args.workers, vocab_size=100_000, shard_tokens=50_000_000, heldout_tokens=200_000)
         timings: dict = {}
         for done in ("cache", "prepared"):  # a kept corpus: measure from cold, never from a previous run's cache
             shutil.rmtree(tmp / done, ignore_errors=True)

@@ -44,7 +44,7 @@ def load_export_weights(module, trainer, which: str) -> dict:
                         "callback): exporting the last weights")
             record["requested"] = "best"
         else:
-            ckpt = torch.load(cb.best_model_path, map_location="cpu", weights_only=False)
+            ckpt = torch.load(cb.best_model_path, map_location="cpu", weights_only=True)
             module.load_state_dict(ckpt["state_dict"])
             record = {"which": "best", "step": int(ckpt["global_step"]), "checkpoint": cb.best_model_path,
                       "monitor": cb.monitor, "score": float(cb.best_model_score)}

@@ -98,7 +98,7 @@ def test_one_alpha_per_sweep_job_in_subdir_and_prepared_corpus(tmp_path, session
     sweep, prepared = tmp_path / "sweep", tmp_path / "prepared"
     cmd = [sys.executable, "train.py", "-m", "sampling=alpha", "sampling.alpha=0.1,0.3", "prepare_only=true",
            "data.languages=[en,fi]", f"+data.corpora.en={UD / 'en' / 'en_ewt-ud-dev.conllu.xz'}",
-           f"+data.corpora.fi={UD / 'fi' / 'fi_tdt-ud-dev.conllu.xz'}", "data.prepare.heldout_max_sentences=8",
+           f"+data.corpora.fi={UD / 'fi' / 'fi_tdt-ud-dev.conllu.xz'}", "data.prepare.heldout_tokens=200",
            "data.prepare.workers=1", f"data.prepared_dir={prepared}", f"paths.cache_dir={session_cache}",
            f"paths.log_dir={tmp_path}/logs", f"hydra.sweep.dir={sweep}"]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def study(tmp: Path, cache: Path, *extra, train=()):
     tiny = ["paths.cache_dir=" + str(cache), "data.module.batch_size=8", "data.module.unroll_steps=10",
-            "data.module.eval_batch_size=8", "data.prepare.heldout_max_sentences=16", "lm.n_negative_samples=256",
+            "heldout.batch_rows=8", "data.prepare.heldout_tokens=300", "lm.n_negative_samples=256",
             "trainer.enable_progress_bar=false", "trainer.val_check_interval=1000", *train]
     cmd = [sys.executable, "-m", "melmo.study", "study=sample", "stages=[train]", f"paths.log_dir={tmp}",
            "study.strategies=[alpha04]", "study.languages=[en,fi]", "study.max_tokens=160",  # 2 steps of 8 x 10

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 FAST = [
     "sampling=mono", "sampling.language=fi", "data.module.batch_size=4", "data.module.unroll_steps=8",
-    "data.module.eval_batch_size=4", "data.prepare.heldout_max_sentences=8", "lm.n_negative_samples=256",
+    "heldout.batch_rows=4", "data.prepare.heldout_tokens=200", "lm.n_negative_samples=256",
     "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1", "trainer.val_check_interval=1000",
     "+logger.csv.flush_logs_every_n_steps=1",
 ]
