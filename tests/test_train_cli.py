@@ -31,6 +31,13 @@ def train(tmp: Path, cache: Path, *overrides, check=True, timeout=600, **popen):
     return res
 
 
+def _logged_steps(run_dir: Path) -> set[int]:
+    try:
+        return set(step_losses(run_dir))
+    except (OSError, ValueError, KeyError):  # not written yet, or caught mid-write
+        return set()
+
+
 def step_losses(run_dir: Path) -> dict[int, float]:
     out = {}
     with open(run_dir / "csv" / "metrics.csv") as fh:
@@ -94,6 +101,10 @@ def test_sigkill_and_resume_reproduces_the_uninterrupted_losses(tmp_path, sessio
     deadline = time.time() + 300
     # ckpt_path=last reads last.ckpt, written after step_0000008.ckpt: kill once it holds step 8
     while _global_step(last) != 8 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    # ...and once the metrics of the steps before it are on disk (the CSV logger writes a step's row
+    # after the checkpoint callback of that step has run)
+    while 7 not in _logged_steps(cut) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
