@@ -25,7 +25,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from melmo.corpus.given_vocab import prepared_order, read_vocab_file, source_rows
+from melmo.corpus.vocabulary import prepared_order, read_vocab_file, source_rows
 from melmo.model.io import (
     OPTIONS_NAME,
     VOCAB_NAME,

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from melmo import __version__
-from melmo.corpus.given_vocab import prepared_order, read_vocab_file
+from melmo.corpus.vocabulary import SPECIALS, corpus_types, read_vocab_file, vocab_path
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
 from melmo.corpus.select import (
@@ -60,7 +60,6 @@ from melmo.utils.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
 
-SPECIALS = ("<S>", "</S>", "<UNK>")  # bilm-tf vocabulary order: first three lines (bilm-tf bilm/training.py LanguageModel, train)
 UNK_ID = 2
 PREPARE_VERSION = 2  # 2: held-out split in tokens, unk_tokens counted against the softmax vocabulary
 FLUSH_TOKENS = 4_000_000  # tokens a write worker buffers before its bucket pieces go to disk (~16 MB)
@@ -262,12 +261,6 @@ def _validate(sources: list[LanguageSource]) -> list[LanguageSource]:
     return sources
 
 
-def _vocab_path(path: str | Path) -> Path:
-    """A shared vocabulary: a vocab.txt, or a prepared corpus's directory (its vocab.txt)."""
-    path = Path(path)
-    return path / "vocab.txt" if path.is_dir() else path
-
-
 def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions, name: str = "corpus",
             timings: dict | None = None) -> Path:
     """Prepare (or reuse) the training corpus for ``sampler``; return its directory. ``timings``, when
@@ -302,8 +295,8 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             check_udpipe_model(src.udpipe_model, src.lang, src.tokenizer)  # before any worker starts
         jobs.append((src, cache_dir / "tokenized" / f"{src.lang}-{fp}", opts, prov))
         provenance[src.lang] = (fp, prov)
-    given = read_vocab_file(_vocab_path(opts.vocab_file)) if opts.vocab_file else None
-    given_hash = cached_sha256(_vocab_path(opts.vocab_file), cache_dir) if given else None  # by content, not by path
+    given = read_vocab_file(vocab_path(opts.vocab_file)) if opts.vocab_file else None
+    given_hash = cached_sha256(vocab_path(opts.vocab_file), cache_dir) if given else None  # by content, not by path
     fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers), ("vocab_file", opts.vocab_file)}), given_hash), "016x")
     out_dir = out_root / f"{name}-{sampler.describe()['name']}-seed{opts.seed}-{fp_all[:12]}"
     if (out_dir / "metadata.json").is_file():
@@ -348,22 +341,8 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             total.update(c)
             pruned |= p
         ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
-        if given is None:
-            types = list(SPECIALS) + [t for t, _ in ranked if t not in SPECIALS][: opts.max_types]
-            vocab_size = min(opts.vocab_size, len(types))
-        else:  # the given vocabulary first (specials at 0, 1, 2), then the corpus's other types by frequency
-            types = prepared_order(given)
-            known = set(types)
-            types += [t for t, _ in ranked if t not in known][: opts.max_types]
-            vocab_size = len(given)
-        # held-out words that the training stream lacks: after every training type (so <UNK> for the
-        # softmax), but spelled as written for the character CNN, whatever the sampling kept
-        seen = set(types)
-        for _, _, _, held_types in counted:
-            for t in held_types:
-                if t not in seen:
-                    seen.add(t)
-                    types.append(t)
+        types, vocab_size = corpus_types([t for t, _ in ranked], given, (t for *_, held in counted for t in held),
+                                         opts.max_types, opts.vocab_size)
         with staged_dir(out_dir, "metadata.json") as tmp:  # published when the block ends without an error
             for sub in ("pieces", "shards", "heldout"):
                 (tmp / sub).mkdir()

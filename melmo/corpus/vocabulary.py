@@ -1,4 +1,5 @@
-"""A given softmax vocabulary for corpus preparation (continued pre-training keeps a model's vocab.txt).
+"""The vocabulary of a prepared corpus: the type table ranked by frequency in the sampled mixture, or a given
+vocab.txt first (a shared vocabulary across a sweep; continued pre-training keeps a model's vocab.txt).
 
 bilm-tf's vocab.txt holds one token per line; bilm-tf finds <S>, </S> and <UNK> by name, wherever
 they are (bilm/data.py, Vocabulary). A prepared corpus puts them at ids 0, 1, 2
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from melmo.corpus.readers import CorpusError
 
-SPECIALS = ("<S>", "</S>", "<UNK>")
+SPECIALS = ("<S>", "</S>", "<UNK>")  # bilm-tf vocabulary order: the first three lines of vocab.txt (bilm/data.py)
 
 
 def read_vocab_file(path: str | Path) -> list[str]:
@@ -47,3 +48,34 @@ def source_rows(words: list[str]) -> list[int]:
     """Row of the file (and of a softmax stored with it) for each id of ``prepared_order(words)``."""
     index = {w: i for i, w in enumerate(words)}
     return [index[w] for w in prepared_order(words)]
+
+
+def vocab_path(path: str | Path) -> Path:
+    """A given vocabulary: a vocab.txt, or a prepared corpus's directory (its vocab.txt)."""
+    path = Path(path)
+    return path / "vocab.txt" if path.is_dir() else path
+
+
+def corpus_types(ranked: list[str], given: list[str] | None, held_types, max_types: int,
+                 vocab_size: int) -> tuple[list[str], int]:
+    """(types, vocabulary size): the type table of a prepared corpus, whose first ``vocab_size`` entries
+    are the softmax vocabulary.
+
+    ``ranked``: the sampled mixture's types by descending frequency; ``given``: a given vocabulary (its
+    tokens first, specials at 0, 1, 2) or None; ``held_types``: the held-out words, appended after every
+    training type (so <UNK> for the softmax) but spelled as written for the character CNN.
+    """
+    if given is None:
+        types = list(SPECIALS) + [t for t in ranked if t not in SPECIALS][:max_types]
+        vocab_size = min(vocab_size, len(types))
+    else:
+        types = prepared_order(given)
+        known = set(types)
+        types += [t for t in ranked if t not in known][:max_types]
+        vocab_size = len(given)
+    seen = set(types)
+    for t in held_types:
+        if t not in seen:
+            seen.add(t)
+            types.append(t)
+    return types, vocab_size
