@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    from melmo.evaluate import run
+    from melmo.tasks.run import run
 
     try:
         run(cfg)

@@ -18,7 +18,7 @@ except ddp_hydra.LightningInternalsError as e:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from melmo.train import run
+    from melmo.pretrain.run import run
 
     try:
         metrics = run(cfg)

@@ -38,9 +38,9 @@ if "PYTHONPATH" not in os.environ:
 import numpy as np
 
 from melmo.corpus.prepare import PrepareOptions, prepare
+from melmo.corpus.sampling import AlphaSampling
 from melmo.corpus.sources import language_sources
 from melmo.languages import PAPER_LANGUAGES
-from melmo.sampling import AlphaSampling
 
 # First code point of each language's synthetic word forms (its script), so byte lengths are realistic.
 SCRIPT = {"ar": 0x0627, "eu": 0x61, "zh": 0x4E00, "en": 0x61, "fi": 0x61, "he": 0x05D0, "hi": 0x0915,

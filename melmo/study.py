@@ -21,7 +21,6 @@ stage still runs (the analysis on the rows there are), and the exit status is 1.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -34,6 +33,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from melmo.corpus.readers import file_sha256
+from melmo.results.table import ResultsError, done_keys
 from melmo.utils.atomic import write_atomic
 from melmo.utils.labels import alpha_name, changes
 
@@ -109,18 +109,6 @@ def length_overrides(study: DictConfig, model: Model) -> list[str]:
 # ------------------------------------------------------------------------------------------ plan
 
 
-def done_rows(results: Path) -> set[tuple[str, str, str, str]]:
-    """(encoder, task, language, seed) of every row already in the results CSV."""
-    if not results.is_file():
-        return set()
-    with open(results, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"encoder", "task", "language", "seed"} - set(reader.fieldnames or [])
-        if missing:
-            raise StudyError(f"{results}: not a results CSV (no column {', '.join(sorted(missing))})")
-        return {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in reader}
-
-
 def merge_overrides(common: list, own: list) -> list[str]:
     """``common`` then ``own``, a common override dropped when ``own`` sets the same key (model=..., ...)."""
     keys = {str(o).split("=", 1)[0].lstrip("+~") for o in own}
@@ -159,7 +147,10 @@ def plan(cfg: DictConfig) -> list[Stage]:
     py = cfg.get("python") or sys.executable
     logs = out / "logs"
     results = out / "results.csv"
-    have = done_rows(results)
+    try:
+        have = done_keys(results)
+    except ResultsError as e:
+        raise StudyError(str(e)) from None
     seeds = [int(s) for s in study.evaluate.seeds]
     languages = ",".join(str(x) for x in study.languages)
     kinds = set(cfg.get("stages") or ["train", "evaluate", "analyse"])

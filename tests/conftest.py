@@ -17,8 +17,8 @@ os.environ.setdefault("WANDB_SILENT", "true")
 def ud_corpus(tmp_path_factory):
     """A small prepared corpus from three shipped UD dev files (CoNLL-U: no tokenizer needed)."""
     from melmo.corpus.prepare import PrepareOptions, prepare
+    from melmo.corpus.sampling import AlphaSampling
     from melmo.corpus.tokenized import LanguageSource
-    from melmo.sampling import AlphaSampling
 
     tmp = tmp_path_factory.mktemp("ud_corpus")
     srcs = [

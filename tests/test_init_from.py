@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import melmo.lit_bilm as lit
+import melmo.pretrain.module as lit
 from melmo.model.chars import batch_to_ids
 from melmo.model.io import find_weights, load_bilm_dir, load_softmax, read_vocab
-from melmo.train import run
+from melmo.pretrain.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 ALLENNLP = ROOT.parent / "shared" / "fixtures" / "elmo" / "allennlp"

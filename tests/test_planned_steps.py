@@ -1,7 +1,8 @@
 """Budget.planned_steps: the training budget in tokens (budget.tokens) or nominal epochs, as optimizer steps."""
 
 import pytest
-from melmo.budget import Budget
+
+from melmo.pretrain.budget import Budget
 
 
 def _fewest_steps(budget_tokens: float, tokens_per_step: int) -> int:

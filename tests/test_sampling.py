@@ -1,11 +1,18 @@
-"""Properties of the sampling rules (melmo.sampling.target_sizes, the paper's §3.2 rule)."""
+"""Properties of the sampling rules (melmo.corpus.sampling.target_sizes, the paper's §3.2 rule)."""
 
 import math
 
 import pytest
 
-from melmo.sampling import (AlphaSampling, MonoSampling, SamplingError, UniMaxSampling, mono_sizes, target_sizes,
-                            unimax_sizes)
+from melmo.corpus.sampling import (
+    AlphaSampling,
+    MonoSampling,
+    SamplingError,
+    UniMaxSampling,
+    mono_sizes,
+    target_sizes,
+    unimax_sizes,
+)
 
 # Table 3 of the paper, million tokens: hi is the smallest (91.74M); en, ru, ja among the largest.
 PAPER_M04 = {"hi": 91.74, "en": 585.52, "eu": 113.42, "ja": 460.53}

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from melmo.lit_bilm import NonFiniteLossError
 from melmo.model.io import load_softmax
-from melmo.train import run
+from melmo.pretrain.module import NonFiniteLossError
+from melmo.pretrain.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def test_bf16_mixed_on_cpu(compose_train):
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(compose_train, monkeypatch):
-    import melmo.lit_bilm as lm
+    import melmo.pretrain.module as lm
 
     real = lm.LitBiLM._losses
 
@@ -158,9 +158,9 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import open_dict
 
-    from melmo.evaluate import run as evaluate
     from melmo.model.io import BilmFormatError
     from melmo.tasks.perplexity import load_lm
+    from melmo.tasks.run import run as evaluate
 
     cfg = compose_train("trainer.max_steps=4", "trainer.val_check_interval=4", "~callbacks")
     metrics = run(cfg)

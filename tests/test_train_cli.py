@@ -137,8 +137,8 @@ def test_wandb_offline_run_keeps_its_metrics(tmp_path, session_cache):
 def test_sweep_files_are_valid_and_their_parameters_compose():
     import yaml
     from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
     from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
 
     for path in sorted((ROOT / "conf" / "sweep").glob("*.yaml")):
         spec = yaml.safe_load(path.read_text())

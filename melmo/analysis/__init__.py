@@ -7,9 +7,9 @@ Stable interface: :func:`summary_table` (the paper's Table 1), :func:`language_t
 from melmo.analysis.correlation import load_sizes, size_correlation
 from melmo.analysis.paper import PAPER_ENCODERS, paper_sizes, paper_table4, paper_table4_path
 from melmo.analysis.report import Report, make_report
-from melmo.analysis.results import COLUMNS, ResultsError, load_results
 from melmo.analysis.significance import compare_predictions, paired_bootstrap, paired_seed_test
 from melmo.analysis.tables import language_table, summary_table
+from melmo.results.table import COLUMNS, ResultsError, load_results
 
 __all__ = [
     "COLUMNS", "PAPER_ENCODERS", "Report", "ResultsError", "compare_predictions", "language_table", "load_results",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from melmo.analysis.paper import paper_sizes, paper_table4_path
 from melmo.analysis.report import make_report
-from melmo.analysis.results import ResultsError
 from melmo.languages import UnknownLanguageError, check_language
+from melmo.results.table import ResultsError
 
 
 def parser() -> argparse.ArgumentParser:

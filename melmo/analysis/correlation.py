@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from melmo.analysis.results import ResultsError, load_results
 from melmo.languages import UnknownLanguageError, check_language
+from melmo.results.table import ResultsError, load_results
 
 log = logging.getLogger(__name__)
 

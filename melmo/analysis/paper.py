@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from melmo.analysis.results import load_results
+from melmo.results.table import load_results
 
 # The paper's encoders (section 3.2): monolingual models, alpha = 0.4 and 0.2 sampling, truncation.
 PAPER_ENCODERS = ("MONO", "M0.4", "M0.2", "TRUNC")

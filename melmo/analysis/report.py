@@ -17,7 +17,6 @@ from matplotlib.figure import Figure
 
 from melmo.analysis.correlation import language_difference, load_sizes, size_correlation
 from melmo.analysis.figures import figure1, figure2, figure3, figure_perplexity, save_png
-from melmo.analysis.results import ResultsError, load_results
 from melmo.analysis.significance import prediction_tests, seed_tests
 from melmo.analysis.tables import (
     PAPER_COLUMNS,
@@ -28,6 +27,7 @@ from melmo.analysis.tables import (
     report_missing,
     summary_table,
 )
+from melmo.results.table import ResultsError, load_results
 from melmo.utils.atomic import write_atomic
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@
   resampled differences at least as far from the observed d as d is from 0. Identical
   predictions give d = 0 and p = 1. Seeded: the same inputs and seed give the same result.
 * :func:`compare_predictions`: the same, from two per-item prediction files
-  (:mod:`melmo.analysis.predictions`).
+  (:mod:`melmo.results.predictions`).
 * :func:`paired_seed_test`: where only per-seed scores exist, a paired t-test (or Wilcoxon
   signed-rank) over the seeds both encoders were run with; with three seeds the Wilcoxon test
   cannot go below p = 0.25, so the t-test is the default.
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from melmo.analysis.predictions import METRICS, item_correct, predictions_path, read_predictions
-from melmo.analysis.predictions import clusters as item_clusters
-from melmo.analysis.results import ResultsError, load_results
+from melmo.results.predictions import METRICS, item_correct, predictions_path, read_predictions
+from melmo.results.predictions import clusters as item_clusters
+from melmo.results.table import ResultsError, load_results
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def compare_predictions(path_a: str | Path, path_b: str | Path, metric: str, by_
                         n_resamples: int = 10_000, seed: int = 0) -> BootstrapResult:
     """Paired bootstrap between two prediction files of the same test set (same items and gold).
 
-    ``metric``: acc, uas or las (:func:`melmo.analysis.predictions.item_correct`). ``by_sentence``
+    ``metric``: acc, uas or las (:func:`melmo.results.predictions.item_correct`). ``by_sentence``
     resamples clusters (the item part before ``:``), right for token tasks whose errors within a
     sentence are not independent; for sentence tasks each item is its own cluster anyway.
     """

@@ -1,6 +1,6 @@
 """The paper's tables from a long results table: Table 1 (means per encoder) and Table 4 (per language).
 
-Definitions (``results``: the long table of :mod:`melmo.analysis.results`, or its CSV path):
+Definitions (``results``: the long table of :mod:`melmo.results.table`, or its CSV path):
 
 * cell = (encoder, task, metric, language); its mean and std are over seeds (std with ddof=1,
   missing with one seed).
@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from melmo.analysis.paper import PAPER_ENCODERS
-from melmo.analysis.results import load_results
+from melmo.results.table import load_results
 
 log = logging.getLogger(__name__)
 

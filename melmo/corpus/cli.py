@@ -20,8 +20,8 @@ from omegaconf import DictConfig
 
 from melmo.corpus.from_config import prepare_from_config, summary
 from melmo.corpus.readers import CorpusError
+from melmo.corpus.sampling import SamplingError
 from melmo.languages import UnknownLanguageError
-from melmo.sampling import SamplingError
 
 
 def compose(overrides: list[str], config_dir: Path | None = None) -> DictConfig:

@@ -1,6 +1,6 @@
 """Prepare the corpus a composed train config asks for (reused when present), and its printed summary.
 
-Library functions shared by ``train.py`` (melmo.train) and ``python -m melmo.corpus prepare`` (melmo.corpus.cli).
+Library functions shared by ``train.py`` (melmo.pretrain.run) and ``python -m melmo.corpus prepare`` (melmo.corpus.cli).
 """
 
 from __future__ import annotations

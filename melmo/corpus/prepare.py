@@ -40,7 +40,6 @@ from pathlib import Path
 import numpy as np
 
 from melmo import __version__
-from melmo.corpus.vocabulary import SPECIALS, corpus_types, read_vocab_file, vocab_path
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
 from melmo.corpus.select import (
@@ -54,6 +53,7 @@ from melmo.corpus.select import (
 )
 from melmo.corpus.sources import check_udpipe_model
 from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
+from melmo.corpus.vocabulary import SPECIALS, corpus_types, read_vocab_file, vocab_path
 from melmo.languages import check_language
 from melmo.utils.atomic import staged_dir
 from melmo.utils.lifeline import die_with_parent

@@ -8,7 +8,7 @@
     model.tokenizer("fi", fallback)   # raw-text tokenizer the model was trained with (melmo.json)
 
 A directory holds options.json, one weight file (weights.hdf5 / model.hdf5 / lm_weights.hdf5 / the
-only *.hdf5), optionally vocab.txt and melmo.json. melmo.json (written by melmo.export) records the
+only *.hdf5), optionally vocab.txt and melmo.json. melmo.json (written by melmo.pretrain.export) records the
 corpus metadata and the tokenizers bundled under tokenizers/<lang>.udpipe by relative path and
 sha256, so a copied model keeps its tokenization. Problems are one-line ModelDirErrors naming the
 file.

@@ -8,6 +8,6 @@ context.py      EvalContext: model, name, policy, cache, seeds, skip-if-done, re
 pos.py          task=pos and task=pos_transfer
 tatoeba.py      task=tatoeba (retrieval, no training)
 perplexity.py   task=perplexity (held-out LM perplexity)
-results.py      the results CSV (file-locked appends) and the encoders table
-predictions.py  per-item predictions TSV (write_predictions)
+run.py          the body of evaluate.py: picks the task's runner
+(the results CSV, the encoders table and the per-item predictions are melmo.results, shared with the analysis)
 """

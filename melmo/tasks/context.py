@@ -25,8 +25,8 @@ from omegaconf.errors import OmegaConfBaseException
 from melmo.encode.cache import ActivationCache, CachedActivations
 from melmo.encode.model_dir import ModelDir
 from melmo.encode.policy import Policy, as_policy
-from melmo.tasks.predictions import predictions_path, write_predictions
-from melmo.tasks.results import append_results, done_keys, update_encoders
+from melmo.results.predictions import predictions_path, write_predictions
+from melmo.results.table import append_results, done_keys, update_encoders
 from melmo.utils.atomic import write_atomic
 
 log = logging.getLogger(__name__)

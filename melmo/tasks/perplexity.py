@@ -2,7 +2,7 @@
 directions, bilm-tf's run_test protocol: 0.5 * (forward + backward) cross-entropy).
 
 The same rows, warm-up and scoring as training-time validation (conf/heldout, melmo.data.heldout,
-melmo.heldout_scoring), run as a plain no-grad loop with the export's own softmax (no sampled
+melmo.pretrain.heldout_metric), run as a plain no-grad loop with the export's own softmax (no sampled
 softmax, no LightningModule). Rows: metrics ppl, ppl_iv and unk per language and ``all``."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from omegaconf import DictConfig
 
 from melmo.data.heldout import HeldoutDataset
 from melmo.data.prepared import PreparedCorpus
-from melmo.heldout_scoring import HeldoutPerplexity, batch_nll
 from melmo.model.io import BilmFormatError, find_weights, load_bilm, load_softmax, read_vocab
+from melmo.pretrain.heldout_metric import HeldoutPerplexity, batch_nll
 
 
 def load_lm(directory: str | Path):
@@ -40,7 +40,7 @@ def load_lm(directory: str | Path):
 
 
 def heldout_metrics(encoder, W: torch.Tensor, b: torch.Tensor, corpus: PreparedCorpus, opts, device="cpu") -> dict:
-    """Held-out metrics (melmo.heldout_scoring names, without the ``val/`` prefix) of a biLM with
+    """Held-out metrics (melmo.pretrain.heldout_metric names, without the ``val/`` prefix) of a biLM with
     softmax (W (V, dim), b (V,)) whose targets ``corpus`` already maps (``corpus.use_vocab``)."""
     encoder = encoder.to(device).eval()
     W, b = W.to(device), b.to(device)

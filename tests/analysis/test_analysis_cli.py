@@ -96,7 +96,7 @@ def test_module_entry_point(tmp_path, capsys):
 def test_significance_from_seeds_and_predictions(tmp_path):
     from scipy import stats
 
-    from melmo.analysis.predictions import predictions_path, write_predictions
+    from melmo.results.predictions import predictions_path, write_predictions
 
     a, b = [0.80, 0.83, 0.81], [0.78, 0.80, 0.80]
     rows = [(enc, "pos", "acc", "fi", s, v) for enc, vals in (("M0.2", a), ("M0.4", b)) for s, v in enumerate(vals)]

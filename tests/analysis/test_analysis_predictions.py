@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from melmo.analysis import ResultsError
-from melmo.analysis.predictions import (
+from melmo.results.predictions import (
     clusters,
     item_correct,
     predictions_path,

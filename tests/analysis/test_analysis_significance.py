@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from melmo.analysis import ResultsError, compare_predictions, paired_bootstrap, paired_seed_test
-from melmo.analysis.predictions import predictions_path, write_predictions
+from melmo.results.predictions import predictions_path, write_predictions
 
 
 def _two_encoders(n=400, p_a=0.85, p_b=0.70, seed=1):

@@ -14,9 +14,9 @@ import pytest
 
 from melmo.corpus.prepare import PrepareOptions, prepare
 from melmo.corpus.readers import CorpusError
+from melmo.corpus.sampling import AlphaSampling
 from melmo.corpus.sources import language_sources
 from melmo.corpus.tokenized import LanguageSource
-from melmo.sampling import AlphaSampling
 
 ROOT = Path(__file__).resolve().parents[2]
 UD = ROOT / "data" / "sample" / "ud"

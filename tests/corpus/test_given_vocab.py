@@ -7,8 +7,8 @@ import pytest
 
 from melmo.corpus.prepare import PrepareOptions, prepare
 from melmo.corpus.readers import CorpusError
+from melmo.corpus.sampling import AlphaSampling
 from melmo.corpus.tokenized import LanguageSource
-from melmo.sampling import AlphaSampling
 
 UD = Path(__file__).resolve().parents[2] / "data" / "sample" / "ud"
 

@@ -9,10 +9,10 @@ import pytest
 
 from melmo.corpus.prepare import PrepareOptions, prepare
 from melmo.corpus.readers import CorpusError
+from melmo.corpus.sampling import AlphaSampling, MonoSampling, UniMaxSampling
 from melmo.corpus.tokenized import LanguageSource
 from melmo.data.heldout import HeldoutDataset, HeldoutOptions
 from melmo.data.prepared import PreparedCorpus
-from melmo.sampling import AlphaSampling, MonoSampling, UniMaxSampling
 
 UD = Path(__file__).resolve().parents[2] / "data" / "sample" / "ud"
 LANGS = (("en", "en_ewt"), ("fi", "fi_tdt"), ("he", "he_htb"))

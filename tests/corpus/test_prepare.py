@@ -9,9 +9,9 @@ import pytest
 
 from melmo.corpus.prepare import PrepareOptions, prepare
 from melmo.corpus.readers import CorpusError
+from melmo.corpus.sampling import AlphaSampling, MonoSampling, SamplingError, UniMaxSampling
 from melmo.corpus.sources import language_sources
 from melmo.languages import PAPER_LANGUAGES, UnknownLanguageError
-from melmo.sampling import AlphaSampling, MonoSampling, SamplingError, UniMaxSampling
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = str(ROOT / "data" / "sample" / "text" / "{lang}.txt.xz")

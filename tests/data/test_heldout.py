@@ -1,4 +1,4 @@
-"""Continuous held-out scoring (melmo.data.heldout + melmo.heldout_scoring) against a one-stream loop
+"""Continuous held-out scoring (melmo.data.heldout + melmo.pretrain.heldout_metric) against a one-stream loop
 written independently here, on a hand-built prepared corpus."""
 
 import json

@@ -1,4 +1,4 @@
-"""melmo.export: atomic model directory with bundled, hash-checked tokenizers that survive a copy."""
+"""melmo.pretrain.export: atomic model directory with bundled, hash-checked tokenizers that survive a copy."""
 
 import hashlib
 import json
@@ -11,8 +11,8 @@ from eval_helpers import ROOT, TINY_OPTIONS
 
 from melmo.encode.model_dir import ModelDir, ModelDirError
 from melmo.encode.tokenize import raw_tokenizer
-from melmo.export import ExportError, export
 from melmo.model.encoder import BiLM
+from melmo.pretrain.export import ExportError, export
 
 UDPIPE = ROOT / "data" / "udpipe"
 
@@ -79,7 +79,7 @@ def test_export_replaces_an_existing_model_whole(tmp_path, monkeypatch):
     module, corpus = _module_corpus(tmp_path)
     out = export(module, corpus, tmp_path / "run" / "model")
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    import melmo.export as ex
+    import melmo.pretrain.export as ex
 
     def boom(*a, **k):
         raise RuntimeError("disk full")

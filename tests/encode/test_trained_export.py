@@ -15,8 +15,8 @@ def test_train_export_then_evaluate(compose_train, tmp_path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from melmo.evaluate import run as evaluate
-    from melmo.train import run as train
+    from melmo.pretrain.run import run as train
+    from melmo.tasks.run import run as evaluate
 
     metrics = train(compose_train("trainer.max_steps=4", "trainer.val_check_interval=4", "~callbacks"))
     export = Path(metrics["export_dir"])

@@ -5,8 +5,19 @@ import pytest
 import torch
 
 from melmo.model.chars import (
-    BOS_CHAR, BOW_CHAR, EOS_CHAR, EOW_CHAR, N_CHARACTERS, PAD_CHAR, batch_to_ids, bos_char_ids,
-    count_truncated, eos_char_ids, is_truncated, word_to_char_ids, words_to_char_array,
+    BOS_CHAR,
+    BOW_CHAR,
+    EOS_CHAR,
+    EOW_CHAR,
+    N_CHARACTERS,
+    PAD_CHAR,
+    batch_to_ids,
+    bos_char_ids,
+    count_truncated,
+    eos_char_ids,
+    is_truncated,
+    word_to_char_ids,
+    words_to_char_array,
 )
 
 

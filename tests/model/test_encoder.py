@@ -4,11 +4,16 @@ variable lengths, and the §9 gotchas that do not need the upstream fixtures."""
 import numpy as np
 import pytest
 import torch
-
 from bilm_helpers import (  # noqa: F401 (single_thread: autouse fixture)
-    SMALL_OPTIONS, WORDS, options_with, random_model, random_sentences, single_thread,
+    SMALL_OPTIONS,
+    WORDS,
+    options_with,
+    random_model,
+    random_sentences,
+    single_thread,
 )
 from elmo_reference import ReferenceBiLM, token_layer
+
 from melmo.model.chars import batch_to_ids, bos_char_ids, eos_char_ids
 from melmo.model.encoder import BiLM
 from melmo.model.io import load_bilm_tf_arrays

@@ -5,11 +5,17 @@ import h5py
 import numpy as np
 import pytest
 import torch
-
 from bilm_helpers import (  # noqa: F401 (single_thread: autouse fixture)
-    ALLENNLP, BILM_TF, fixture_batches, fixture_expected, need_fixtures, single_thread, top_layer_error,
+    ALLENNLP,
+    BILM_TF,
+    fixture_batches,
+    fixture_expected,
+    need_fixtures,
+    single_thread,
+    top_layer_error,
 )
 from elmo_reference import ReferenceBiLM
+
 from melmo.model.chars import batch_to_ids, bos_char_ids, eos_char_ids
 from melmo.model.io import bilm_tf_arrays, load_bilm
 

@@ -7,14 +7,29 @@ import h5py
 import numpy as np
 import pytest
 import torch
-
 from bilm_helpers import (  # noqa: F401 (single_thread: autouse fixture)
-    ALLENNLP, BILM_TF, SMALL_OPTIONS, fixture_batches, fixture_expected, need_fixtures, options_with,
-    random_model, random_sentences, single_thread, top_layer_error,
+    ALLENNLP,
+    BILM_TF,
+    SMALL_OPTIONS,
+    fixture_batches,
+    fixture_expected,
+    need_fixtures,
+    options_with,
+    random_model,
+    random_sentences,
+    single_thread,
+    top_layer_error,
 )
+
 from melmo.model.chars import batch_to_ids
 from melmo.model.io import (
-    BilmFormatError, find_weights, load_bilm, load_bilm_dir, load_softmax, read_vocab, save_bilm,
+    BilmFormatError,
+    find_weights,
+    load_bilm,
+    load_bilm_dir,
+    load_softmax,
+    read_vocab,
+    save_bilm,
 )
 
 RNN = "RNN_{d}/RNN/MultiRNNCell/Cell{l}/LSTMCell/{n}"

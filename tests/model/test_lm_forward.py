@@ -3,11 +3,15 @@
 import numpy as np
 import pytest
 import torch
-
 from bilm_helpers import (  # noqa: F401 (single_thread: autouse fixture)
-    SMALL_OPTIONS, WORDS, options_with, random_model, single_thread,
+    SMALL_OPTIONS,
+    WORDS,
+    options_with,
+    random_model,
+    single_thread,
 )
 from elmo_reference import ReferenceBiLM, token_layer
+
 from melmo.model import lstm as lstm_module
 from melmo.model.chars import words_to_char_array
 from melmo.model.encoder import BiLM

@@ -204,5 +204,5 @@ def test_a_results_file_of_another_format_is_named_in_one_line(compose_study, tm
     out = tmp_path / "studies" / "sample"
     out.mkdir(parents=True)
     (out / "results.csv").write_text("model,score\nx,1\n")
-    with pytest.raises(S.StudyError, match=r"results.csv: not a results CSV \(no column encoder, language, seed, task\)"):
+    with pytest.raises(S.StudyError, match=r"results.csv: not a mELMo table \(header must be encoder,task,metric,language,seed,value\)"):
         S.plan(compose_study())

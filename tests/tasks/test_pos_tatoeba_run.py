@@ -1,5 +1,5 @@
 """End to end on a tiny random model and small slices of the shipped sample: pos, pos_transfer,
-tatoeba through melmo.evaluate.run; frozen encoder; skip-if-done; bad inputs."""
+tatoeba through melmo.tasks.run.run; frozen encoder; skip-if-done; bad inputs."""
 
 import csv
 import lzma
@@ -46,7 +46,7 @@ def evaluate(tmp_path, data_root, tiny_dir):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from melmo.evaluate import run
+    from melmo.tasks.run import run
 
     def go(*overrides, model=tiny_dir):
         GlobalHydra.instance().clear()

@@ -5,8 +5,8 @@ import multiprocessing as mp
 
 import pytest
 
-from melmo.tasks.predictions import write_predictions
-from melmo.tasks.results import append_results, done_keys, read_results, update_encoders
+from melmo.results.predictions import write_predictions
+from melmo.results.table import append_results, done_keys, read_results, update_encoders
 
 
 def _appender(path, who, n):
@@ -40,7 +40,7 @@ def test_rewrite_whole_file_writer_would_lose_rows(tmp_path):
     import os
     import time
 
-    def old_append(path, rows):  # what melmo/tasks/results.py did before (no lock)
+    def old_append(path, rows):  # what melmo/results/table.py did before (no lock)
         old = path.read_text() if path.is_file() else "encoder,task,metric,language,seed,value\n"
         time.sleep(0.001)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}")

@@ -1,4 +1,4 @@
-"""The training budget (melmo.budget) and the world size it is planned with (the trainer's, not the config's)."""
+"""The training budget (melmo.pretrain.budget) and the world size it is planned with (the trainer's, not the config's)."""
 
 import math
 
@@ -6,8 +6,8 @@ import lightning as L
 import pytest
 from omegaconf import OmegaConf
 
-from melmo.budget import Budget, BudgetError
-from melmo.train import plan_steps
+from melmo.pretrain.budget import Budget, BudgetError
+from melmo.pretrain.run import plan_steps
 
 
 def _cfg(budget, max_steps="${budget.steps}", batch=8, unroll=10):

@@ -1,4 +1,4 @@
-"""Choosing the checkpoint to resume from (melmo.checkpoints) and the safe types of the RNG state."""
+"""Choosing the checkpoint to resume from (melmo.pretrain.checkpoints) and the safe types of the RNG state."""
 
 import logging
 import random
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from melmo.checkpoints import CheckpointError, choose
+from melmo.pretrain.checkpoints import CheckpointError, choose
 from melmo.utils.rng import rng_state, set_rng_state
 
 
@@ -29,7 +29,7 @@ def test_ckpt_path_last_without_checkpoint_is_an_error(tmp_path):
 
 
 def test_resume_auto_starts_and_says_so_or_resumes(tmp_path, caplog):
-    with caplog.at_level(logging.INFO, logger="melmo.checkpoints"):
+    with caplog.at_level(logging.INFO, logger="melmo.pretrain.checkpoints"):
         assert choose(None, "auto", tmp_path) is None
     assert "resume=auto: no checkpoint" in caplog.text and "starting from scratch" in caplog.text
     d = _ckpts(tmp_path)
@@ -53,7 +53,7 @@ def test_truncated_last_is_a_one_line_error_and_fallback_takes_the_older(tmp_pat
         choose("last", None, tmp_path)
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"{d / 'last.ckpt'}: does not load") and "ckpt_fallback=true" in msg
-    with caplog.at_level(logging.WARNING, logger="melmo.checkpoints"):
+    with caplog.at_level(logging.WARNING, logger="melmo.pretrain.checkpoints"):
         assert choose("last", None, tmp_path, fallback=True) == str(d / "step_0000008.ckpt")
     assert "resuming from" in caplog.text and "step_0000008" in caplog.text
     (d / "step_0000008.ckpt").write_bytes(b"junk")

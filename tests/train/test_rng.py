@@ -1,4 +1,4 @@
-"""Per-rank random streams (melmo.utils.rng) and one negative draw per direction (melmo.lit_bilm)."""
+"""Per-rank random streams (melmo.utils.rng) and one negative draw per direction (melmo.pretrain.module)."""
 
 import numpy as np
 import torch

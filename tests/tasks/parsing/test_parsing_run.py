@@ -1,4 +1,4 @@
-"""task=parsing end to end through melmo.evaluate.run on a tiny random model and slices of the shipped
+"""task=parsing end to end through melmo.tasks.run.run on a tiny random model and slices of the shipped
 UD sample: rows, CoNLL-U beside the results (scored by the official CoNLL 2018 scorer as oracle),
 per-item predictions, unseen relations, bad gold trees."""
 
@@ -43,7 +43,7 @@ def evaluate(tmp_path, tiny_dir):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from melmo.evaluate import run
+    from melmo.tasks.run import run
 
     def go(root, *overrides):
         GlobalHydra.instance().clear()

@@ -1,4 +1,4 @@
-"""task=xnli end to end through melmo.evaluate.run on a tiny random model and the shipped NLI slice:
+"""task=xnli end to end through melmo.tasks.run.run on a tiny random model and the shipped NLI slice:
 acc (dev) and acc_test rows for the six XNLI languages, 3 seeds, one model per seed, XNLI tokenized
 with the model's tokenizer, premise overlap dropped, languages without XNLI skipped; bad rows."""
 
@@ -23,7 +23,7 @@ def evaluate(tmp_path, tiny_dir):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from melmo.evaluate import run
+    from melmo.tasks.run import run
 
     def go(*overrides, root=SAMPLE):
         GlobalHydra.instance().clear()

@@ -23,7 +23,7 @@ def test_esim_beats_majority_on_english_xnli_test(tmp_path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from melmo.evaluate import run
+    from melmo.tasks.run import run
 
     model = tiny_model_dir(tmp_path / "model", seed=0)
     GlobalHydra.instance().clear()

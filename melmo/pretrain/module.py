@@ -10,7 +10,7 @@
   averaged over the batch) -- with Adagrad the scale matters.
 * Held-out perplexity per language (all targets, in-vocabulary targets, <UNK> rate) with the full
   softmax, each language's text read as continuous rows after an unscored warm-up
-  (melmo.data.heldout, melmo.heldout_scoring).
+  (melmo.data.heldout, melmo.pretrain.heldout_metric).
 * A non-finite loss stops training with a one-line error; the last good checkpoint stays.
 * Random streams are per rank (melmo.utils.rng.RankSeed); the checkpoint keeps every rank's RNG
   state and carried LSTM state in types that ``torch.load(weights_only=True)`` accepts.
@@ -23,8 +23,8 @@ from typing import Callable
 import lightning as L
 import torch
 
-from melmo.heldout_scoring import HeldoutPerplexity, batch_nll
 from melmo.model.softmax import SampledSoftmax
+from melmo.pretrain.heldout_metric import HeldoutPerplexity, batch_nll
 from melmo.utils.dist import gather_per_rank, move_to, pick_rank
 from melmo.utils.rng import rng_state, set_rng_state
 

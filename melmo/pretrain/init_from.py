@@ -3,7 +3,7 @@
 The source is any bilm-tf layout directory: ours (train.py's export: options.json, weights.hdf5
 with softmax/W, softmax/b, vocab.txt), bilm-tf's or AllenNLP's (options.json + an HDF5 of the
 encoder) or an NLPL model (model.hdf5 + vocab.txt, no softmax). ``configure(cfg)`` (one call at the
-top of melmo.train.run) makes the run:
+top of melmo.pretrain.run.run) makes the run:
 
 * build the encoder from the source's options.json (``model.char_cnn`` / ``model.lstm`` replaced;
   the configured dropout is kept) and load its weights (the ``InitFrom`` callback, at ``setup``:

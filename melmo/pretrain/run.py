@@ -11,11 +11,10 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from melmo import checkpoints, init_from
-from melmo.budget import Budget
 from melmo.corpus.from_config import prepare_from_config, summary
-from melmo.export import export
-from melmo.export_choice import export_choice, load_export_weights
+from melmo.pretrain import checkpoints, init_from
+from melmo.pretrain.budget import Budget
+from melmo.pretrain.export import export, export_choice, load_export_weights
 from melmo.utils import ddp_hydra
 from melmo.utils.instantiate import instantiate_group
 from melmo.utils.once import SameOnAllRanks, config_key, rank_zero_once
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def run(cfg: DictConfig) -> dict:
     ddp_hydra.check(cfg)
-    cfg = init_from.configure(cfg)  # continued pre-training from an exported model (melmo/init_from.py)
+    cfg = init_from.configure(cfg)  # continued pre-training from an exported model (melmo/pretrain/init_from.py)
     # The same initial weights on every rank; RankSeed gives each rank its own random streams once
     # the process group is up (melmo.utils.rng).
     L.seed_everything(cfg.seed, workers=True)
@@ -80,7 +79,7 @@ def prepare_once(cfg: DictConfig, rank: int) -> Path:
 
 
 def plan_steps(trainer: L.Trainer, budget: Budget, cfg: DictConfig, corpus_tokens: int) -> int:
-    """Set the trainer's max_steps from the budget and its real world size (melmo.budget); log the plan."""
+    """Set the trainer's max_steps from the budget and its real world size (melmo.pretrain.budget); log the plan."""
     tokens_per_step = cfg.data.module.batch_size * cfg.data.module.unroll_steps * trainer.world_size
     steps = budget.planned_steps(corpus_tokens, tokens_per_step)
     if not trainer.fast_dev_run:  # fast_dev_run fixes its own single step

@@ -1,5 +1,9 @@
 """Export a trained biLM: the bilm-tf / NLPL layout plus melmo.json and the tokenizers it was trained with.
 
+Which weights: ``export=best`` (the checkpoint the ModelCheckpoint monitoring a ``val/`` metric kept,
+conf/callbacks/default.yaml ``best_checkpoint``, by in-vocabulary held-out perplexity) or ``export=last``;
+the record of which goes into melmo.json, so an export always says which weights it holds.
+
     export(module, corpus, run_dir / "model", cfg)
 
     model/options.json, weights.hdf5 (+ softmax/W, softmax/b), vocab.txt   (melmo.model.io.save_bilm)
@@ -18,11 +22,16 @@ must be evaluated with the tokenizer that produced its training text.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
+import torch
+
 from melmo.corpus.readers import file_sha256
 from melmo.utils.atomic import staged_dir
+
+log = logging.getLogger(__name__)
 
 TOKENIZER_DIR = "tokenizers"
 
@@ -77,7 +86,7 @@ def bundle_tokenizers(metadata: dict, directory: Path) -> dict:
 
 def export(module, corpus, directory: str | Path, cfg=None, checkpoint: dict | None = None) -> Path:
     """Write the model directory atomically; returns it. ``checkpoint`` says which weights these are
-    (best or last, step, monitored score: melmo.export_choice)."""
+    (best or last, step, monitored score: melmo.pretrain.export)."""
     from melmo.model.io import save_bilm
 
     directory = Path(directory)
@@ -87,3 +96,38 @@ def export(module, corpus, directory: str | Path, cfg=None, checkpoint: dict | N
                 "tokenizers": bundle_tokenizers(corpus.metadata, tmp), "checkpoint": checkpoint}
         (tmp / "melmo.json").write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
     return directory
+
+CHOICES = ("best", "last")
+
+
+def export_choice(value) -> str | None:
+    """``export`` config value -> "best" | "last" | None (no export); a one-line error otherwise."""
+    if value in (None, False, "false", "none"):
+        return None
+    if value not in CHOICES:
+        raise ValueError(f"export={value!r}: expected best, last or false")
+    return value
+
+
+def _best_callback(trainer):
+    for cb in trainer.checkpoint_callbacks:
+        if (cb.monitor or "").startswith("val/") and cb.best_model_path:
+            return cb
+    return None
+
+
+def load_export_weights(module, trainer, which: str) -> dict:
+    """Load the chosen weights into ``module`` (``last``: leave them) and describe them."""
+    record = {"which": "last", "step": int(trainer.global_step)}
+    if which == "best":
+        cb = _best_callback(trainer)
+        if cb is None:
+            log.warning("export=best but no held-out checkpoint was kept (no validation or no best_checkpoint "
+                        "callback): exporting the last weights")
+            record["requested"] = "best"
+        else:
+            ckpt = torch.load(cb.best_model_path, map_location="cpu", weights_only=True)
+            module.load_state_dict(ckpt["state_dict"])
+            record = {"which": "best", "step": int(ckpt["global_step"]), "checkpoint": cb.best_model_path,
+                      "monitor": cb.monitor, "score": float(cb.best_model_score)}
+    return record

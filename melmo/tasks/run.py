@@ -4,7 +4,7 @@ Tasks are Hydra configs under conf/task/. A task config names its ``runner``, a 
 ``runner(cfg) -> rows`` that writes its own rows (pos, pos_transfer, tatoeba: melmo.tasks.*; see
 melmo/tasks/head.py for the head framework). ``perplexity`` -- held-out perplexity per language
 (full softmax, both directions, bilm-tf's run_test protocol) -- takes a Lightning trainer built
-from cfg.trainer. Rows go to the long results CSV (melmo.tasks.results):
+from cfg.trainer. Rows go to the long results CSV (melmo.results.table):
 ``encoder,task,metric,language,seed,value``.
 """
 
@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 def _perplexity(cfg: DictConfig) -> list[dict]:
     import lightning as L
 
+    from melmo.results.table import append_results
     from melmo.tasks.perplexity import perplexity
-    from melmo.tasks.results import append_results
 
     L.seed_everything(cfg.seed, workers=True)
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[])

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from melmo.analysis.results import ResultsError
+from melmo.results.table import ResultsError
 from melmo.utils.atomic import write_atomic
 
 HEADER = ("item", "gold", "prediction")

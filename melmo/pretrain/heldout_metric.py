@@ -1,6 +1,6 @@
 """Held-out scoring of a biLM: full-softmax NLL of one batch and the per-language perplexity metric.
 
-Shared by training-time validation (melmo.lit_bilm) and ``evaluate.py task=perplexity``
+Shared by training-time validation (melmo.pretrain.module) and ``evaluate.py task=perplexity``
 (melmo.tasks.perplexity), so both report the same numbers for the same weights.
 
 Per language and overall (the protocol of bilm-tf's run_test: perplexity = exp of the mean of the
