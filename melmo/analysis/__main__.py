@@ -1,7 +1,10 @@
 """CLI: ``python -m melmo.analysis RESULTS.csv --sizes SIZES --out DIR`` writes the paper's tables and figures.
 
-Also significance.md/.csv: paired t-tests over seeds against --base and, when the results file's
-folder (or --predictions) holds per-item predictions, paired bootstraps over test items.
+Also significance.md/.csv: when the results file's folder (or --predictions) holds per-item
+predictions, a hierarchical bootstrap over seeds and items (the test Table 4 and the figures
+mark) and paired bootstraps per seed; paired t-tests over seeds against --base. The metrics that
+are not the paper's go to table1_helpers/table4_helpers. ``--cells paper`` averages the paper's
+cells and adds table1_paper and table1_minus_paper.
 
 ``--paper`` analyses the bundled Table 4 of the paper (with its Table 3 M0.4 sizes unless --sizes is
 given). Bad input: one line on stderr naming the file and row, exit status 2, nothing written.
@@ -33,6 +36,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--predictions", help="folder holding predictions/<task>/<encoder>/<lang>.seed<n>.tsv for paired "
                    "bootstraps (default: the results file's folder)")
     p.add_argument("--languages", nargs="+", help="languages expected (others left out; absent ones reported)")
+    p.add_argument("--cells", choices=("ours", "paper"), default="ours",
+                   help="which cells Tables 1 and 4 average: every language of the results (ours, default) or the "
+                   "paper's (no sv PoS, no ru parsing, no en/hi Tatoeba, PoS transfer with en), which also writes the "
+                   "paper's Table 1 and ours minus the paper's")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per comparison (default: 2000)")
     return p
 
@@ -48,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         predictions = args.predictions or (None if args.paper else str(Path(args.results).parent))
         report = make_report(results, sizes, mono=args.mono, base=args.base, compare=args.compare, method=args.method,
-                             predictions_dir=predictions, n_resamples=args.resamples,
+                             predictions_dir=predictions, n_resamples=args.resamples, cells=args.cells,
                              languages=[check_language(lang) for lang in args.languages] if args.languages else None)
         written = report.write(args.out)
     except (ResultsError, UnknownLanguageError, OSError) as e:

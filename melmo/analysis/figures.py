@@ -3,7 +3,7 @@
 * :func:`figure1`: MONO - M0.4 per language for PoS, UAS and LAS (one panel each).
 * :func:`figure2`: M0.2 - M0.4 and TRUNC - M0.4 per task and language (one panel per compared
   encoder, one bar per task within each language).
-* :func:`figure3`: Tatoeba accuracy per encoder and language.
+* :func:`figure3`: Tatoeba accuracy per encoder and language (the floors too, when given).
 
 Encoder names are arguments (defaults: the paper's). Languages are ordered by corpus size, smallest
 first, when ``sizes`` (see :func:`melmo.analysis.correlation.load_sizes`) are given, else
@@ -63,8 +63,10 @@ def _difference(cells, a, b, task, metric) -> tuple[dict, dict]:
     return mean, err
 
 
-def _bars(ax, languages: Sequence[str], series: Sequence[tuple[str, dict, dict]], ylabel: str) -> None:
-    """Grouped bars: one slot per language, one bar per series (label, mean, err) present there."""
+def _bars(ax, languages: Sequence[str], series: Sequence[tuple[str, dict, dict]], ylabel: str,
+          marked: Sequence[set] | None = None) -> None:
+    """Grouped bars: one slot per language, one bar per series (label, mean, err) present there; a "*"
+    above (below, for a negative bar) each bar whose language is in the series' ``marked`` set."""
     width = BAR_GROUP_WIDTH / max(1, len(series))
     x0 = np.arange(len(languages))
     for k, (name, mean, err) in enumerate(series):
@@ -77,6 +79,9 @@ def _bars(ax, languages: Sequence[str], series: Sequence[tuple[str, dict, dict]]
         bars = ax.bar(x, heights, width=width, yerr=yerr, capsize=2, label=name)
         for rect, lang in zip(bars.patches, langs):
             rect.set_gid(lang)
+        for xi, h, lang in zip(x, heights, langs):
+            if marked and lang in marked[k]:
+                ax.annotate("*", (xi, h), ha="center", va="bottom" if h >= 0 else "top", gid=f"significant:{lang}")
     if len(series) == 1:  # tell a missing cell from a zero difference
         for i, lang in enumerate(languages):
             if lang not in series[0][1]:
@@ -117,9 +122,16 @@ def _finish(fig, path):
     return fig
 
 
+def _marked(marks, task, metric, encoder) -> set:
+    """Languages where ``encoder`` differs significantly from its base (melmo.analysis.hierarchical.significant_cells)."""
+    return {lang for (t, m, lang, a) in (marks or {}) if (t, m, a) == (task, metric, encoder)}
+
+
 def figure1(results, sizes=None, path=None, mono: str = "MONO", base: str = "M0.4",
-            columns: Sequence[tuple[str, str]] = (("pos", "acc"), ("parsing", "uas"), ("parsing", "las"))) -> Figure | None:
-    """Figure 1: ``mono - base`` per language, one panel per task/metric (PoS, UAS, LAS)."""
+            columns: Sequence[tuple[str, str]] = (("pos", "acc"), ("parsing", "uas"), ("parsing", "las")),
+            marks=None) -> Figure | None:
+    """Figure 1: ``mono - base`` per language, one panel per task/metric (PoS, UAS, LAS); ``marks``
+    (significant_cells) puts a "*" on the significant differences."""
     cells = cell_stats(results)
     panels = [(c, *_difference(cells, mono, base, *c)) for c in columns]
     panels = [p for p in panels if p[1]]
@@ -129,21 +141,21 @@ def figure1(results, sizes=None, path=None, mono: str = "MONO", base: str = "M0.
     languages = order_languages({lang for _, m, _ in panels for lang in m}, sizes)
     fig = _figure(len(panels), len(languages))
     for ax, ((t, m), mean, err) in zip(fig.subplots(len(panels), 1, squeeze=False)[:, 0], panels):
-        _bars(ax, languages, [(f"{mono} - {base}", mean, err)], f"{label(t, m)} difference")
+        _bars(ax, languages, [(f"{mono} - {base}", mean, err)], f"{label(t, m)} difference", [_marked(marks, t, m, mono)])
         ax.set_title(f"{label(t, m)}: {mono} - {base}")
     return _finish(fig, path)
 
 
 def figure2(results, sizes=None, path=None, base: str = "M0.4", compare: Sequence[str] = ("M0.2", "TRUNC"),
-            columns: Sequence[tuple[str, str]] | None = None) -> Figure | None:
-    """Figure 2: one panel per encoder in ``compare``: ``encoder - base`` per task (bars) and language."""
+            columns: Sequence[tuple[str, str]] | None = None, marks=None) -> Figure | None:
+    """Figure 2: one panel per encoder in ``compare``: ``encoder - base`` per task (bars) and language
+    (default: the paper's task/metrics); ``marks`` (significant_cells) puts a "*" on the significant ones."""
     cells = cell_stats(results)
-    have = list(dict.fromkeys((t, m) for _, t, m, _ in cells.index if t != "perplexity"))  # not a task score
-    columns = [c for c in PAPER_COLUMNS if c in have] + sorted(c for c in have if c not in PAPER_COLUMNS) \
-        if columns is None else list(columns)
+    have = list(dict.fromkeys((t, m) for _, t, m, _ in cells.index))
+    columns = [c for c in PAPER_COLUMNS if c in have] if columns is None else list(columns)
     panels = []
     for enc in compare:
-        series = [(label(*c), *_difference(cells, enc, base, *c)) for c in columns]
+        series = [(label(*c), *_difference(cells, enc, base, *c), _marked(marks, *c, enc)) for c in columns]
         series = [s for s in series if s[1]]
         if series:
             panels.append((enc, series))
@@ -151,10 +163,10 @@ def figure2(results, sizes=None, path=None, base: str = "M0.4", compare: Sequenc
             log.info("figure 2: no panel for %s - %s (no results shared by both)", enc, base)
     if not panels:
         return None
-    languages = order_languages({lang for _, ser in panels for _, m, _ in ser for lang in m}, sizes)
+    languages = order_languages({lang for _, ser in panels for _, m, _, _ in ser for lang in m}, sizes)
     fig = _figure(len(panels), len(languages))
     for ax, (enc, series) in zip(fig.subplots(len(panels), 1, squeeze=False)[:, 0], panels):
-        _bars(ax, languages, series, "difference")
+        _bars(ax, languages, [s[:3] for s in series], "difference", [s[3] for s in series])
         ax.set_title(f"{enc} - {base}")
     return _finish(fig, path)
 

@@ -17,10 +17,14 @@ from matplotlib.figure import Figure
 
 from melmo.analysis.correlation import language_difference, load_sizes, size_correlation
 from melmo.analysis.figures import figure1, figure2, figure3, figure_perplexity, save_png
-from melmo.analysis.significance import prediction_tests, seed_tests
+from melmo.analysis.hierarchical import SIGNIFICANCE_LEVEL, hierarchical_tests, significant_cells
+from melmo.analysis.paper import paper_table4
+from melmo.analysis.significance import TEST_COLUMNS, prediction_tests, seed_tests
 from melmo.analysis.tables import (
     PAPER_COLUMNS,
+    difference_table,
     format_table,
+    helper_columns,
     label,
     language_table,
     order_present,
@@ -42,10 +46,12 @@ class Report:
     correlations: pd.DataFrame  # task, metric, a, b, method, rho, p, n_languages
     figures: dict[str, Figure | None] = field(default_factory=dict)
     missing: str | None = None  # the one line on encoders/tasks asked for but absent
-    significance: pd.DataFrame | None = None  # seed_tests and prediction_tests (TEST_COLUMNS)
+    significance: pd.DataFrame | None = None  # hierarchical_tests, seed_tests, prediction_tests (TEST_COLUMNS)
+    helpers: dict[str, pd.DataFrame] = field(default_factory=dict)  # the metrics that are not the paper's
+    beside_paper: dict[str, pd.DataFrame] = field(default_factory=dict)  # the paper's Table 1 and ours - the paper's
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"table1": self.table1, "table4": self.table4}
+        return {"table1": self.table1, "table4": self.table4, **self.helpers, **self.beside_paper}
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write table1/table4 (.md, .csv, .tex), correlations (.md, .csv) and figure1-3.png."""
@@ -70,15 +76,38 @@ def correlations_markdown(corr: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+SIGNIFICANCE_NOTE = (f"The hierarchical bootstrap (seeds and test items resampled; sentences as clusters for token tasks) "
+                     f"is the test the tables and figures mark (* : p < {SIGNIFICANCE_LEVEL}); the per-seed bootstraps "
+                     f"(items only) and the t-tests over seeds (seeds only) are detail.\n")
+
+
 def significance_markdown(sig: pd.DataFrame) -> str:
     if sig.empty:
         return "No comparison possible: no encoder pair shares two seeds, and no per-item predictions were found.\n"
-    lines = ["| test | task | language | seed | difference | p | n |", "|---|---|---|---|---|---|---|"]
+    lines = [SIGNIFICANCE_NOTE, "| test | task | language | seed | difference | p | n | seeds |", "|---|---|---|---|---|---|---|---|"]
     for r in sig.itertuples():
         seed = "" if r.seed is None or pd.isna(r.seed) else int(r.seed)
         lines.append(f"| {r.test} | {label(r.task, r.metric)} | {r.language} | {seed} | {r.a} - {r.b} = {r.difference:+.4f} "
-                     f"| {r.p:.3g} | {r.n} |")
+                     f"| {r.p:.3g} | {r.n} | {r.n_seeds} |")
     return "\n".join(lines) + "\n"
+
+
+def significance(df: pd.DataFrame, pairs, predictions_dir=None, n_resamples: int = 2000) -> pd.DataFrame:
+    """Every test of ``pairs``: hierarchical bootstraps first (the one marked), then per-seed bootstraps and t-tests."""
+    parts = [seed_tests(df, pairs)]
+    if predictions_dir is not None:
+        parts = [hierarchical_tests(predictions_dir, pairs, n_resamples=n_resamples),
+                 prediction_tests(predictions_dir, pairs, n_resamples=n_resamples), *parts]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TEST_COLUMNS)
+
+
+def mark_table4(table4: pd.DataFrame, sig: pd.DataFrame, base: str) -> pd.DataFrame:
+    """Mark (``attrs["marks"]``) the Table 4 cells whose hierarchical test against ``base`` has p < the level."""
+    marks = {(label(t, m), a, lang): mk for (t, m, lang, a), mk in significant_cells(sig).items()}
+    table4.attrs["marks"] = marks
+    table4.attrs["marks_note"] = f"* : differs from {base} (hierarchical bootstrap over seeds and items, p < {SIGNIFICANCE_LEVEL}).\n"
+    return table4
 
 
 def correlations(results, sizes, pairs: Sequence[tuple[str, str]], method: str = "spearman") -> pd.DataFrame:
@@ -101,12 +130,17 @@ def correlations(results, sizes, pairs: Sequence[tuple[str, str]], method: str =
 
 def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", compare: Sequence[str] = ("M0.2", "TRUNC"),
                 method: str = "spearman", predictions_dir: str | Path | None = None, n_resamples: int = 2000,
-                languages: Sequence[str] | None = None) -> Report:
+                languages: Sequence[str] | None = None, cells: str = "ours") -> Report:
     """Tables 1 and 4, the size correlations (when ``sizes`` are given), Figures 1-3, significance.
 
-    Significance: a paired t-test over seeds of every encoder against ``base`` where they share at
-    least two seeds, and, when ``predictions_dir`` holds a ``predictions/`` folder, a paired
-    bootstrap (``n_resamples``, by sentence) for every evaluation both have predictions for.
+    ``cells`` (melmo.analysis.tables): "ours" averages every language of the results; "paper" the
+    paper's cells only, and adds the paper's Table 1 and ours - the paper's (``beside_paper``).
+    Tables 1 and 4 show the paper's metrics; the others go to ``helpers`` (table1_helpers, table4_helpers).
+
+    Significance: when ``predictions_dir`` holds a ``predictions/`` folder, a hierarchical
+    bootstrap over seeds and items (the test Table 4 and Figures 1-2 mark) and a paired bootstrap
+    per seed (``n_resamples``, by sentence); and a paired t-test over seeds of every encoder
+    against ``base`` where they share at least two seeds.
 
     Encoders are shown in the order mono, base, compare, then any others in the results. Roles,
     the paper's tasks and ``languages`` (when given: only these are analysed) absent from the
@@ -122,23 +156,30 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
         if df.empty:
             raise ResultsError(f"no results for the languages {', '.join(languages)}")
     encoders = order_present(df["encoder"], roles)
-    table1 = summary_table(df, encoders=encoders)
-    table4 = language_table(df, encoders=encoders)
+    pairs = [(e, base) for e in encoders if e != base]
+    sig = significance(df, pairs, predictions_dir, n_resamples)
+    marks = significant_cells(sig)
+    table1 = summary_table(df, encoders=encoders, cells=cells)
+    table4 = mark_table4(language_table(df, encoders=encoders, cells=cells), sig, base)
+    helpers = {}
+    if helper_columns(df):
+        helpers = {"table1_helpers": summary_table(df, encoders=encoders, columns=helper_columns(df)),
+                   "table4_helpers": language_table(df, encoders=encoders, columns=helper_columns(df))}
+    beside = {}
+    if cells == "paper":
+        paper1 = summary_table(paper_table4(), cells="paper")
+        beside = {"table1_paper": paper1, "table1_minus_paper": difference_table(table1, paper1)}
     if sizes is None:
         log.info("no corpus sizes given: no size correlations, languages in alphabetical order")
         corr = pd.DataFrame(columns=["task", "metric", "a", "b", "method", "rho", "p", "n_languages"])
     else:
         sizes = load_sizes(sizes)
         corr = correlations(df, sizes, [(e, base) for e in [mono, *compare] if e != base], method)
+    floors = [e for e in encoders if e not in roles]  # floors (random-*, majority, chance) and any other encoder
     figures = {
-        "figure1": figure1(df, sizes, mono=mono, base=base),
-        "figure2": figure2(df, sizes, base=base, compare=compare),
-        "figure3": figure3(df, sizes, encoders=[base, *compare]),
+        "figure1": figure1(df, sizes, mono=mono, base=base, marks=marks),
+        "figure2": figure2(df, sizes, base=base, compare=compare, marks=marks),
+        "figure3": figure3(df, sizes, encoders=[base, *compare, *floors]),
         "figure_perplexity": figure_perplexity(df, sizes) if sizes is not None else None,
     }
-    pairs = [(e, base) for e in encoders if e != base]
-    sig = seed_tests(df, pairs)
-    if predictions_dir is not None:
-        sig = pd.concat([sig, prediction_tests(predictions_dir, pairs, n_resamples=n_resamples)], ignore_index=True) \
-            if len(sig) else prediction_tests(predictions_dir, pairs, n_resamples=n_resamples)
-    return Report(table1, table4, corr, figures, missing, sig)
+    return Report(table1, table4, corr, figures, missing, sig, helpers, beside)

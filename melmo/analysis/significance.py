@@ -137,7 +137,8 @@ def paired_seed_test(results, task: str, metric: str, language: str, encoder_a: 
     return SeedTestResult(float(diff.mean()), p, len(common), method)
 
 
-TEST_COLUMNS = ["test", "task", "metric", "language", "seed", "a", "b", "difference", "p", "n"]
+# n: seeds (seed tests) or items (bootstraps); n_seeds: the seeds behind a bootstrap ("3+3" for a hierarchical one)
+TEST_COLUMNS = ["test", "task", "metric", "language", "seed", "a", "b", "difference", "p", "n", "n_seeds"]
 
 
 def seed_tests(results, pairs, method: str = "ttest") -> pd.DataFrame:
@@ -153,7 +154,7 @@ def seed_tests(results, pairs, method: str = "ttest") -> pd.DataFrame:
             if len(common) >= 2:
                 r = paired_seed_test(sub, t, m, lang, a, b, method=method)
                 rows.append({"test": method, "task": t, "metric": m, "language": lang, "seed": None, "a": a, "b": b,
-                             "difference": r.difference, "p": r.p_value, "n": r.n_seeds})
+                             "difference": r.difference, "p": r.p_value, "n": r.n_seeds, "n_seeds": str(r.n_seeds)})
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
@@ -183,5 +184,5 @@ def prediction_tests(results_dir: str | Path, pairs, metrics: dict[str, list[str
                         continue
                     r = compare_predictions(fa, fb, m, n_resamples=n_resamples, seed=seed)
                     rows.append({"test": "bootstrap", "task": task, "metric": m, "language": lang, "seed": int(s),
-                                 "a": a, "b": b, "difference": r.difference, "p": r.p_value, "n": r.n_items})
+                                 "a": a, "b": b, "difference": r.difference, "p": r.p_value, "n": r.n_items, "n_seeds": "1+1"})
     return pd.DataFrame(rows, columns=TEST_COLUMNS)

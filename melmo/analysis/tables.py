@@ -10,6 +10,15 @@ Definitions (``results``: the long table of :mod:`melmo.results.table`, or its C
   when there is one seed (a seed lacking some languages averages over fewer: run every seed on
   every language for a meaningful spread).
 * Table 4 (:func:`language_table`): encoders x languages for each task/metric, cell mean and std.
+* Cells (``cells``): which (task, metric, language) cells a table averages. ``"ours"`` (or None):
+  every language of the results; ``"paper"``: the paper's cells (:func:`melmo.analysis.paper.paper_cells`:
+  no Swedish PoS, no Russian parsing, no English or Hindi Tatoeba, PoS transfer with English), the
+  choice when setting ours beside the paper's; or a mapping (task, metric) -> languages. A summary
+  table records the cells it averaged in ``table.attrs["cells"]`` and every writer prints them
+  (:func:`cells_note`).
+* Columns: by default the paper's metrics only (:data:`PAPER_COLUMNS`); the helper metrics
+  (``acc_select``, ``las_select``, ``*_nopunct``, ``acc_reverse``, ...) go to their own tables
+  (``columns=helper_columns(results)``).
 
 A missing cell stays missing (NaN, shown as "-") and is left out of every mean. Encoders,
 task/metrics or languages asked for but absent from the results are reported in one log line
@@ -23,7 +32,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from melmo.analysis.paper import PAPER_ENCODERS
+from melmo.analysis.paper import PAPER_ENCODERS, paper_cells
 from melmo.results.table import load_results
 
 log = logging.getLogger(__name__)
@@ -74,12 +83,38 @@ def report_missing(df: pd.DataFrame, encoders=None, columns=None, languages=None
     return msg
 
 
-def _select(results, encoders, columns, languages):
+def helper_columns(results) -> list[tuple[str, str]]:
+    """The task/metrics of ``results`` that are not the paper's (acc_select, *_nopunct, acc_reverse, ppl, ...), sorted."""
     df = load_results(results)
+    return sorted({tm for tm in zip(df["task"], df["metric"]) if tm not in PAPER_COLUMNS})
+
+
+def resolve_cells(cells) -> dict[tuple[str, str], tuple[str, ...]] | None:
+    """``cells`` as a mapping (task, metric) -> languages: None / "ours" -> None (every cell), "paper" -> the paper's."""
+    if cells is None or cells == "ours":
+        return None
+    if cells == "paper":
+        return paper_cells()
+    if isinstance(cells, str):
+        raise ValueError(f"unknown cells {cells!r} (use paper, ours or a mapping (task, metric) -> languages)")
+    return {tuple(k): tuple(v) for k, v in dict(cells).items()}
+
+
+def keep_cells(df: pd.DataFrame, cells) -> pd.DataFrame:
+    """The rows of ``df`` inside ``cells`` (:func:`resolve_cells`); task/metrics the mapping does not name stay whole."""
+    cells = resolve_cells(cells)
+    if cells is None:
+        return df
+    keep = [(t, m) not in cells or lang in cells[(t, m)] for t, m, lang in zip(df["task"], df["metric"], df["language"])]
+    return df[pd.Series(keep, index=df.index, dtype=bool)]
+
+
+def _select(results, encoders, columns, languages, cells=None):
+    df = keep_cells(load_results(results), cells)
     report_missing(df, encoders, columns, languages)
     encoders = order_present(df["encoder"], PAPER_ENCODERS) if encoders is None else [e for e in encoders if e in set(df["encoder"])]
     have = list(dict.fromkeys(zip(df["task"], df["metric"])))
-    columns = order_present(have, list(PAPER_COLUMNS)) if columns is None else [c for c in columns if c in have]
+    columns = [c for c in PAPER_COLUMNS if c in have] if columns is None else [c for c in columns if c in have]
     languages = sorted(set(df["language"])) if languages is None else [lang for lang in languages if lang in set(df["language"])]
     keep = df["encoder"].isin(encoders) & df["language"].isin(languages)
     keep &= pd.Series([tm in set(columns) for tm in zip(df["task"], df["metric"])], index=df.index, dtype=bool)
@@ -94,17 +129,20 @@ def cell_stats(results) -> pd.DataFrame:
 
 
 def summary_table(results, encoders: Sequence[str] | None = None, columns: Sequence[tuple[str, str]] | None = None,
-                  languages: Sequence[str] | None = None) -> pd.DataFrame:
+                  languages: Sequence[str] | None = None, cells=None) -> pd.DataFrame:
     """The paper's Table 1: per encoder, the mean over languages (and seeds) of each task/metric.
 
     ``results``: a long results DataFrame or CSV path. ``encoders``, ``columns`` ((task, metric)
-    pairs) and ``languages`` choose and order what is shown (default: all present, the paper's
-    encoders and columns first). Returns a DataFrame indexed by encoder with columns
+    pairs) and ``languages`` choose and order what is shown (default: every encoder, the paper's
+    first; the paper's columns present). ``cells``: "ours" (default), "paper" or a mapping
+    (module docstring). ``attrs["cells"]``: label -> (languages averaged, {encoder: languages
+    it lacks}). Returns a DataFrame indexed by encoder with columns
     ``(label, "mean")`` and ``(label, "std")``: mean over languages of the per-language means over
     seeds; std over seeds (ddof=1) of the per-seed means over languages, NaN with one seed.
     Missing cells are left out of the means; an encoder without any value for a task is NaN.
     """
-    df, encoders, columns, languages = _select(results, encoders, columns, languages)
+    choice = cells if isinstance(cells, str) or cells is None else "given"
+    df, encoders, columns, languages = _select(results, encoders, columns, languages, cells)
     cells = df.groupby(["encoder", "task", "metric", "language"])["value"].mean()
     means = cells.groupby(["encoder", "task", "metric"]).mean()
     per_seed = df.groupby(["encoder", "task", "metric", "seed"])["value"].mean()
@@ -115,18 +153,47 @@ def summary_table(results, encoders: Sequence[str] | None = None, columns: Seque
         out.loc[e, (label(t, m), "mean")] = v
     for (e, t, m), v in stds.items():
         out.loc[e, (label(t, m), "std")] = v
+    out.attrs["cells_choice"] = choice or "ours"
+    out.attrs["cells"] = averaged_cells(df, columns)
     return out
 
 
+def averaged_cells(df: pd.DataFrame, columns) -> dict[str, tuple[list[str], dict[str, list[str]]]]:
+    """Per column label: (the languages any encoder has, {encoder: the languages of those it lacks})."""
+    out = {}
+    for t, m in columns:
+        sub = df[(df["task"] == t) & (df["metric"] == m)]
+        langs = sorted(set(sub["language"]))
+        lacks = {}
+        for e, g in sub.groupby("encoder", sort=False):
+            miss = [lang for lang in langs if lang not in set(g["language"])]
+            if miss:
+                lacks[str(e)] = miss
+        out[label(t, m)] = (langs, lacks)
+    return out
+
+
+def cells_note(table: pd.DataFrame) -> str:
+    """One line per column saying which cells a summary table averages ("" when it records none)."""
+    cells = table.attrs.get("cells")
+    if not cells:
+        return ""
+    lines = [f"Cells averaged ({table.attrs.get('cells_choice', 'ours')} cells):"]
+    for col, (langs, lacks) in cells.items():
+        extra = "".join(f"; {e} lacks {' '.join(miss)}" for e, miss in lacks.items())
+        lines.append(f"- {col}: {len(langs)} languages ({' '.join(langs)}){extra}")
+    return "\n".join(lines) + "\n"
+
+
 def language_table(results, encoders: Sequence[str] | None = None, columns: Sequence[tuple[str, str]] | None = None,
-                   languages: Sequence[str] | None = None) -> pd.DataFrame:
+                   languages: Sequence[str] | None = None, cells=None) -> pd.DataFrame:
     """The paper's Table 4: encoders x languages for each task/metric, mean and std over seeds.
 
     Returns a DataFrame indexed by (task label, encoder) with columns ``(language, "mean")`` and
     ``(language, "std")`` (std ddof=1, NaN with one seed); an encoder with no value at all for a
     task has no row for it (as MONO has none for the transfer tasks in the paper).
     """
-    df, encoders, columns, languages = _select(results, encoders, columns, languages)
+    df, encoders, columns, languages = _select(results, encoders, columns, languages, cells)
     cells = cell_stats(df) if len(df) else pd.DataFrame(columns=["mean", "std", "n_seeds"])
     present = set(zip(df["encoder"], df["task"], df["metric"]))
     rows = [(c, e) for c in columns for e in encoders if (e, *c) in present]
@@ -156,22 +223,26 @@ def _cells(table: pd.DataFrame, digits: int, pm: str, missing: str) -> tuple[lis
     groups = list(dict.fromkeys(table.columns.get_level_values(0)))
     names = [n or "" for n in table.index.names]
     body = []
+    marks = table.attrs.get("marks") or {}
     for idx, row in table.iterrows():
         idx = idx if isinstance(idx, tuple) else (idx,)
         cells = [str(i) for i in idx]
         for g in groups:
             m, s = row[(g, "mean")], row[(g, "std")]
-            cells.append(missing if pd.isna(m) else f"{m:.{digits}f}" + ("" if pd.isna(s) else f"{pm}{s:.{digits}f}"))
+            cells.append(missing if pd.isna(m) else f"{m:.{digits}f}" + ("" if pd.isna(s) else f"{pm}{s:.{digits}f}")
+                         + marks.get((*idx, g), ""))
         body.append(cells)
     return names + [str(g) for g in groups], body
 
 
 def to_markdown(table: pd.DataFrame, digits: int = 2) -> str:
-    """A summary or language table as a Markdown table ("mean ± std" cells, "-" when missing)."""
+    """A summary or language table as a Markdown table ("mean ± std" cells, "-" when missing; a cell
+    in ``table.attrs["marks"]`` ({(row index..., column): mark}) gets its mark, e.g. "*")."""
     head, body = _cells(table, digits, " ± ", "-")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
-    return "\n".join(lines) + "\n"
+    note = cells_note(table) + (table.attrs.get("marks_note") or "")
+    return "\n".join(lines) + "\n" + (f"\n{note}" if note else "")
 
 
 def _tex(s: str) -> str:
@@ -188,7 +259,8 @@ def to_latex(table: pd.DataFrame, digits: int = 2) -> str:
              " & ".join(_tex(h) for h in head) + r" \\", r"\hline"]
     lines += [" & ".join(_tex(c) if i < n_idx else c for i, c in enumerate(r)) + r" \\" for r in body]
     lines += [r"\hline", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    note = cells_note(table) + (table.attrs.get("marks_note") or "")
+    return "\n".join(lines) + "\n" + "".join(f"% {line}\n" for line in note.splitlines())
 
 
 def to_csv(table: pd.DataFrame) -> str:
@@ -206,5 +278,6 @@ def format_table(table: pd.DataFrame, fmt: str = "markdown", digits: int = 2) ->
     return writers[fmt](table)
 
 
-__all__ = ["PAPER_COLUMNS", "cell_stats", "difference_table", "format_table", "label", "language_table", "order_present", "report_missing",
+__all__ = ["PAPER_COLUMNS", "averaged_cells", "cell_stats", "cells_note", "difference_table", "helper_columns", "keep_cells",
+           "resolve_cells", "format_table", "label", "language_table", "order_present", "report_missing",
            "summary_table", "to_csv", "to_latex", "to_markdown"]

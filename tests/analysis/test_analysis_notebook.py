@@ -49,5 +49,5 @@ def test_notebook_executes_with_a_results_file(tmp_path, monkeypatch):
     # yours, Table 1 row M0.4: PoS = 0.8 - 0.04 (mean offset) + 0.02 (mean seed term) = 0.78, Tatoeba
     # 0.2 - 0.04 + 0.02 = 0.18; std over seeds 1 and 3 of the language means: 0.02 / sqrt(2) = 0.014
     assert "**Yours**" in text and "| M0.4 | 0.78 ± 0.01 | 0.18 ± 0.01 |" in text.splitlines()
-    assert "| ttest | PoS | ar |  | M0.2 - M0.4 = +0.0200 | 0 | 2 |" in text.splitlines()  # constant difference
+    assert "| ttest | PoS | ar |  | M0.2 - M0.4 = +0.0200 | 0 | 2 | 2 |" in text.splitlines()  # constant difference
     assert "**figure3, yours**" in text and text.count("<png>") == 6
