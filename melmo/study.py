@@ -193,7 +193,8 @@ def plan(cfg: DictConfig) -> list[Stage]:
     stages.append(Stage(
         "analyse", "analyse", [py, "-m", "melmo.analysis", str(results), "--sizes", sizes, "--out", str(out / "analysis"),
                                "--base", str(study.analysis.base), "--compare", *[str(c) for c in study.analysis.compare],
-                               "--mono", str((study.get("encoder_names") or {}).get("mono", "MONO"))],
+                               "--mono", str((study.get("encoder_names") or {}).get("mono", "MONO")),
+                               "--cells", str(study.analysis.get("cells", "ours"))],
         str(logs / "analyse.log"), done=analysed(out)))
     return [s for s in stages if s.kind in kinds]
 
