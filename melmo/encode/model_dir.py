@@ -7,6 +7,11 @@
     model.describe()       # one row of the encoders table
     model.tokenizer("fi", fallback)   # raw-text tokenizer the model was trained with (melmo.json)
 
+``encoder.path=random:<arch>[@<seed>]`` is the floor of a trained model: an untrained biLM (the
+constructor's initialisation, as training starts) of conf/model/<arch>.yaml, or of the architecture
+of a model directory (``random:<dir>``, which also lends its tokenizers), seeded (default 0) --
+:class:`RandomModelDir`.
+
 A directory holds options.json, one weight file (weights.hdf5 / model.hdf5 / lm_weights.hdf5 / the
 only *.hdf5), optionally vocab.txt and melmo.json. melmo.json (written by melmo.pretrain.export) records the
 corpus metadata and the tokenizers bundled under tokenizers/<lang>.udpipe by relative path and
@@ -16,14 +21,19 @@ file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
+
+import yaml
 
 from melmo.corpus.readers import file_sha256
 from melmo.model.io import OPTIONS_NAME, BilmFormatError, find_weights, load_bilm
 
 META_NAME = "melmo.json"
+RANDOM_PREFIX = "random:"
+MODEL_CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "model"  # conf/model/<arch>.yaml
 
 
 class ModelDirError(BilmFormatError):
@@ -31,6 +41,11 @@ class ModelDirError(BilmFormatError):
 
 
 class ModelDir:
+    def __new__(cls, path=None, *args, **kwargs):
+        if cls is ModelDir and str(path).startswith(RANDOM_PREFIX):
+            return super().__new__(RandomModelDir)
+        return super().__new__(cls)
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if not self.path.is_dir():
@@ -147,3 +162,68 @@ class ModelDir:
             raise ModelDirError(f"{path}: tokenizer for {lang!r} differs from the one the model was trained with "
                                 f"(sha256 mismatch with {self.path / META_NAME})")
         return path
+
+
+class RandomModelDir(ModelDir):
+    """``random:<arch>[@<seed>]``: an untrained biLM of a conf/model config or of a model directory's
+    architecture, built with the constructor's initialisation under ``torch.manual_seed(seed)``.
+
+    Nothing is written: the weights are made on first use, and their hash is the SHA-256 of the
+    state dict (names and bytes), so the activation cache and the encoders table tell seeds apart.
+    ``random:<model dir>`` keeps that directory's melmo.json tokenizers (the same tokenization as
+    the trained model it is the floor of).
+    """
+
+    def __init__(self, path: str):
+        self.spec = str(path)
+        arch, _, seed = self.spec[len(RANDOM_PREFIX):].rpartition("@") if "@" in self.spec else ("", "", "")
+        arch = arch or self.spec[len(RANDOM_PREFIX):]
+        try:
+            self.seed = int(seed) if seed else 0
+        except ValueError:
+            raise ModelDirError(f"{self.spec}: the seed after '@' must be an integer") from None
+        self.options_path = self.weights_path = None
+        if Path(arch).is_dir():
+            ref = ModelDir(arch)
+            self.path, self.meta, self.arch = ref.path, ref.meta, ref.name
+            self._arch = {k: ref.options[k] for k in ("char_cnn", "lstm")}
+        else:
+            conf = MODEL_CONF_DIR / f"{arch}.yaml"
+            if not arch or "/" in arch or not conf.is_file():
+                raise ModelDirError(f"{self.spec}: neither a model directory nor a config {MODEL_CONF_DIR}/<arch>.yaml "
+                                    f"(have {', '.join(sorted(p.stem for p in MODEL_CONF_DIR.glob('*.yaml')))})")
+            cfg = yaml.safe_load(conf.read_text(encoding="utf-8"))
+            self.path, self.meta, self.arch = conf, None, arch
+            self._arch = {"char_cnn": cfg["char_cnn"], "lstm": cfg["lstm"]}
+
+    @cached_property
+    def options(self) -> dict:
+        return json.loads(json.dumps(self._arch))
+
+    @cached_property
+    def encoder(self):
+        import torch
+
+        from melmo.model.encoder import BiLM
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            enc = BiLM(self.options["char_cnn"], self.options["lstm"])
+        enc.requires_grad_(False)
+        return enc.eval()
+
+    @cached_property
+    def weights_sha256(self) -> str:
+        h = hashlib.sha256()
+        for k, v in sorted(self.encoder.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+    @property
+    def name(self) -> str:
+        return f"random-{self.arch}-s{self.seed}"
+
+    def describe(self) -> dict:
+        return {**super().describe(), "path": self.spec, "strategy": "random", "alpha": "", "lm_seed": self.seed,
+                "corpus_tokens": ""}

@@ -6,7 +6,9 @@ xtreme#17, #61). A sentence vector is the mean over its real tokens of one confi
 the average of the layers), L2-normalised (XTREME third_party/utils_retrieve.py). For each English
 sentence the nearest sentence of the other language by cosine is retrieved (XTREME's direction:
 index on the other language, English queries): metric ``acc``; the other direction is
-``acc_reverse``. Each input line is tokenized with the model's own tokenizer (melmo.json).
+``acc_reverse``. Every layer's accuracy is recorded too, from the same encoding: ``acc_layer0``
+(the character layer), ``acc_layer1``, ``acc_layer2``, ``acc_average`` (conf/task/tatoeba.yaml
+says which is the default and why). Each input line is tokenized with the model's own tokenizer (melmo.json).
 """
 
 from __future__ import annotations
@@ -66,18 +68,42 @@ def _lines(path: Path) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
+def pooled_layers(acts) -> np.ndarray:
+    """(n_sentences, L, D): mean over each sentence's tokens, every layer (zeros for an empty sentence)."""
+    out = None
+    for i in range(len(acts)):
+        a = np.asarray(acts.sentence(i), dtype=np.float64)  # (n, L, D)
+        if out is None:
+            out = np.zeros((len(acts), a.shape[1], acts.meta["dim"]), dtype=np.float64)
+        if len(a):
+            out[i] = a.mean(0)
+    return np.zeros((0, 1, acts.meta["dim"])) if out is None else out
+
+
+def layer_vectors(pooled: np.ndarray, layer) -> np.ndarray:
+    """(n_sentences, D) L2-normalised vectors of ``layer`` (int, or "average" of all layers) from
+    :func:`pooled_layers` (the mean over tokens commutes with the mean over layers)."""
+    v = pooled.mean(1) if layer == "average" else pooled[:, int(layer)]
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    return np.divide(v, norm, out=np.zeros_like(v), where=norm > 0)
+
+
 def sentence_vectors(acts, layer) -> np.ndarray:
     """(n_sentences, D): mean over each sentence's tokens of ``layer`` (int, or "average" of all
     layers), L2-normalised; an empty sentence gets a zero vector."""
-    out = np.zeros((len(acts), acts.meta["dim"]), dtype=np.float64)
-    for i in range(len(acts)):
-        a = np.asarray(acts.sentence(i), dtype=np.float64)  # (n, L, D)
-        if not len(a):
-            continue
-        v = (a.mean(1) if layer == "average" else a[:, int(layer)]).mean(0)
-        norm = np.linalg.norm(v)
-        out[i] = v / norm if norm > 0 else v
-    return out
+    return layer_vectors(pooled_layers(acts), layer)
+
+
+def layer_metric(layer) -> str:
+    """The results metric of one layer's accuracy: ``acc_layer0``, ``acc_layer1``, ..., ``acc_average``."""
+    return "acc_average" if layer == "average" else f"acc_layer{int(layer)}"
+
+
+def every_layer_accuracy(pe: np.ndarray, px: np.ndarray, gold: np.ndarray) -> dict[str, float]:
+    """English-query accuracy of every layer and of their average, from one encoding of each side."""
+    layers = [*range(pe.shape[1]), "average"]
+    return {layer_metric(layer): retrieval_accuracy(layer_vectors(pe, layer), layer_vectors(px, layer), gold)[0]
+            for layer in layers}
 
 
 def retrieve(queries: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -105,13 +131,16 @@ def run_tatoeba(cfg: DictConfig) -> list[dict]:
         xx_path, xs, en_path, es = read_pair(root, lang)
         tok = raw_tokenizer(ctx.model, lang, fallback)
         protocol["tokenizers"][lang] = tok.describe()
-        vx = sentence_vectors(ctx.encode(tok.tokenize(xs), tokenization=tok.describe(), label=xx_path.name, language=lang), tcfg.layer)
-        ve = sentence_vectors(ctx.encode(en_tok.tokenize(es), tokenization=en_tok.describe(), label=en_path.name, language="en"), tcfg.layer)
+        px = pooled_layers(ctx.encode(tok.tokenize(xs), tokenization=tok.describe(), label=xx_path.name, language=lang))
+        pe = pooled_layers(ctx.encode(en_tok.tokenize(es), tokenization=en_tok.describe(), label=en_path.name, language="en"))
+        vx, ve = layer_vectors(px, tcfg.layer), layer_vectors(pe, tcfg.layer)
         gold = np.arange(len(xs))
         acc, pred = retrieval_accuracy(ve, vx, gold)
         acc_rev, _ = retrieval_accuracy(vx, ve, gold)
         ctx.write_predictions("tatoeba", lang, seed, gold.tolist(), gold.tolist(), pred.tolist())
         new = [ctx.row("tatoeba", "acc", lang, seed, acc), ctx.row("tatoeba", "acc_reverse", lang, seed, acc_rev)]
+        # every layer from the same encoding: the evidence for the default layer (helper metrics, not Table 1's)
+        new += [ctx.row("tatoeba", m, lang, seed, v) for m, v in every_layer_accuracy(pe, px, gold).items()]
         ctx.append(new)
         rows += new
         log.info("tatoeba %s %s: acc %.4f, reverse %.4f", ctx.name, lang, acc, acc_rev)

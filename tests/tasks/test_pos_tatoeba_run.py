@@ -124,8 +124,11 @@ def test_pos_transfer_one_model_per_seed(evaluate, tmp_path, data_root, monkeypa
 
 
 def test_tatoeba_end_to_end(evaluate, tmp_path):
-    rows = evaluate("task=tatoeba")
-    assert {(r["language"], r["metric"]) for r in rows} == {(lang, m) for lang in ("fi", "it") for m in ("acc", "acc_reverse")}
+    rows = evaluate("task=tatoeba", "task.layer=1")
+    metrics = ("acc", "acc_reverse", "acc_layer0", "acc_layer1", "acc_layer2", "acc_average")  # every layer, one encoding
+    assert {(r["language"], r["metric"]) for r in rows} == {(lang, m) for lang in ("fi", "it") for m in metrics}
+    got = {(r["language"], r["metric"]): r["value"] for r in rows}
+    assert all(got[(lang, "acc")] == got[(lang, "acc_layer1")] for lang in ("fi", "it"))  # acc: the configured layer
     assert all(0.0 <= float(r["value"]) <= 1.0 and r["seed"] == 0 for r in rows)
     pred = (tmp_path / "res" / "predictions" / "tatoeba" / "tiny" / "fi.seed0.tsv").read_text().splitlines()
     assert len(pred) == 31 and pred[1].split("\t")[:2] == ["0", "0"]

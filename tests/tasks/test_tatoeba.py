@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from melmo.tasks.tatoeba import TatoebaError, read_pair, retrieval_accuracy, sentence_vectors
+from melmo.tasks.tatoeba import TatoebaError, every_layer_accuracy, pooled_layers, read_pair, retrieval_accuracy, sentence_vectors
 
 
 def _unit(rng, n, d):
@@ -59,6 +59,35 @@ def test_sentence_vectors_mean_pool_and_normalise():
     np.testing.assert_array_equal(v0[1], [0, 0])
     avg = sentence_vectors(acts, "average")  # layers averaged: mean over tokens of (2, 0), (2, 2) = (2, 1)
     np.testing.assert_allclose(avg[0], np.array([2, 1]) / np.sqrt(5))
+
+
+class _Acts:
+    def __init__(self, s):
+        self.s, self.meta = s, {"dim": s[0].shape[2]}
+
+    def __len__(self):
+        return len(self.s)
+
+    def sentence(self, i):
+        return self.s[i]
+
+
+def test_every_layer_from_one_encoding_matches_each_layer_alone():
+    rng = np.random.default_rng(4)
+    en = [rng.standard_normal((int(rng.integers(1, 6)), 3, 5)) for _ in range(40)]
+    xx = [e + 1.2 * rng.standard_normal(e.shape) for e in en]  # noisy translations of every layer
+    gold = np.arange(40)
+    got = every_layer_accuracy(pooled_layers(_Acts(en)), pooled_layers(_Acts(xx)), gold)
+    assert set(got) == {"acc_layer0", "acc_layer1", "acc_layer2", "acc_average"}
+    for layer in (0, 1, 2, "average"):
+        # brute force: pool each sentence of the one layer (or the layer mean) by hand, cosine from scratch
+        def vec(s):
+            return (s.mean(1) if layer == "average" else s[:, layer]).mean(0)
+        ref = _brute_force_acc([vec(s) for s in en], [vec(s) for s in xx], gold)
+        name = "acc_average" if layer == "average" else f"acc_layer{layer}"
+        assert got[name] == pytest.approx(ref), layer
+        assert got[name] == retrieval_accuracy(sentence_vectors(_Acts(en), layer), sentence_vectors(_Acts(xx), layer), gold)[0]
+    assert len(set(got.values())) > 1  # the layers differ here, so a mixed-up layer would show
 
 
 def test_unequal_files_one_line_error(tmp_path):
