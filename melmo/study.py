@@ -171,7 +171,17 @@ def plan(cfg: DictConfig) -> list[Stage]:
         stages.append(Stage("train", f"train-{m.name}", argv, str(logs / f"train-{m.name}.log"),
                             done=(run_dir / "model" / "melmo.json").is_file()))
     split = bool(study.evaluate.get("split_languages", False))
-    for m in family:
+    paths = {m.name: quoted(out / "models" / m.name / "model") for m in family}
+    needs = {m.name: f"train-{m.name}" for m in family}
+    evaluated = list(family)
+    if study.get("floors"):   # the random-weight encoder of the floors_of model's architecture and tokenizers
+        of = str(study.get("floors_of") or family[0].name)
+        if of not in needs:
+            raise StudyError(f"study.floors_of: {of!r} is not a model of the study ({', '.join(needs)})")
+        floor = Model("random", str((study.get("encoder_names") or {}).get("random", "RANDOM")), [])
+        evaluated.append(floor)
+        paths[floor.name], needs[floor.name] = quoted(f"random:{out / 'models' / of / 'model'}"), f"train-{of}"
+    for m in evaluated:
         tasks = {t: [str(x) for x in langs] for t, langs in study.evaluate.tasks.items()}
         if m.mono:
             tasks = {t: [m.mono] for t in study.evaluate.mono_tasks if m.mono in tasks.get(t, [])}
@@ -182,13 +192,15 @@ def plan(cfg: DictConfig) -> list[Stage]:
             for group in groups:
                 name = f"evaluate-{m.name}-{task}" + (f"-{group[0]}" if split or m.mono else "")
                 lang_arg = [f"language={group[0]}"] if split or m.mono else []
-                argv = [py, str(root / "evaluate.py"), f"encoder.path={quoted(out / 'models' / m.name / 'model')}",
+                argv = [py, str(root / "evaluate.py"), f"encoder.path={paths[m.name]}",
                         f"encoder.name={m.encoder}", f"task={task}", *lang_arg,
                         f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
                         *(study.evaluate.get("extra_overrides") or []),
                         f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
                 done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds)
-                stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[f"train-{m.name}"], done=done))
+                stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[needs[m.name]], done=done))
+    if study.get("floors"):
+        stages.append(floors_stage(study, py, root, out, seeds, results, have))
     sizes = f"<metadata.json of the {study.analysis.sizes_from} model's corpus>"   # known once it is trained
     stages.append(Stage(
         "analyse", "analyse", [py, "-m", "melmo.analysis", str(results), "--sizes", sizes, "--out", str(out / "analysis"),
@@ -197,6 +209,19 @@ def plan(cfg: DictConfig) -> list[Stage]:
                                "--cells", str(study.analysis.get("cells", "ours"))],
         str(logs / "analyse.log"), done=analysed(out)))
     return [s for s in stages if s.kind in kinds]
+
+
+def floors_stage(study: DictConfig, py: str, root: Path, out: Path, seeds: list[int], results: Path, have: set) -> Stage:
+    """``evaluate.py task=baseline``: the floors that need no encoder (melmo/tasks/baseline.py) for the study's tasks."""
+    from melmo.tasks.baseline import FLOOR_ENCODERS
+
+    tasks = {str(t): [str(x) for x in langs] for t, langs in study.evaluate.tasks.items() if str(t) in FLOOR_ENCODERS}
+    argv = [py, str(root / "evaluate.py"), "encoder.path=none", "task=baseline", f"task.floors=[{','.join(tasks)}]",
+            f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
+            f"hydra.run.dir={quoted(out / 'evaluations' / 'floors')}"]
+    done = all((enc, t, lang, str(s)) in have for t, langs in tasks.items() for enc in FLOOR_ENCODERS[t]
+               for lang in langs for s in seeds)
+    return Stage("evaluate", "evaluate-floors", argv, str(out / "logs" / "evaluate-floors.log"), done=done)
 
 
 def analysed(out: Path) -> bool:

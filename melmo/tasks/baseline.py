@@ -131,6 +131,8 @@ def tatoeba_floor(cfg: DictConfig) -> dict[tuple[str, str, str], float]:
             for lang in _languages(cfg, tatoeba_languages(root), "tatoeba")}
 
 
+# the encoder names each floor writes rows under
+FLOOR_ENCODERS = {"pos": ("majority",), "pos_transfer": ("majority",), "xnli": ("majority", "chance"), "tatoeba": ("chance",)}
 FLOORS = {"pos": pos_floor, "pos_transfer": pos_transfer_floor, "xnli": xnli_floor, "tatoeba": tatoeba_floor}
 
 

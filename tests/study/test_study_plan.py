@@ -24,10 +24,10 @@ def compose_study(tmp_path):
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
-    def make(*overrides):
+    def make(*overrides, floors=False):   # the floors' stages have a test of their own
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("study", overrides=[f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}", *overrides],
+            cfg = compose("study", overrides=[f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}", f"study.floors={floors}", *overrides],
                           return_hydra_config=True)
         HydraConfig.instance().set_config(cfg)
         with open_dict(cfg):
@@ -218,3 +218,25 @@ def test_a_results_file_of_another_format_is_named_in_one_line(compose_study, tm
     (out / "results.csv").write_text("model,score\nx,1\n")
     with pytest.raises(S.StudyError, match=r"results.csv: not a mELMo table \(header must be encoder,task,metric,language,seed,value\)"):
         S.plan(compose_study())
+
+
+def test_floors_are_evaluated_beside_the_models(compose_study, tmp_path):
+    out = tmp_path / "studies" / "sample"
+    stages = S.plan(compose_study("study.strategies=[alpha04,trunc]", floors=True))
+    rand = [s for s in stages if arg(s.argv, "encoder.name") == "RANDOM"]
+    assert [arg(s.argv, "task") for s in rand] == list(TASKS)   # every task, like a model
+    assert {arg(s.argv, "encoder.path") for s in rand} == {f"random:{out / 'models' / 'alpha04' / 'model'}"}
+    assert all(s.needs == ["train-alpha04"] for s in rand)   # its architecture and tokenizers come from alpha04
+    floors = next(s for s in stages if s.name == "evaluate-floors")
+    assert arg(floors.argv, "task") == "baseline" and arg(floors.argv, "task.floors") == "[pos,pos_transfer,tatoeba,xnli]"
+    assert not floors.done
+    # done once every floor row is there (encoders majority / chance, every seed)
+    rows = [("majority", t, x) for t in ("pos", "pos_transfer", "xnli") for x in TASKS[t]] + \
+           [("chance", t, x) for t in ("xnli", "tatoeba") for x in TASKS[t]]
+    out.mkdir(parents=True)
+    with open(out / "results.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["encoder", "task", "metric", "language", "seed", "value"])
+        w.writerows([(e, t, "acc", x, s, 0.5) for e, t, x in rows for s in (1, 2, 3)])
+    assert next(s for s in S.plan(compose_study("study.strategies=[alpha04,trunc]", floors=True)) if s.name == "evaluate-floors").done
+    assert not any(s.name == "evaluate-floors" for s in S.plan(compose_study("study.strategies=[alpha04]")))
