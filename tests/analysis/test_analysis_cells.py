@@ -91,3 +91,17 @@ def test_cli_cells_option(tmp_path):
     assert main([str(csv), "--out", str(tmp_path / "b")]) == 0
     assert not (tmp_path / "b" / "table1_minus_paper.md").exists()
     assert "13 languages" in (tmp_path / "b" / "table1.md").read_text()
+
+
+def test_floors_are_rows_of_the_tables_and_bars_of_figure3():
+    df = _ours()
+    floors = pd.concat([df[df["task"] == "tatoeba"].assign(encoder="chance", value=0.001),
+                        df[df["task"] == "pos"].assign(encoder="majority", value=0.7),
+                        df.assign(encoder="RANDOM", value=0.2)])
+    report = make_report(pd.concat([df, floors]), cells="paper")
+    assert list(report.table1.index) == ["M0.4", "RANDOM", "chance", "majority"]   # the paper's encoders first
+    assert report.table1.loc["chance", ("Tatoeba", "mean")] == pytest.approx(0.001)
+    assert ("PoS", "majority") in report.table4.index
+    fig = report.figures["figure3"]
+    labels = [c.get_label() for ax in fig.axes for c in ax.containers]
+    assert {"M0.4", "RANDOM", "chance"} <= set(labels)
