@@ -162,9 +162,12 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
     table1 = summary_table(df, encoders=encoders, cells=cells)
     table4 = mark_table4(language_table(df, encoders=encoders, cells=cells), sig, base)
     helpers = {}
-    if helper_columns(df):
-        helpers = {"table1_helpers": summary_table(df, encoders=encoders, columns=helper_columns(df)),
-                   "table4_helpers": language_table(df, encoders=encoders, columns=helper_columns(df))}
+    hcols = helper_columns(df)
+    if hcols:
+        has = set(df.loc[[tm in set(hcols) for tm in zip(df["task"], df["metric"])], "encoder"])
+        hencs = [e for e in encoders if e in has]
+        helpers = {"table1_helpers": summary_table(df, encoders=hencs, columns=hcols),
+                   "table4_helpers": language_table(df, encoders=hencs, columns=hcols)}
     beside = {}
     if cells == "paper":
         paper1 = summary_table(paper_table4(), cells="paper")
