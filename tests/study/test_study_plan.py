@@ -240,3 +240,11 @@ def test_floors_are_evaluated_beside_the_models(compose_study, tmp_path):
         w.writerows([(e, t, "acc", x, s, 0.5) for e, t, x in rows for s in (1, 2, 3)])
     assert next(s for s in S.plan(compose_study("study.strategies=[alpha04,trunc]", floors=True)) if s.name == "evaluate-floors").done
     assert not any(s.name == "evaluate-floors" for s in S.plan(compose_study("study.strategies=[alpha04]")))
+
+
+def test_floors_follow_the_first_model_unless_named(compose_study, tmp_path):
+    stages = S.plan(compose_study("study.strategies=[trunc,alpha02]", floors=True))
+    rand = [s for s in stages if arg(s.argv, "encoder.name") == "RANDOM"]
+    assert rand and all(s.needs == ["train-trunc"] for s in rand)
+    with pytest.raises(S.StudyError, match="study.floors_of: 'alpha04' is not a model"):
+        S.plan(compose_study("study.strategies=[trunc]", "study.floors_of=alpha04", floors=True))
