@@ -96,7 +96,7 @@ def resolve_cells(cells) -> dict[tuple[str, str], tuple[str, ...]] | None:
     if cells == "paper":
         return paper_cells()
     if isinstance(cells, str):
-        raise ValueError(f"unknown cells {cells!r} (use paper, ours or a mapping (task, metric) -> languages)")
+        raise ValueError(f"unknown cells {cells!r} (use paper, ours or a mapping (task, metric) -> languages)")  # noqa: TRY004
     return {tuple(k): tuple(v) for k, v in dict(cells).items()}
 
 
@@ -278,6 +278,22 @@ def format_table(table: pd.DataFrame, fmt: str = "markdown", digits: int = 2) ->
     return writers[fmt](table)
 
 
-__all__ = ["PAPER_COLUMNS", "averaged_cells", "cell_stats", "cells_note", "difference_table", "helper_columns", "keep_cells",
-           "resolve_cells", "format_table", "label", "language_table", "order_present", "report_missing",
-           "summary_table", "to_csv", "to_latex", "to_markdown"]
+__all__ = [
+    "PAPER_COLUMNS",
+    "averaged_cells",
+    "cell_stats",
+    "cells_note",
+    "difference_table",
+    "format_table",
+    "helper_columns",
+    "keep_cells",
+    "label",
+    "language_table",
+    "order_present",
+    "report_missing",
+    "resolve_cells",
+    "summary_table",
+    "to_csv",
+    "to_latex",
+    "to_markdown",
+]

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from melmo.tasks.tatoeba import TatoebaError, every_layer_accuracy, pooled_layers, read_pair, retrieval_accuracy, sentence_vectors
+from melmo.tasks.tatoeba import (
+    TatoebaError,
+    every_layer_accuracy,
+    pooled_layers,
+    read_pair,
+    retrieval_accuracy,
+    sentence_vectors,
+)
 
 
 def _unit(rng, n, d):
@@ -81,8 +88,9 @@ def test_every_layer_from_one_encoding_matches_each_layer_alone():
     assert set(got) == {"acc_layer0", "acc_layer1", "acc_layer2", "acc_average"}
     for layer in (0, 1, 2, "average"):
         # brute force: pool each sentence of the one layer (or the layer mean) by hand, cosine from scratch
-        def vec(s):
+        def vec(s, layer=layer):
             return (s.mean(1) if layer == "average" else s[:, layer]).mean(0)
+
         ref = _brute_force_acc([vec(s) for s in en], [vec(s) for s in xx], gold)
         name = "acc_average" if layer == "average" else f"acc_layer{layer}"
         assert got[name] == pytest.approx(ref), layer
