@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -206,6 +207,7 @@ def run_xnli(cfg: DictConfig) -> list[dict]:
     for seed, tlangs in todo.items():
         if not tlangs:
             continue
+        L.seed_everything(seed, workers=True, verbose=False)  # the head's initial weights come from its own seed
         head = ESIMHead(instantiate(tcfg.head, n_in=ctx.model.dim))
         module = NLIModule(head, ctx.model.n_layers, bool(tcfg.layer_norm), OmegaConf.to_container(tcfg.optimizer),
                            OmegaConf.to_container(tcfg.lr_scheduler))
