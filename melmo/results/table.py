@@ -36,6 +36,15 @@ COLUMNS = RESULT_COLUMNS
 ENCODER_COLUMNS = ("encoder", "policy", "strategy", "alpha", "model_size", "lm_seed", "corpus_tokens",
                    "weights_sha256", "path")
 HEADER = ",".join(RESULT_COLUMNS)
+# Tasks that train no head are one deterministic evaluation: their rows carry this seed whatever
+# ``seeds`` the run was given, and whoever checks for done rows (EvalContext, the study) asks seeds_of.
+NO_HEAD_TASKS = frozenset({"perplexity", "tatoeba"})
+NO_HEAD_SEED = 0
+
+
+def seeds_of(task: str, seeds: Iterable[int]) -> list[int]:
+    """The seeds whose rows an evaluation of ``task`` writes: ``seeds``, or [NO_HEAD_SEED] without a head."""
+    return [NO_HEAD_SEED] if task in NO_HEAD_TASKS else [int(s) for s in seeds]
 
 
 class ResultsError(ValueError):
@@ -77,6 +86,28 @@ def append_results(path: str | Path, rows: Iterable[Mapping]) -> None:
             os.close(fd)
 
 
+def replace_results(path: str | Path, rows: Iterable[Mapping]) -> None:
+    """Write ``rows`` in place of every row with the same (encoder, task, language, seed) (a forced
+    rerun), keeping the others in their order; the file is rewritten atomically under the lock."""
+    path = Path(path)
+    rows = list(rows)
+    keys = {_run_key(r) for r in rows}
+    if not path.is_file():
+        return append_results(path, rows)
+    with _lock(path):
+        with open(path, encoding="utf-8", newline="") as fh:
+            _check_header(path, fh.readline(), RESULT_COLUMNS)
+            kept = [r for r in csv.DictReader(fh, RESULT_COLUMNS) if _run_key(r) not in keys]
+        with open_atomic(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, RESULT_COLUMNS, lineterminator="\n", extrasaction="raise")
+            w.writeheader()
+            w.writerows(kept + [{c: r[c] for c in RESULT_COLUMNS} for r in rows])
+
+
+def _run_key(r: Mapping) -> tuple[str, str, str, str]:
+    return (str(r["encoder"]), str(r["task"]), str(r["language"]), str(r["seed"]))
+
+
 def read_results(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
@@ -89,7 +120,7 @@ def read_results(path: str | Path) -> list[dict]:
 
 def done_keys(path: str | Path) -> set[tuple[str, str, str, str]]:
     """(encoder, task, language, seed) of every evaluation already in the CSV."""
-    return {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in read_results(path)}
+    return {_run_key(r) for r in read_results(path)}
 
 
 def update_encoders(path: str | Path, row: Mapping) -> None:

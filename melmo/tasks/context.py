@@ -26,7 +26,7 @@ from melmo.encode.cache import ActivationCache, CachedActivations
 from melmo.encode.model_dir import ModelDir
 from melmo.encode.policy import Policy, as_policy
 from melmo.results.predictions import predictions_path, write_predictions
-from melmo.results.table import append_results, done_keys, update_encoders
+from melmo.results.table import append_results, done_keys, replace_results, seeds_of, update_encoders
 from melmo.utils.atomic import write_atomic
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,8 @@ class EvalContext:
         return want
 
     def pending(self, task: str, lang: str, seeds: list[int] | None = None) -> list[int]:
-        """Seeds (default: cfg.seeds) of (task, lang) not yet in the results CSV (all with force=true)."""
-        seeds = list(self.seeds if seeds is None else seeds)
+        """Seeds (default: seeds_of(task, cfg.seeds)) of (task, lang) not yet in the results CSV (all with force=true)."""
+        seeds = list(seeds_of(task, self.seeds) if seeds is None else seeds)
         if self.force:
             return seeds
         todo = [s for s in seeds if (self.name, task, lang, str(s)) not in self._done]
@@ -80,7 +80,8 @@ class EvalContext:
                               language=language)
 
     def append(self, rows: list[dict]) -> None:
-        append_results(self.results, rows)
+        """Add ``rows``; with force=true they replace the rows of the same (encoder, task, language, seed)."""
+        (replace_results if self.force else append_results)(self.results, rows)
         self._done |= {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in rows}
 
     def row(self, task: str, metric: str, lang: str, seed: int, value: float) -> dict:

@@ -100,7 +100,7 @@ def test_pos_end_to_end_frozen_encoder_and_skip(evaluate, tmp_path, tiny_dir, da
     enc_rows = list(csv.DictReader((tmp_path / "res" / "encoders.csv").open()))
     assert enc_rows[0]["encoder"] == "tiny" and enc_rows[0]["policy"] == "stateless" and len(enc_rows[0]["weights_sha256"]) == 64
     saved = (tmp_path / "res" / "configs" / "pos" / "tiny.yaml").read_text()
-    assert "select:" in saved and "encoder_input: surface" in saved and "convention: ud_words" in saved
+    assert "select:" in saved and "encoder_input: words" in saved and "convention: ud_words" in saved
 
     def no_training(*a, **k):
         raise AssertionError("an evaluation already in the CSV was rerun")
