@@ -164,6 +164,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
         argv = [py, str(root / "train.py"), *merge_overrides(list(study.train.overrides) + list(study.train.get("extra_overrides") or []),
                                                                m.overrides),
                 f"data.languages=[{languages}]",
+                *([f"data.conllu_udpipe_dir={quoted(study.udpipe_dir)}"] if study.get("udpipe_dir") else []),
                 *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
                 # W&B group, name and tags (conf/train.yaml run_label): what this model changes, not the study's common settings
                 "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]",

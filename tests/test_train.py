@@ -1,6 +1,8 @@
 """Training through the real Hydra config: fast dev run, bf16 on CPU, NaN stop, export."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,6 +190,15 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
     assert pooled.ppl == pytest.approx(metrics["val/ppl"], rel=1e-4)
     lines = (tmp_path / "results.csv").read_text().splitlines()
     assert lines[0] == "encoder,task,metric,language,seed,value" and len(lines) == 1 + 3 * 13
+    assert evaluate(ecfg) == []  # done: skipped
+    with open_dict(ecfg):
+        ecfg.force = True
+    assert len(evaluate(ecfg)) == 3 * 13  # a forced rerun replaces its rows: no duplicate keys
+    assert (tmp_path / "results.csv").read_text().splitlines() == lines
+    meta = Path(json.loads((export / "melmo.json").read_text())["corpus_dir"]) / "metadata.json"
+    done = subprocess.run([sys.executable, "-m", "melmo.analysis", str(tmp_path / "results.csv"), "--sizes", str(meta),
+                           "--out", str(tmp_path / "analysis")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
 
     broken = tmp_path / "broken"
     shutil.copytree(export, broken)

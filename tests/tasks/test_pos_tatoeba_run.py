@@ -109,7 +109,8 @@ def test_pos_end_to_end_frozen_encoder_and_skip(evaluate, tmp_path, tiny_dir, da
     assert evaluate("task=pos", "language=[en,ar]", *FAST) == []
     monkeypatch.undo()
     assert len(evaluate("task=pos", "language=en", "seeds=[1]", "force=true", *FAST)) == 2
-    assert len(_rows(tmp_path)) == 10
+    after = _rows(tmp_path)  # force=true replaced the rows of (tiny, pos, en, 1): no duplicate key
+    assert len(after) == 8 and len({(r["language"], r["seed"], r["metric"]) for r in after}) == 8
 
 
 def test_pos_transfer_one_model_per_seed(evaluate, tmp_path, data_root, monkeypatch):
@@ -124,7 +125,13 @@ def test_pos_transfer_one_model_per_seed(evaluate, tmp_path, data_root, monkeypa
 
 
 def test_tatoeba_end_to_end(evaluate, tmp_path):
-    rows = evaluate("task=tatoeba")
+    # a model that records no tokenizer: a one-line error naming the option, no row, unless whitespace is chosen
+    with pytest.raises(ValueError, match=r"no tokenizer recorded for 'en'.*encode\.raw_tokenizer\.kind") as e:
+        evaluate("task=tatoeba")
+    assert "\n" not in str(e.value) and not (tmp_path / "res" / "results.csv").exists()
+    rows = evaluate("task=tatoeba", "encode.raw_tokenizer.kind=whitespace")
+    saved = (tmp_path / "res" / "configs" / "tatoeba" / "tiny.yaml").read_text()
+    assert "kind: whitespace" in saved  # the choice is recorded beside the results
     assert {(r["language"], r["metric"]) for r in rows} == {(lang, m) for lang in ("fi", "it") for m in ("acc", "acc_reverse")}
     assert all(0.0 <= float(r["value"]) <= 1.0 and r["seed"] == 0 for r in rows)
     pred = (tmp_path / "res" / "predictions" / "tatoeba" / "tiny" / "fi.seed0.tsv").read_text().splitlines()
