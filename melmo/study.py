@@ -33,7 +33,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from melmo.corpus.readers import file_sha256
-from melmo.results.table import ResultsError, done_keys
+from melmo.results.table import ResultsError, done_keys, seeds_of
 from melmo.utils.atomic import write_atomic
 from melmo.utils.labels import alpha_name, changes
 
@@ -188,7 +188,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
                         f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
                         *(study.evaluate.get("extra_overrides") or []),
                         f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
-                done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds)
+                done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds_of(task, seeds))
                 stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[f"train-{m.name}"], done=done))
     sizes = f"<metadata.json of the {study.analysis.sizes_from} model's corpus>"   # known once it is trained
     stages.append(Stage(
