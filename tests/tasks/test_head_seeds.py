@@ -3,18 +3,9 @@ its predictions are bit-identical alone, after other languages and seeds, with a
 activation cache, and split per language (issue 22, point 3)."""
 
 import csv
-import lzma
-from pathlib import Path
 
 import pytest
-from eval_helpers import ROOT, SAMPLE
-
-
-def _head(path: Path, n: int, out: Path):
-    with lzma.open(path, "rt", encoding="utf-8") as fh:
-        blocks = [b for b in fh.read().split("\n\n") if b.strip()][:n]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n\n".join(blocks) + "\n\n", encoding="utf-8")
+from eval_helpers import ROOT, SAMPLE, first_sentences
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +13,7 @@ def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     for lang, name in (("en", "en_ewt"), ("fi", "fi_tdt")):
         for split, n in (("dev", 30), ("test", 12)):
-            _head(SAMPLE / "ud" / lang / f"{name}-ud-{split}.conllu.xz", n, root / "ud" / lang / f"{name}-ud-{split}.conllu")
+            first_sentences(SAMPLE / "ud" / lang / f"{name}-ud-{split}.conllu.xz", n, root / "ud" / lang / f"{name}-ud-{split}.conllu")
     return root
 
 
