@@ -63,3 +63,14 @@ def test_row_is_bit_identical_in_every_situation(evaluate, task):
                           ("split per language", split, p4)):
         assert key(rows) == want, name
         assert (p / pred).read_bytes() == (p1 / pred).read_bytes(), name
+
+
+def test_xnli_row_is_the_same_alone_and_after_another_seed(evaluate, data_root):
+    ov = ["task=xnli", f"data.root={SAMPLE}", "task.head.hidden=8", "task.trainer.max_epochs=1", "task.data.max_train_pairs=60",
+          "task.data.max_eval_pairs=20", "encode.raw_tokenizer.kind=whitespace", "language=en"]
+    alone, p1 = evaluate("x_alone", "xcache_a", *ov, "seeds=[2]")
+    after, p2 = evaluate("x_after", "xcache_b", *ov, "seeds=[1,2]")
+    want = {k: v for k, v in alone.items() if k[3] == "2"}
+    assert want and {k: v for k, v in after.items() if k[3] == "2"} == want
+    pred = "xnli/tiny/en.seed2.tsv"
+    assert (p1 / pred).read_bytes() == (p2 / pred).read_bytes()
