@@ -197,7 +197,7 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
     assert (tmp_path / "results.csv").read_text().splitlines() == lines
     meta = Path(json.loads((export / "melmo.json").read_text())["corpus_dir"]) / "metadata.json"
     done = subprocess.run([sys.executable, "-m", "melmo.analysis", str(tmp_path / "results.csv"), "--sizes", str(meta),
-                           "--out", str(tmp_path / "analysis")], capture_output=True, text=True)
+                           "--out", str(tmp_path / "analysis")], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
 
     broken = tmp_path / "broken"

@@ -26,7 +26,14 @@ from melmo.encode.cache import ActivationCache, CachedActivations
 from melmo.encode.model_dir import ModelDir
 from melmo.encode.policy import Policy, as_policy
 from melmo.results.predictions import predictions_path, write_predictions
-from melmo.results.table import append_results, check_encoder, done_keys, replace_results, seeds_of, update_encoders
+from melmo.results.table import (
+    append_results,
+    check_encoder,
+    done_keys,
+    replace_results,
+    seeds_of,
+    update_encoders,
+)
 from melmo.utils.atomic import write_atomic
 
 log = logging.getLogger(__name__)

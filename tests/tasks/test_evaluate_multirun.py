@@ -14,7 +14,7 @@ from eval_helpers import ROOT, SAMPLE, first_sentences
 
 def _readme_line() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    (line,) = [m.group(1) for m in re.finditer(r"^(python evaluate\.py [^#\n]* -m)\s", text, re.M)]
+    (line,) = [m.group(1) for m in re.finditer(r"^(python evaluate\.py [^#\n]* -m)\s", text, re.MULTILINE)]
     return shlex.split(line)
 
 
