@@ -70,9 +70,12 @@ class EvalContext:
         if bad:
             raise UnknownLanguageError(f"{where}: task {task} has no data for language(s) {', '.join(bad)} "
                                        f"(available: {', '.join(available)})")
-        # another model under this name for one of these languages: refused before any row is written
-        check_encoder(self.encoders_path, self.name, want, self.model.weights_sha256)
+        self.check_name(want)
         return want
+
+    def check_name(self, languages: Sequence[str]) -> None:
+        """Another model under this encoder name for one of ``languages``: refused before any row is written."""
+        check_encoder(self.encoders_path, self.name, languages, self.model.weights_sha256)
 
     def pending(self, task: str, lang: str, seeds: list[int] | None = None) -> list[int]:
         """Seeds (default: seeds_of(task, cfg.seeds)) of (task, lang) not yet in the results CSV (all with force=true)."""

@@ -191,6 +191,7 @@ def requested_languages(cfg: DictConfig, tcfg: DictConfig) -> list[str]:
 def run_xnli(cfg: DictConfig) -> list[dict]:
     ctx, tcfg = EvalContext(cfg), cfg.task
     langs = requested_languages(cfg, tcfg)
+    ctx.check_name(langs)
     todo = {seed: [lang for lang in langs if seed in ctx.pending(TASK, lang, [seed])] for seed in ctx.seeds}
     if not any(todo.values()):
         return []
