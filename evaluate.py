@@ -6,6 +6,8 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+import melmo  # noqa: F401  (the config resolvers: conf/hydra/evaluate.yaml names sweep subdirs with them)
+
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from melmo.corpus.readers import file_sha256
-from melmo.results.table import ResultsError, done_keys
+from melmo.results.table import ResultsError, done_keys, seeds_of
 from melmo.utils.atomic import write_atomic
 from melmo.utils.labels import alpha_name, changes
 
@@ -164,6 +164,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
         argv = [py, str(root / "train.py"), *merge_overrides(list(study.train.overrides) + list(study.train.get("extra_overrides") or []),
                                                                m.overrides),
                 f"data.languages=[{languages}]",
+                *([f"data.conllu_udpipe_dir={quoted(study.udpipe_dir)}"] if study.get("udpipe_dir") else []),
                 *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
                 # W&B group, name and tags (conf/train.yaml run_label): what this model changes, not the study's common settings
                 "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]",
@@ -197,7 +198,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
                         f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
                         *(study.evaluate.get("extra_overrides") or []),
                         f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
-                done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds)
+                done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds_of(task, seeds))
                 stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[needs[m.name]], done=done))
     if study.get("floors"):
         stages.append(floors_stage(study, py, root, out, seeds, results, have))

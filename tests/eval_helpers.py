@@ -38,3 +38,14 @@ def tiny_model_dir(directory: Path, seed: int = 0, meta: dict | None = None, sca
 
 def one_thread():
     torch.set_num_threads(1)
+
+
+def first_sentences(path: Path, n: int, out: Path) -> Path:
+    """The first ``n`` sentences of a (.xz) CoNLL-U file written to ``out``."""
+    import lzma
+
+    with lzma.open(path, "rt", encoding="utf-8") as fh:
+        blocks = [b for b in fh.read().split("\n\n") if b.strip()][:n]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n\n".join(blocks) + "\n\n", encoding="utf-8")
+    return out

@@ -1,6 +1,8 @@
 """Training through the real Hydra config: fast dev run, bf16 on CPU, NaN stop, export."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,7 +158,7 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
 
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import open_dict
+    from omegaconf import OmegaConf, open_dict
 
     from melmo.model.io import BilmFormatError
     from melmo.tasks.perplexity import load_lm
@@ -178,13 +180,25 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
         ecfg.paths.output_dir = str(tmp_path / "eval")
     rows = evaluate(ecfg)
     langs = json.loads((export / "melmo.json").read_text())["corpus"]["languages"]
-    assert [r["language"] for r in rows if r["metric"] == "ppl"] == langs + ["all"]
+    assert [r["language"] for r in rows if r["metric"] == "ppl"] == langs  # per language, as every task
+    assert {r["encoder"] for r in rows} == {"tiny"} and {r["seed"] for r in rows} == {0}
     # the same held-out numbers the training run measured at its last step, from the export alone
     for r in rows:
-        name = "val/" + r["metric"] + ("" if r["language"] == "all" else f"_{r['language']}")
+        name = f"val/{r['metric']}_{r['language']}"
         assert float(r["value"]) == pytest.approx(metrics[name], rel=1e-4), name
+    pooled = OmegaConf.load(tmp_path / "configs" / "perplexity" / "tiny.yaml").protocol.all_languages
+    assert pooled.ppl == pytest.approx(metrics["val/ppl"], rel=1e-4)
     lines = (tmp_path / "results.csv").read_text().splitlines()
-    assert lines[0] == "encoder,task,metric,language,seed,value" and len(lines) == 1 + 3 * 14
+    assert lines[0] == "encoder,task,metric,language,seed,value" and len(lines) == 1 + 3 * 13
+    assert evaluate(ecfg) == []  # done: skipped
+    with open_dict(ecfg):
+        ecfg.force = True
+    assert len(evaluate(ecfg)) == 3 * 13  # a forced rerun replaces its rows: no duplicate keys
+    assert (tmp_path / "results.csv").read_text().splitlines() == lines
+    meta = Path(json.loads((export / "melmo.json").read_text())["corpus_dir"]) / "metadata.json"
+    done = subprocess.run([sys.executable, "-m", "melmo.analysis", str(tmp_path / "results.csv"), "--sizes", str(meta),
+                           "--out", str(tmp_path / "analysis")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
 
     broken = tmp_path / "broken"
     shutil.copytree(export, broken)

@@ -106,6 +106,12 @@ class ModelDir:
 
     @property
     def name(self) -> str:
+        """What the run was plus a short weights hash, e.g. ``alpha04-elmo_tiny-s1234-3f2a9c1b``: two models
+        that differ only by an override never share a name (``encoder.name`` sets another)."""
+        return f"{self._run_name}-{self.weights_sha256[:8]}"
+
+    @property
+    def _run_name(self) -> str:
         sampling = self.corpus.get("sampling") or {}
         if self.meta is not None and sampling:
             parts = [sampling.get("name") or sampling.get("strategy", "model")]

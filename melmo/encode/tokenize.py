@@ -6,8 +6,10 @@
 
 The tokenizer comes from the model's melmo.json (the UDPipe model bundled in the export, checked
 by sha256; multiword tokens as the corpus had them). Models without one (bilm-tf / NLPL downloads,
-or ours trained on CoNLL-U) use the configured fallback: ``whitespace`` (split on spaces) or
-``udpipe`` with ``models: {lang: path}``. Each input line is one sentence (UDPipe presegmented).
+or ours trained on CoNLL-U without ``data.conllu_udpipe_dir``) need the fallback chosen by name:
+``udpipe`` with ``models: {lang: path}`` or ``whitespace`` (split on spaces; recorded); by default
+(``error``) a raw-text task stops with one line naming the option, never splitting on spaces silently.
+Each input line is one sentence (UDPipe presegmented).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class RawTokenizer:
         if kind in ("udpipe", "builtin"):
             from melmo.corpus.udpipe import Tokenizer
 
-            multiword = self.options.get("multiword", "surface")
+            multiword = self.options.get("multiword", "split")
             if kind == "udpipe":  # each input line is one sentence (UDPipe presegmented)
                 self._udpipe = Tokenizer(model_path, multiword=multiword, sentences="line")
             else:
@@ -59,11 +61,11 @@ def raw_tokenizer(model: ModelDir, lang: str, fallback: Mapping | None = None) -
     entry = model.tokenizer_entry(lang) or {}
     options = entry.get("options") or {}
     if path is not None:
-        return RawTokenizer("udpipe", path, {"multiword": options.get("multiword", "surface")})
+        return RawTokenizer("udpipe", path, {"multiword": options.get("multiword", "split")})
     if options.get("builtin"):
-        return RawTokenizer("builtin", None, {"builtin": options["builtin"], "multiword": options.get("multiword", "surface")})
-    fallback = dict(fallback or {"kind": "whitespace"})
-    kind = fallback.get("kind", "whitespace")
+        return RawTokenizer("builtin", None, {"builtin": options["builtin"], "multiword": options.get("multiword", "split")})
+    fallback = dict(fallback or {"kind": "error"})
+    kind = fallback.get("kind", "error")
     if kind == "whitespace":
         return RawTokenizer("whitespace")
     if kind == "udpipe":
@@ -74,7 +76,9 @@ def raw_tokenizer(model: ModelDir, lang: str, fallback: Mapping | None = None) -
         p = Path(models[lang])
         if not p.is_file():
             raise ModelDirError(f"{p}: UDPipe model for {lang!r} (encode.raw_tokenizer.models) not found")
-        return RawTokenizer("udpipe", p, {"multiword": fallback.get("multiword", "surface")})
+        return RawTokenizer("udpipe", p, {"multiword": fallback.get("multiword", "split")})
     if kind == "error":
-        raise ModelDirError(f"{model.path}: melmo.json records no tokenizer for {lang!r} (set encode.raw_tokenizer.kind)")
+        raise ModelDirError(f"{model.path}: no tokenizer recorded for {lang!r} (a CoNLL-U-trained or foreign model): set "
+                            f"encode.raw_tokenizer.kind=udpipe with encode.raw_tokenizer.models.{lang}=<model.udpipe>, "
+                            f"or kind=whitespace, or train with data.conllu_udpipe_dir=<dir of <lang>.udpipe>")
     raise ValueError(f"encode.raw_tokenizer.kind={kind!r}: use whitespace, udpipe or error")

@@ -62,12 +62,22 @@ def _run_info(cfg, module) -> dict:
     return info
 
 
-def bundle_tokenizers(metadata: dict, directory: Path) -> dict:
-    """Copy each language's UDPipe model into ``directory/tokenizers``; return melmo.json's entries."""
+def bundle_tokenizers(metadata: dict, directory: Path, conllu_udpipe_dir: str | Path | None = None) -> dict:
+    """Copy each language's UDPipe model into ``directory/tokenizers``; return melmo.json's entries.
+    A language read from CoNLL-U gets ``<conllu_udpipe_dir>/<lang>.udpipe`` when that directory is given
+    (the UDPipe models that tokenized the corpus, e.g. the CoNLL 2017 dumps' baseline models)."""
     out = {}
     for lang, src in sorted((metadata.get("sources") or {}).items()):
         opts = src.get("tokenizer") if isinstance(src.get("tokenizer"), dict) else {}
         model = src.get("udpipe_model")
+        given = Path(conllu_udpipe_dir) / f"{lang}.udpipe" if conllu_udpipe_dir else None
+        if not model and given is not None and "conllu" in (src.get("format") or ["conllu"]) and given.is_file():
+            rel = f"{TOKENIZER_DIR}/{lang}.udpipe"  # CoNLL-U FORMs are syntactic words: split multiword tokens
+            (directory / TOKENIZER_DIR).mkdir(exist_ok=True)
+            shutil.copyfile(given, directory / rel)
+            out[lang] = {"path": rel, "sha256": file_sha256(given), "options": {"multiword": "split"},
+                         "source": f"data.conllu_udpipe_dir: {given}"}
+            continue
         if not model:  # CoNLL-U input (already tokenized) or a named model-free tokenizer
             out[lang] = {"path": None, "sha256": None, "options": opts, "source": src.get("tokenizer")}
             continue
@@ -84,6 +94,11 @@ def bundle_tokenizers(metadata: dict, directory: Path) -> dict:
     return out
 
 
+def _conllu_udpipe_dir(cfg) -> str | None:
+    data = cfg.get("data") if cfg is not None else None
+    return data.get("conllu_udpipe_dir") if data is not None else None
+
+
 def export(module, corpus, directory: str | Path, cfg=None, checkpoint: dict | None = None) -> Path:
     """Write the model directory atomically; returns it. ``checkpoint`` says which weights these are
     (best or last, step, monitored score: melmo.pretrain.export)."""
@@ -93,7 +108,7 @@ def export(module, corpus, directory: str | Path, cfg=None, checkpoint: dict | N
     with staged_dir(directory, replace=True) as tmp:  # a reader sees the old model or the new one, whole
         save_bilm(module.encoder, tmp, vocab=corpus.vocab, softmax=(module.softmax.weight, module.softmax.bias))
         meta = {"corpus": corpus.metadata, "corpus_dir": str(corpus.directory), "run": _run_info(cfg, module),
-                "tokenizers": bundle_tokenizers(corpus.metadata, tmp), "checkpoint": checkpoint}
+                "tokenizers": bundle_tokenizers(corpus.metadata, tmp, _conllu_udpipe_dir(cfg)), "checkpoint": checkpoint}
         (tmp / "melmo.json").write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
     return directory
 

@@ -1,6 +1,7 @@
 """The results contract: the long results CSV (``encoder,task,metric,language,seed,value``) that every
 evaluation appends to and the analysis reads, and the encoders table beside it (one row per encoder
-name and encoding policy). Per-item predictions are in melmo.results.predictions.
+name, language and encoding policy: the paper's MONO is one encoder made of one model per
+language). Per-item predictions are in melmo.results.predictions.
 
 One row per evaluation: an encoder (e.g. the paper's MONO, M0.4, M0.2, TRUNC), a task (``pos``,
 ``pos_transfer``, ``parsing``, ``xnli``, ``tatoeba``, ...), its metric (``acc``, ``uas``, ``las``, ...),
@@ -33,9 +34,18 @@ from melmo.utils.atomic import open_atomic
 
 RESULT_COLUMNS = ("encoder", "task", "metric", "language", "seed", "value")
 COLUMNS = RESULT_COLUMNS
-ENCODER_COLUMNS = ("encoder", "policy", "strategy", "alpha", "model_size", "lm_seed", "corpus_tokens",
+ENCODER_COLUMNS = ("encoder", "language", "policy", "strategy", "alpha", "model_size", "lm_seed", "corpus_tokens",
                    "weights_sha256", "path")
 HEADER = ",".join(RESULT_COLUMNS)
+# Tasks that train no head are one deterministic evaluation: their rows carry this seed whatever
+# ``seeds`` the run was given, and whoever checks for done rows (EvalContext, the study) asks seeds_of.
+NO_HEAD_TASKS = frozenset({"perplexity", "tatoeba"})
+NO_HEAD_SEED = 0
+
+
+def seeds_of(task: str, seeds: Iterable[int]) -> list[int]:
+    """The seeds whose rows an evaluation of ``task`` writes: ``seeds``, or [NO_HEAD_SEED] without a head."""
+    return [NO_HEAD_SEED] if task in NO_HEAD_TASKS else [int(s) for s in seeds]
 
 
 class ResultsError(ValueError):
@@ -77,6 +87,28 @@ def append_results(path: str | Path, rows: Iterable[Mapping]) -> None:
             os.close(fd)
 
 
+def replace_results(path: str | Path, rows: Iterable[Mapping]) -> None:
+    """Write ``rows`` in place of every row with the same (encoder, task, language, seed) (a forced
+    rerun), keeping the others in their order; the file is rewritten atomically under the lock."""
+    path = Path(path)
+    rows = list(rows)
+    keys = {_run_key(r) for r in rows}
+    if not path.is_file():
+        return append_results(path, rows)
+    with _lock(path):
+        with open(path, encoding="utf-8", newline="") as fh:
+            _check_header(path, fh.readline(), RESULT_COLUMNS)
+            kept = [r for r in csv.DictReader(fh, RESULT_COLUMNS) if _run_key(r) not in keys]
+        with open_atomic(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, RESULT_COLUMNS, lineterminator="\n", extrasaction="raise")
+            w.writeheader()
+            w.writerows(kept + [{c: r[c] for c in RESULT_COLUMNS} for r in rows])
+
+
+def _run_key(r: Mapping) -> tuple[str, str, str, str]:
+    return (str(r["encoder"]), str(r["task"]), str(r["language"]), str(r["seed"]))
+
+
 def read_results(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
@@ -89,32 +121,53 @@ def read_results(path: str | Path) -> list[dict]:
 
 def done_keys(path: str | Path) -> set[tuple[str, str, str, str]]:
     """(encoder, task, language, seed) of every evaluation already in the CSV."""
-    return {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in read_results(path)}
+    return {_run_key(r) for r in read_results(path)}
 
 
-def update_encoders(path: str | Path, row: Mapping) -> None:
-    """Insert or replace the row of (encoder, policy) in the encoders table.
+def _read_encoders(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        _check_header(path, fh.readline(), ENCODER_COLUMNS)
+        return list(csv.DictReader(fh, ENCODER_COLUMNS))
 
-    The same encoder name with a different weights hash is refused: results under one name must
-    come from one model (give the other one another ``encoder.name``)."""
+
+def _clash(rows: list[dict], encoder: str, languages: Iterable[str], sha: str, path: Path) -> None:
+    langs = set(languages)
+    hit = next((r for r in rows if r["encoder"] == encoder and r["language"] in langs and r["weights_sha256"] != sha), None)
+    if hit is not None:
+        raise ValueError(f"{path}: encoder name {encoder!r} already names another model for language {hit['language']} "
+                         f"({hit['path']}, weights {hit['weights_sha256'][:12]}); set encoder.name=")
+
+
+def check_encoder(path: str | Path, encoder: str, languages: Iterable[str], weights_sha256: str) -> None:
+    """Refuse (ValueError, one line) when ``encoder`` already names other weights for one of ``languages``."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    with _lock(path):
+        _clash(_read_encoders(path), encoder, languages, weights_sha256, path)
+
+
+def update_encoders(path: str | Path, row: Mapping, languages: Iterable[str]) -> None:
+    """Insert or replace the rows of (encoder, language, policy) for each of ``languages``.
+
+    One encoder name may hold one model per language (MONO); the same name with other weights for
+    a language it already has is refused: give the other model another ``encoder.name``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    row = {c: row.get(c, "") for c in ENCODER_COLUMNS}
+    languages = list(languages)
+    new = [{**{c: row.get(c, "") for c in ENCODER_COLUMNS}, "language": lang} for lang in languages]
     with _lock(path):
-        rows = []
-        if path.is_file():
-            with open(path, encoding="utf-8", newline="") as fh:
-                _check_header(path, fh.readline(), ENCODER_COLUMNS)
-                rows = list(csv.DictReader(fh, ENCODER_COLUMNS))
-        clash = next((r for r in rows if r["encoder"] == row["encoder"] and r["weights_sha256"] != row["weights_sha256"]), None)
-        if clash is not None:
-            raise ValueError(f"{path}: encoder name {row['encoder']!r} already names another model ({clash['path']}, "
-                             f"weights {clash['weights_sha256'][:12]}); set encoder.name=")
-        rows = [r for r in rows if (r["encoder"], r["policy"]) != (row["encoder"], row["policy"])] + [row]
+        rows = _read_encoders(path)
+        _clash(rows, str(row["encoder"]), languages, str(row.get("weights_sha256", "")), path)
+        keys = {(r["encoder"], r["language"], r["policy"]) for r in new}
+        rows = [r for r in rows if (r["encoder"], r["language"], r["policy"]) not in keys] + new
         with open_atomic(path, "w", newline="") as fh:
             w = csv.DictWriter(fh, ENCODER_COLUMNS, lineterminator="\n")
             w.writeheader()
             w.writerows(rows)
+
 
 KEY = ("encoder", "task", "metric", "language", "seed")
 

@@ -6,7 +6,7 @@ activation cache, the seeds, the results files and the skip-if-done rule.
         acts = ctx.encode(sentences, tokenization={...}, label="fi/dev", language="fi")
         for seed in ctx.pending("pos", lang):
             ...; ctx.append(rows); ctx.write_predictions("pos", lang, seed, items, gold, pred)
-    ctx.record("pos", protocol)     # encoders table row + the composed config beside the CSV
+    ctx.record("pos", protocol)     # the composed config beside the CSV (append: the encoders table rows)
 
 Files beside ``cfg.results`` (the long CSV): ``encoders.csv``, ``configs/<task>/<encoder>.yaml``
 (the composed config, the split protocol and conventions actually used), and
@@ -26,7 +26,14 @@ from melmo.encode.cache import ActivationCache, CachedActivations
 from melmo.encode.model_dir import ModelDir
 from melmo.encode.policy import Policy, as_policy
 from melmo.results.predictions import predictions_path, write_predictions
-from melmo.results.table import append_results, done_keys, update_encoders
+from melmo.results.table import (
+    append_results,
+    check_encoder,
+    done_keys,
+    replace_results,
+    seeds_of,
+    update_encoders,
+)
 from melmo.utils.atomic import write_atomic
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,7 @@ class EvalContext:
         self.name = base if self.policy.name == "stateless" else f"{base}+{self.policy.label()}"
         self.results = Path(cfg.results)
         self.results_dir = self.results.parent
+        self.encoders_path = self.results_dir / "encoders.csv"
         self.cache = ActivationCache(cfg.encode.cache_dir)
         self.seeds = [int(s) for s in cfg.seeds]
         self.force = bool(cfg.get("force", False))
@@ -56,22 +64,27 @@ class EvalContext:
         """cfg.language (a code, a list, or null = every language the task's data has)."""
         want = self.cfg.get("language")
         if want is None:
-            return list(available)
+            want = list(available)
         want = [want] if isinstance(want, str) else list(want)
         bad = [w for w in want if w not in available]
         if bad:
             raise UnknownLanguageError(f"{where}: task {task} has no data for language(s) {', '.join(bad)} "
                                        f"(available: {', '.join(available)})")
+        self.check_name(want)
         return want
 
+    def check_name(self, languages: Sequence[str]) -> None:
+        """Another model under this encoder name for one of ``languages``: refused before any row is written."""
+        check_encoder(self.encoders_path, self.name, languages, self.model.weights_sha256)
+
     def pending(self, task: str, lang: str, seeds: list[int] | None = None) -> list[int]:
-        """Seeds (default: cfg.seeds) of (task, lang) not yet in the results CSV (all with force=true)."""
-        seeds = list(self.seeds if seeds is None else seeds)
+        """Seeds (default: seeds_of(task, cfg.seeds)) of (task, lang) not yet in the results CSV (all with force=true)."""
+        seeds = list(seeds_of(task, self.seeds) if seeds is None else seeds)
         if self.force:
             return seeds
         todo = [s for s in seeds if (self.name, task, lang, str(s)) not in self._done]
         if len(todo) < len(seeds):
-            log.info("%s/%s/%s: seeds %s already in %s, skipped (force=true reruns them)", self.name, task, lang,
+            log.warning("%s/%s/%s: seeds %s already in %s, skipped (force=true reruns them)", self.name, task, lang,
                      sorted(set(seeds) - set(todo)), self.results)
         return todo
 
@@ -80,7 +93,11 @@ class EvalContext:
                               language=language)
 
     def append(self, rows: list[dict]) -> None:
-        append_results(self.results, rows)
+        """Add ``rows``; with force=true they replace the rows of the same (encoder, task, language, seed).
+        The encoders table gets (or checks) this model's row for their languages first."""
+        update_encoders(self.encoders_path, {"encoder": self.name, "policy": self.policy.label(), **self.model.describe()},
+                        sorted({r["language"] for r in rows}))
+        (replace_results if self.force else append_results)(self.results, rows)
         self._done |= {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in rows}
 
     def row(self, task: str, metric: str, lang: str, seed: int, value: float) -> dict:
@@ -91,9 +108,7 @@ class EvalContext:
         return write_predictions(predictions_path(self.results_dir, task, self.name, lang, seed), items, gold, prediction)
 
     def record(self, task: str, protocol: Mapping) -> None:
-        """The encoders-table row and the composed config (+ protocol) saved beside the results."""
-        update_encoders(self.results_dir / "encoders.csv",
-                        {"encoder": self.name, "policy": self.policy.label(), **self.model.describe()})
+        """The composed config (+ protocol) saved beside the results."""
         path = self.results_dir / "configs" / task / f"{self.name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -3,7 +3,7 @@ directions, bilm-tf's run_test protocol: 0.5 * (forward + backward) cross-entrop
 
 The same rows, warm-up and scoring as training-time validation (conf/heldout, melmo.data.heldout,
 melmo.pretrain.heldout_metric), run as a plain no-grad loop with the export's own softmax (no sampled
-softmax, no LightningModule). Rows: metrics ppl, ppl_iv and unk per language and ``all``."""
+softmax, no LightningModule). Rows: metrics ppl, ppl_iv and unk per language."""
 
 from __future__ import annotations
 
@@ -57,21 +57,26 @@ def heldout_metrics(encoder, W: torch.Tensor, b: torch.Tensor, corpus: PreparedC
 
 
 def perplexity(cfg: DictConfig, trainer) -> list[dict]:
+    """Rows ``ppl``, ``ppl_iv``, ``unk`` per language under the encoder naming of every task
+    (EvalContext), seed NO_HEAD_SEED; the pooled ``all`` values go to the recorded protocol."""
     from hydra.utils import instantiate
 
+    from melmo.tasks.context import EvalContext
+
+    ctx = EvalContext(cfg)
     export = Path(cfg.encoder.path)
-    encoder, (W, b), vocab = load_lm(export)
     corpus_dir = cfg.task.get("corpus_dir") or json.loads((export / "melmo.json").read_text())["corpus_dir"]
+    encoder, (W, b), vocab = load_lm(export)
     corpus = PreparedCorpus(corpus_dir, encoder.options["char_cnn"]["max_characters_per_token"])
+    langs = [lang for lang in ctx.languages(corpus.languages, "perplexity", str(corpus_dir)) if ctx.pending("perplexity", lang)]
+    if not langs:
+        return []
     corpus.use_vocab(vocab)  # score against the model's own vocabulary, whatever the corpus's
     device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
     metrics = heldout_metrics(encoder, torch.as_tensor(W), torch.as_tensor(b), corpus, instantiate(cfg.heldout), device)
-    name = cfg.encoder.name or export.parent.name
-    rows = []
-    for lang in corpus.languages + ["all"]:
-        suffix = "" if lang == "all" else f"_{lang}"
-        for metric in ("ppl", "ppl_iv", "unk"):
-            if f"{metric}{suffix}" in metrics:
-                rows.append({"encoder": name, "task": "perplexity", "metric": metric, "language": lang, "seed": cfg.seed,
-                             "value": f"{metrics[f'{metric}{suffix}']:.6g}"})
+    rows = [ctx.row("perplexity", m, lang, ctx.pending("perplexity", lang)[0], metrics[f"{m}_{lang}"])
+            for lang in langs for m in ("ppl", "ppl_iv", "unk") if f"{m}_{lang}" in metrics]
+    ctx.append(rows)
+    ctx.record("perplexity", {"corpus_dir": str(corpus_dir), "all_languages": {m: metrics[m] for m in ("ppl", "ppl_iv", "unk")
+                                                                                if m in metrics}})
     return rows

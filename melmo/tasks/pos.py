@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+import lightning as L
 import torch
 import torchmetrics
 from omegaconf import DictConfig, OmegaConf
@@ -63,6 +64,7 @@ def _loader(ds, tcfg, shuffle: bool, seed: int = 0) -> DataLoader:
 
 
 def _train(ctx: EvalContext, tb: Treebank, plan, tcfg: DictConfig, seed: int):
+    L.seed_everything(seed, workers=True, verbose=False)  # the head's initial weights come from its own seed
     head = MLPTagger(ctx.model.dim, int(tcfg.head.hidden_dim), len(UPOS_TAGS), float(tcfg.head.dropout))
     module = HeadModule(head, ctx.model.n_layers, bool(tcfg.head.layer_norm), float(tcfg.optim.lr), float(tcfg.optim.weight_decay))
     train = _loader(tb.dataset(plan["train"].split, plan["train"].indices), tcfg, True, seed)

@@ -11,7 +11,6 @@ from cfg.trainer. Rows go to the long results CSV (melmo.results.table):
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig
@@ -20,16 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def _perplexity(cfg: DictConfig) -> list[dict]:
-    import lightning as L
-
-    from melmo.results.table import append_results
     from melmo.tasks.perplexity import perplexity
 
-    L.seed_everything(cfg.seed, workers=True)
-    trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
-    rows = perplexity(cfg, trainer)
-    append_results(Path(cfg.results), rows)
-    return rows
+    trainer = instantiate(cfg.trainer, logger=False, callbacks=[])  # no head: nothing random to seed
+    return perplexity(cfg, trainer)
 
 
 TASKS = {"perplexity": _perplexity}
@@ -49,5 +42,5 @@ def run(cfg: DictConfig) -> list[dict]:
 
         torch.set_num_threads(int(cfg.threads))
     rows = fn(cfg)
-    log.info("%s: %d rows appended to %s", name, len(rows), cfg.results)
+    log.info("%s: %d rows written to %s", name, len(rows), cfg.results)
     return rows

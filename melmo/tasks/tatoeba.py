@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 
 from melmo.encode.tokenize import raw_tokenizer
 from melmo.languages import ISO3
+from melmo.results.table import seeds_of
 from melmo.tasks.context import EvalContext
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def run_tatoeba(cfg: DictConfig) -> list[dict]:
     ctx, tcfg = EvalContext(cfg), cfg.task
     root = cfg.data.root
     langs = ctx.languages(tatoeba_languages(root), "tatoeba", f"{root}/tatoeba")
-    seed = int(tcfg.seed)  # no training: one deterministic evaluation, recorded under this seed
+    (seed,) = seeds_of("tatoeba", ctx.seeds)  # no head: one deterministic evaluation (melmo.results.table)
     fallback = cfg.encode.get("raw_tokenizer")
     en_tok = raw_tokenizer(ctx.model, "en", fallback)
     rows, protocol = [], {"layer": tcfg.layer, "direction": "acc: English queries, nearest other-language line; "

@@ -6,8 +6,9 @@ which units the encoder reads and the head labels.
     units = make_units(sentence, encoder_input="surface", convention="ud_words")
 
 Protocol (config ``task.protocol``): the head trains on the first of ``train`` (e.g. [train, dev])
-the treebank has; a seeded ``select_fraction`` of those sentences is held out for early stopping
-and model selection; ``report`` (test) is scored. A treebank with only a test file (ar_pud, hi_pud)
+the treebank has; when that is not the ``select`` split (dev) and the treebank has one, the whole
+``select`` file early-stops and selects (UD's official protocol: train / dev / test); otherwise a
+seeded ``select_fraction`` of the training sentences is held out for that; ``report`` (test) is scored. A treebank with only a test file (ar_pud, hi_pud)
 is split by ``test_only_report_fraction`` (the rest trains/selects) when ``test_only: split``.
 
 Units. ``encoder_input``: ``surface`` feeds the treebank's surface tokens (a multiword token as
@@ -87,6 +88,13 @@ def split_plan(counts: Mapping[str, int], protocol: Mapping, split_seed: int) ->
     else:
         raise DataError(f"treebank has splits {sorted(counts)}: protocol needs one of {list(protocol['train'])} "
                         f"to train and {report!r} to report (or test_only: split)")
+    select_split = protocol.get("select")
+    if select_split and src != select_split and select_split in counts and select_split != report:
+        # the official protocol: train on train, select on the whole official dev file, report test
+        n_sel = counts[select_split]
+        return {"train": Role(src, train_idx, f"{src} (all {len(train_idx)} sentences)"),
+                "select": Role(select_split, list(range(n_sel)), f"{select_split} (all {n_sel} sentences)"),
+                "report": report_role}
     perm = rng.permutation(len(train_idx))
     n_sel = max(1, round(len(train_idx) * float(protocol["select_fraction"])))
     sel = sorted(train_idx[j] for j in perm[:n_sel])

@@ -16,12 +16,15 @@ composes its config; with Hydra's compose API, ``import melmo`` first):
   the W&B group and run name of an ablation (``alpha04+model.lstm.n_layers=1``).
 * ``${melmo.tags:TAGS,...}`` -- the concatenation of lists and strings, de-duplicated, each cut
   to W&B's 64-character tag limit.
+* ``${melmo.encoder_label:PATH,NAME}`` -- an evaluated encoder in a sweep subdir: NAME when set, else the
+  run directory of the export PATH (``.../runs/<run>/model`` -> ``<run>``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 from omegaconf import ListConfig, OmegaConf
 
@@ -77,8 +80,16 @@ def tags(*parts) -> list[str]:
     return out
 
 
+def encoder_label(path, name=None) -> str:
+    """An evaluated encoder in a path: ``name`` when given, else its run directory (``<run>/model`` -> ``<run>``)."""
+    if name:
+        return _UNSAFE.sub("_", str(name))
+    p = Path(str(path))
+    return _UNSAFE.sub("_", (p.parent.name if p.name == "model" and p.parent.name else p.name) or "encoder")
+
+
 def register() -> None:
     for name, fn in (("melmo.alpha_name", alpha_name), ("melmo.changes", changes), ("melmo.label", label),
-                     ("melmo.tags", tags)):
+                     ("melmo.tags", tags), ("melmo.encoder_label", encoder_label)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

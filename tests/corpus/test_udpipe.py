@@ -60,7 +60,7 @@ def test_every_paper_language_has_a_shipped_model_under_budget():
 @pytest.mark.parametrize("lang", PAPER_LANGUAGES)
 def test_real_text_tokens_reproduce_the_input(lang):
     lines = sample_lines(lang)
-    tok = Tokenizer(model(lang))
+    tok = Tokenizer(model(lang), multiword="surface")  # surface tokens spell the input (syntactic words need not)
     sents = list(tok.tokenize_lines(lines))
     tokens = [t for s in sents for t in s]
     assert len(sents) >= len(lines)  # each line gives one or more sentences
@@ -83,8 +83,8 @@ def test_cjk_text_without_spaces_is_split(lang):
 
 def test_english_follows_ud_ewt_conventions():
     text = "I don't think so. He can't come, can he?"
-    surface = Tokenizer(model("en")).tokenize(text)
-    split = Tokenizer(model("en"), multiword="split").tokenize(text)
+    surface = Tokenizer(model("en"), multiword="surface").tokenize(text)
+    split = Tokenizer(model("en")).tokenize(text)  # the default: syntactic words
     assert surface == [["I", "don't", "think", "so", "."], ["He", "can't", "come", ",", "can", "he", "?"]]
     assert split == [["I", "do", "n't", "think", "so", "."], ["He", "ca", "n't", "come", ",", "can", "he", "?"]]
 

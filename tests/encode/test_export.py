@@ -52,10 +52,14 @@ def test_export_bundles_tokenizers_and_a_copy_keeps_them(tmp_path):
     shutil.copytree(out, copy)
     m = ModelDir(copy)
     assert m.tokenizer_path("fi") == copy / "tokenizers" / "fi.udpipe"
-    assert m.name == "alpha04-s7"
+    assert m.name == "alpha04-s7-" + _sha(copy / "weights.hdf5")[:8]
     tok = raw_tokenizer(m, "fi")
     assert tok.kind == "udpipe" and tok.tokenize(["Hyvää huomenta, Helsinki."]) == [["Hyvää", "huomenta", ",", "Helsinki", "."]]
-    assert raw_tokenizer(m, "he").kind == "whitespace"  # trained on CoNLL-U: the configured fallback
+    # trained on CoNLL-U without the UDPipe models: never whitespace silently, only when chosen
+    with pytest.raises(ModelDirError, match=r"no tokenizer recorded for 'he'.*set encode\.raw_tokenizer\.kind=udpipe") as e:
+        raw_tokenizer(m, "he")
+    assert "\n" not in str(e.value)
+    assert raw_tokenizer(m, "he", {"kind": "whitespace"}).describe() == {"kind": "whitespace"}
 
     # a different tokenizer, or none, is a one-line error naming the file
     (copy / "tokenizers" / "fi.udpipe").write_bytes((UDPIPE / "sv.udpipe").read_bytes())
@@ -94,3 +98,20 @@ def test_export_replaces_an_existing_model_whole(tmp_path, monkeypatch):
     monkeypatch.undo()
     export(module, corpus, out)
     assert (out / "weights.hdf5").read_bytes() != before["weights.hdf5"] and (out / "tokenizers" / "en.udpipe").is_file()
+
+
+def test_conllu_trained_export_bundles_the_given_udpipe_models(tmp_path):
+    from omegaconf import OmegaConf
+
+    module, corpus = _module_corpus(tmp_path)
+    corpus.metadata["sources"]["he"]["format"] = ["conllu"]
+    given = tmp_path / "conll17_udpipe"
+    given.mkdir()
+    shutil.copyfile(UDPIPE / "he.udpipe", given / "he.udpipe")
+    cfg = OmegaConf.create({"data": {"conllu_udpipe_dir": str(given)}, "seed": 7, "paths": {"output_dir": str(tmp_path / "run")}})
+    out = export(module, corpus, tmp_path / "run" / "model", cfg)
+    entry = json.loads((out / "melmo.json").read_text())["tokenizers"]["he"]
+    assert entry["path"] == "tokenizers/he.udpipe" and entry["sha256"] == _sha(UDPIPE / "he.udpipe")
+    assert entry["options"] == {"multiword": "split"} and str(given) in entry["source"]
+    tok = raw_tokenizer(ModelDir(out), "he")
+    assert tok.kind == "udpipe" and tok.describe()["udpipe_sha256"] == _sha(UDPIPE / "he.udpipe")

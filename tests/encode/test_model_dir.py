@@ -1,5 +1,6 @@
 """Model directories: one-line errors for missing or mismatched files; readable default names."""
 
+import hashlib
 import json
 
 import pytest
@@ -27,8 +28,16 @@ def test_missing_and_mismatched_files(tmp_path):
 
 
 def test_names(tmp_path):
-    assert ModelDir(tiny_model_dir(tmp_path / "run7" / "model")).name == "run7"
-    assert ModelDir(tiny_model_dir(tmp_path / "nlpl_223")).name == "nlpl_223"
+    def short(d):  # the first 8 hex digits of the weights' sha256, computed here independently
+        return hashlib.sha256((d / "weights.hdf5").read_bytes()).hexdigest()[:8]
+
+    d = tiny_model_dir(tmp_path / "run7" / "model")
+    assert ModelDir(d).name == f"run7-{short(d)}"
+    d = tiny_model_dir(tmp_path / "nlpl_223")
+    assert ModelDir(d).name == f"nlpl_223-{short(d)}"
     meta = {"corpus": {"sampling": {"strategy": "mono", "language": "fi", "name": "mono"}, "seed": 3},
             "run": {"seed": 3, "model": "elmo_small"}}
-    assert ModelDir(tiny_model_dir(tmp_path / "x" / "model", meta=meta)).name == "mono_fi-elmo_small-s3"
+    d = tiny_model_dir(tmp_path / "x" / "model", meta=meta)
+    assert ModelDir(d).name == f"mono_fi-elmo_small-s3-{short(d)}"
+    other = tiny_model_dir(tmp_path / "y" / "model", seed=1, meta=meta)  # the same run description, other weights
+    assert ModelDir(other).name != ModelDir(d).name

@@ -70,7 +70,7 @@ class Fake:
                 if new:
                     w.writerow(["encoder", "task", "metric", "language", "seed", "value"])
                 for x in ([lang] if lang else TASKS[task]):
-                    for seed in (1, 2, 3):
+                    for seed in ((0,) if task == "tatoeba" else (1, 2, 3)):  # as evaluate.py writes: no head, seed 0
                         w.writerow([arg(stage.argv, "encoder.name"), task, "acc", x, seed, 0.5])
         else:
             sizes = stage.argv[stage.argv.index("--sizes") + 1]
@@ -248,3 +248,34 @@ def test_floors_follow_the_first_model_unless_named(compose_study, tmp_path):
     assert rand and all(s.needs == ["train-trunc"] for s in rand)
     with pytest.raises(S.StudyError, match="study.floors_of: 'alpha04' is not a model"):
         S.plan(compose_study("study.strategies=[trunc]", "study.floors_of=alpha04", floors=True))
+
+
+def test_a_real_tatoeba_evaluation_counts_as_done(compose_study, tmp_path, tiny_dir):
+    """The real evaluate stage (evaluate.py in a subprocess) writes what the study checks: no relaunch."""
+    import lzma
+    import shutil
+
+    data = tmp_path / "data" / "tatoeba"
+    data.mkdir(parents=True)
+    for side in ("fin", "eng"):
+        with lzma.open(ROOT / "data" / "sample" / "tatoeba" / f"tatoeba.fin-eng.{side}.xz", "rt", encoding="utf-8") as fh:
+            (data / f"tatoeba.fin-eng.{side}").write_text("\n".join(fh.read().split("\n")[:20]) + "\n", encoding="utf-8")
+    out = tmp_path / "studies" / "sample"
+    shutil.copytree(tiny_dir, out / "models" / "alpha04" / "model")
+    (out / "models" / "alpha04" / "model" / "melmo.json").write_text("{}")
+    ov = ["study.strategies=[alpha04]", "stages=[evaluate]", f"study.data_root={tmp_path / 'data'}",
+          "study.evaluate.tasks.tatoeba=[fi]",
+          "study.evaluate.extra_overrides=['encode.raw_tokenizer.kind=whitespace','paths.cache_dir=" + str(tmp_path / 'cache') + "']"]
+    stage = next(s for s in S.plan(compose_study(*ov)) if s.name == "evaluate-alpha04-tatoeba")
+    assert not stage.done
+    assert S.subprocess_runner(stage, ROOT) == 0, Path(stage.log).read_text()[-3000:]
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert {(r["encoder"], r["task"], r["language"]) for r in rows} == {("M0.4", "tatoeba", "fi")}
+    assert next(s for s in S.plan(compose_study(*ov)) if s.name == "evaluate-alpha04-tatoeba").done
+
+
+def test_paper_study_bundles_the_given_udpipe_models(compose_study):
+    base = ("study=paper", "study.data_root=/eval", "study.conll17_root=/c17", "stages=[train]")
+    assert all(arg(s.argv, "data.conllu_udpipe_dir") is None for s in S.plan(compose_study(*base)))
+    stages = S.plan(compose_study(*base, "study.udpipe_dir=/models/udpipe"))
+    assert {arg(s.argv, "data.conllu_udpipe_dir") for s in stages} == {"/models/udpipe"}

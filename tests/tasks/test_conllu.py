@@ -119,3 +119,15 @@ def test_split_plan_is_seeded_disjoint_and_falls_back():
     assert len(t["report"].indices) == 50 and not set(t["report"].indices) & set(t["train"].indices + t["select"].indices)
     with pytest.raises(ValueError, match="protocol needs"):
         split_plan({"test": 100}, {**proto, "test_only": "error"}, 0)
+
+
+def test_split_plan_official_protocol_trains_on_train_selects_on_dev():
+    proto = {"train": ["train", "dev"], "select": "dev", "report": "test", "select_fraction": 0.1, "test_only": "split",
+             "test_only_report_fraction": 0.5}
+    p = split_plan({"train": 80, "dev": 30, "test": 50}, proto, 0)
+    assert (p["train"].split, p["train"].indices) == ("train", list(range(80)))
+    assert (p["select"].split, p["select"].indices) == ("dev", list(range(30)))
+    assert (p["report"].split, p["report"].indices) == ("test", list(range(50)))
+    assert p["select"].note == "dev (all 30 sentences)"  # the split used, as recorded beside the results
+    q = split_plan({"dev": 100, "test": 50}, proto, 0)  # no train file: dev trains, a seeded tenth selects
+    assert q["train"].split == q["select"].split == "dev" and len(q["select"].indices) == 10

@@ -100,7 +100,7 @@ def test_pos_end_to_end_frozen_encoder_and_skip(evaluate, tmp_path, tiny_dir, da
     enc_rows = list(csv.DictReader((tmp_path / "res" / "encoders.csv").open()))
     assert enc_rows[0]["encoder"] == "tiny" and enc_rows[0]["policy"] == "stateless" and len(enc_rows[0]["weights_sha256"]) == 64
     saved = (tmp_path / "res" / "configs" / "pos" / "tiny.yaml").read_text()
-    assert "select:" in saved and "encoder_input: surface" in saved and "convention: ud_words" in saved
+    assert "select:" in saved and "encoder_input: words" in saved and "convention: ud_words" in saved
 
     def no_training(*a, **k):
         raise AssertionError("an evaluation already in the CSV was rerun")
@@ -109,7 +109,8 @@ def test_pos_end_to_end_frozen_encoder_and_skip(evaluate, tmp_path, tiny_dir, da
     assert evaluate("task=pos", "language=[en,ar]", *FAST) == []
     monkeypatch.undo()
     assert len(evaluate("task=pos", "language=en", "seeds=[1]", "force=true", *FAST)) == 2
-    assert len(_rows(tmp_path)) == 10
+    after = _rows(tmp_path)  # force=true replaced the rows of (tiny, pos, en, 1): no duplicate key
+    assert len(after) == 8 and len({(r["language"], r["seed"], r["metric"]) for r in after}) == 8
 
 
 def test_pos_transfer_one_model_per_seed(evaluate, tmp_path, data_root, monkeypatch):
@@ -124,7 +125,13 @@ def test_pos_transfer_one_model_per_seed(evaluate, tmp_path, data_root, monkeypa
 
 
 def test_tatoeba_end_to_end(evaluate, tmp_path):
-    rows = evaluate("task=tatoeba", "task.layer=1")
+    # a model that records no tokenizer: a one-line error naming the option, no row, unless whitespace is chosen
+    with pytest.raises(ValueError, match=r"no tokenizer recorded for 'en'.*encode\.raw_tokenizer\.kind") as e:
+        evaluate("task=tatoeba")
+    assert "\n" not in str(e.value) and not (tmp_path / "res" / "results.csv").exists()
+    rows = evaluate("task=tatoeba", "task.layer=1", "encode.raw_tokenizer.kind=whitespace")
+    saved = (tmp_path / "res" / "configs" / "tatoeba" / "tiny.yaml").read_text()
+    assert "kind: whitespace" in saved  # the choice is recorded beside the results
     metrics = ("acc", "acc_reverse", "acc_layer0", "acc_layer1", "acc_layer2", "acc_average")  # every layer, one encoding
     assert {(r["language"], r["metric"]) for r in rows} == {(lang, m) for lang in ("fi", "it") for m in metrics}
     got = {(r["language"], r["metric"]): r["value"] for r in rows}

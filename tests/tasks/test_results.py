@@ -72,13 +72,18 @@ def test_header_checked_and_done_keys(tmp_path):
 
 def test_encoders_table_upsert_and_name_clash(tmp_path):
     path = tmp_path / "encoders.csv"
-    update_encoders(path, {"encoder": "alpha04-s1", "policy": "stateless", "weights_sha256": "aa", "path": "/m1"})
-    update_encoders(path, {"encoder": "alpha04-s1", "policy": "stream-b3", "weights_sha256": "aa", "path": "/m1"})
-    update_encoders(path, {"encoder": "alpha04-s1", "policy": "stateless", "weights_sha256": "aa", "path": "/m1b"})
+    update_encoders(path, {"encoder": "alpha04-s1", "policy": "stateless", "weights_sha256": "aa", "path": "/m1"}, ["fi"])
+    update_encoders(path, {"encoder": "alpha04-s1", "policy": "stream-b3", "weights_sha256": "aa", "path": "/m1"}, ["fi"])
+    update_encoders(path, {"encoder": "alpha04-s1", "policy": "stateless", "weights_sha256": "aa", "path": "/m1b"}, ["fi"])
     rows = list(csv.DictReader(path.open()))
     assert [(r["policy"], r["path"]) for r in rows] == [("stream-b3", "/m1"), ("stateless", "/m1b")]
-    with pytest.raises(ValueError, match="encoder name 'alpha04-s1' already names another model"):
-        update_encoders(path, {"encoder": "alpha04-s1", "policy": "stateless", "weights_sha256": "bb", "path": "/m2"})
+    with pytest.raises(ValueError, match="encoder name 'alpha04-s1' already names another model for language fi"):
+        update_encoders(path, {"encoder": "alpha04-s1", "policy": "stateless", "weights_sha256": "bb", "path": "/m2"}, ["en", "fi"])
+    # MONO: one encoder made of one model per language
+    update_encoders(path, {"encoder": "MONO", "policy": "stateless", "weights_sha256": "m_en", "path": "/en"}, ["en"])
+    update_encoders(path, {"encoder": "MONO", "policy": "stateless", "weights_sha256": "m_fi", "path": "/fi"}, ["fi"])
+    mono = [(r["language"], r["weights_sha256"]) for r in csv.DictReader(path.open()) if r["encoder"] == "MONO"]
+    assert mono == [("en", "m_en"), ("fi", "m_fi")]
 
 
 def test_predictions_format(tmp_path):

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("tokenize", help="tokenize stdin (one sentence per output line, tokens space-separated)")
     p.add_argument("--model", type=Path, default=None)
     p.add_argument("--builtin", choices=BUILTINS, default=None)
-    p.add_argument("--multiword", choices=MULTIWORD_MODES, default="surface")
+    p.add_argument("--multiword", choices=MULTIWORD_MODES, default="split")
     p.add_argument("--sentences", choices=SENTENCE_MODES, default="udpipe")
 
     args = ap.parse_args(argv)

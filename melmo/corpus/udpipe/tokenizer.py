@@ -66,7 +66,8 @@ class Tokenizer:
     ``builtin``: ``"generic_tokenizer"`` (UDPipe's rule-based tokenizer: fine for space-separated
     scripts, splits zh/ja only at punctuation) or ``"horizontal"`` (split on spaces only; one sentence
     per line, so it needs ``sentences="line"``). Never used unless named here.
-    ``multiword``: ``"surface"`` (multiword tokens as written) or ``"split"`` (their syntactic words).
+    ``multiword``: ``"split"`` (default: the syntactic words of a multiword token, as the CoNLL 2017
+    dumps the paper's models read) or ``"surface"`` (multiword tokens as written).
     ``sentences``: ``"udpipe"`` (UDPipe splits sentences, also inside a line; a line break never
     joins two lines into one sentence in :meth:`tokenize_lines`) or ``"line"`` (one sentence per
     input line).
@@ -77,7 +78,7 @@ class Tokenizer:
         self,
         model: "Path | str | ud.Model | None" = None,
         *,
-        multiword: str = "surface",
+        multiword: str = "split",
         sentences: str = "udpipe",
         builtin: str | None = None,
     ):

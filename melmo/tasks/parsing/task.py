@@ -18,6 +18,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import torch
 from hydra.utils import instantiate
@@ -162,6 +163,7 @@ def _loader(ds: ParseSet, tcfg, shuffle: bool, seed: int = 0) -> DataLoader:
 
 
 def _train(ctx: EvalContext, tb: Treebank, plan, vocab: RelationVocab, tcfg: DictConfig, seed: int):
+    L.seed_everything(seed, workers=True, verbose=False)  # initial weights and the ROOT vector from the head's seed
     parser = instantiate(tcfg.head, n_in=ctx.model.dim, n_rels=len(vocab))
     head = ParserHead(parser, vocab, bool(tcfg.decode.projective), str(tcfg.monitor))
     module = ParserModule(head, ctx.model.n_layers, bool(tcfg.layer_norm), OmegaConf.to_container(tcfg.optimizer),

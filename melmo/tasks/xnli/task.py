@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -190,6 +191,7 @@ def requested_languages(cfg: DictConfig, tcfg: DictConfig) -> list[str]:
 def run_xnli(cfg: DictConfig) -> list[dict]:
     ctx, tcfg = EvalContext(cfg), cfg.task
     langs = requested_languages(cfg, tcfg)
+    ctx.check_name(langs)
     todo = {seed: [lang for lang in langs if seed in ctx.pending(TASK, lang, [seed])] for seed in ctx.seeds}
     if not any(todo.values()):
         return []
@@ -206,6 +208,7 @@ def run_xnli(cfg: DictConfig) -> list[dict]:
     for seed, tlangs in todo.items():
         if not tlangs:
             continue
+        L.seed_everything(seed, workers=True, verbose=False)  # the head's initial weights come from its own seed
         head = ESIMHead(instantiate(tcfg.head, n_in=ctx.model.dim))
         module = NLIModule(head, ctx.model.n_layers, bool(tcfg.layer_norm), OmegaConf.to_container(tcfg.optimizer),
                            OmegaConf.to_container(tcfg.lr_scheduler))

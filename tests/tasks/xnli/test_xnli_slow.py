@@ -32,7 +32,7 @@ def test_esim_beats_majority_on_english_xnli_test(tmp_path):
             "task=xnli", f"encoder.path={model}", "encoder.name=tiny", f"data.root={SHARED / 'data'}", "language=en",
             "seeds=[1]", f"results={tmp_path / 'res.csv'}", f"encode.cache_dir={tmp_path / 'cache'}", f"paths.root_dir={ROOT}",
             f"paths.log_dir={tmp_path}", "task.head.hidden=32", "task.batch_size=128",
-            "task.optimizer.lr=2e-3", "task.trainer.max_epochs=3"])
+            "task.optimizer.lr=2e-3", "task.trainer.max_epochs=3", "encode.raw_tokenizer.kind=whitespace"])
     GlobalHydra.instance().clear()
     rows = {r["metric"]: float(r["value"]) for r in run(cfg)}
     labels = (NLI / "xnli" / "xtreme" / "test-labels.txt").read_text(encoding="utf-8").split()
