@@ -11,7 +11,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures" / "elmo"
+FIXTURES = ROOT / "tests" / "fixtures" / "elmo"  # vendored upstream fixtures (README there: sources, licence)
 
 TINY_OPTIONS = {
     "char_cnn": {"activation": "relu", "embedding": {"dim": 4}, "filters": [[1, 4], [2, 8], [3, 16]],

@@ -13,7 +13,7 @@ from melmo.model.io import find_weights, load_bilm_dir, load_softmax, read_vocab
 from melmo.pretrain.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
-ALLENNLP = ROOT.parent / "shared" / "fixtures" / "elmo" / "allennlp"
+ALLENNLP = ROOT / "tests" / "fixtures" / "elmo" / "allennlp"  # vendored (tests/fixtures/elmo/README.md)
 SENTENCES = [["The", "cat", "sat", "on", "the", "mat", "."], ["Kissa", "istui", "matolla"], ["日本語", "ü"]]
 
 
@@ -52,7 +52,6 @@ def _assert_same_encoder(seen: dict, source: Path) -> None:
 ONE_STEP = ["sampling=mono", "trainer.max_steps=1", "trainer.limit_val_batches=0", "~logger", "~callbacks.lr_monitor"]
 
 
-@pytest.mark.skipif(not ALLENNLP.is_dir(), reason="needs ../shared/fixtures/elmo")
 def test_init_from_the_allennlp_fixture_fresh_softmax(compose_train, before_first_step, caplog):
     cfg = compose_train(*ONE_STEP, "sampling.language=fi", f"init_from={ALLENNLP}", "export=false")
     with caplog.at_level(logging.INFO):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
@@ -208,27 +209,55 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
         load_lm(broken)
 
 
+class WorseLastValidation(L.Callback):
+    """Make the last validation worse than the one before: noise on the softmax weights for that
+    validation only (restored before any checkpoint callback runs), so best and last differ."""
+
+    def on_validation_start(self, trainer, pl_module):
+        if trainer.global_step == trainer.max_steps:
+            self.saved = pl_module.softmax.weight.detach().clone()
+            with torch.no_grad():
+                pl_module.softmax.weight.add_(torch.randn(self.saved.shape, generator=torch.Generator().manual_seed(0)) * 3)
+
+    def on_validation_end(self, trainer, pl_module):
+        if trainer.global_step == trainer.max_steps:
+            with torch.no_grad():
+                pl_module.softmax.weight.copy_(self.saved)
+
+
 @pytest.mark.parametrize("which", ["best", "last"])
-def test_export_best_or_last(compose_train, which):
+def test_export_best_or_last(compose_train, which, monkeypatch):
     import pandas as pd
 
+    import melmo.pretrain.run as train_run
+
+    real_build = train_run.build_trainer
+
+    def build_with_a_worse_last_validation(cfg):
+        trainer = real_build(cfg)
+        trainer.callbacks.insert(0, WorseLastValidation())  # before the checkpoint callbacks
+        return trainer
+
+    monkeypatch.setattr(train_run, "build_trainer", build_with_a_worse_last_validation)
     cfg = compose_train("trainer.max_steps=6", "trainer.val_check_interval=2", "~callbacks.lr_monitor",
                         "callbacks.model_checkpoint.every_n_train_steps=2", f"export={which}")
-    metrics = run(cfg)
+    metrics = train_run.run(cfg)
     export = Path(metrics["export_dir"])
     chosen = json.loads((export / "melmo.json").read_text())["checkpoint"]
     assert chosen["which"] == which
     logged = pd.read_csv(next(Path(cfg.paths.output_dir).rglob("metrics.csv")))
-    val = logged.dropna(subset=["val/ppl_iv"])
-    assert len(val) == 3  # validations at steps 2, 4, 6
+    val = logged.dropna(subset=["val/ppl_iv"]).set_index("step")["val/ppl_iv"]
+    assert len(val) == 3 and val.iloc[2] > val.iloc[1]  # validations at steps 2, 4, 6; the last is worse
     ckpts = Path(cfg.paths.output_dir) / "checkpoints"
-    want = torch.load(ckpts / ("best.ckpt" if which == "best" else "last.ckpt"), weights_only=False)
+    best, last = (torch.load(ckpts / name, weights_only=False) for name in ("best.ckpt", "last.ckpt"))
+    assert best["global_step"] < last["global_step"] == 6
+    want, other = (best, last) if which == "best" else (last, best)
     W, _ = load_softmax(export / "weights.hdf5")
     assert torch.equal(torch.as_tensor(W), want["state_dict"]["softmax.weight"])
+    assert not torch.equal(torch.as_tensor(W), other["state_dict"]["softmax.weight"])
     assert chosen["step"] == want["global_step"]
     if which == "best":  # the step of the lowest logged in-vocabulary perplexity
-        best = val.loc[val["val/ppl_iv"].idxmin()]
-        assert chosen["monitor"] == "val/ppl_iv" and chosen["score"] == pytest.approx(best["val/ppl_iv"], rel=1e-6)
-        assert chosen["step"] == int(best["step"]) + 1  # the CSV logs the step index, the checkpoint the count
+        assert chosen["monitor"] == "val/ppl_iv" and chosen["score"] == pytest.approx(val.min(), rel=1e-6)
+        assert chosen["step"] == int(val.idxmin()) + 1  # the CSV logs the step index, the checkpoint the count
     else:
         assert chosen["step"] == 6

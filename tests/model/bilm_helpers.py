@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from eval_helpers import FIXTURES
 
 from melmo.model.encoder import BiLM
 from melmo.model.io import bilm_tf_arrays, load_bilm_tf_arrays
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "elmo"
 ALLENNLP = FIXTURES / "allennlp"
-BILM_TF = FIXTURES / "bilm-tf" / "model"
+BILM_TF = FIXTURES / "bilm-tf"
 
 SMALL_OPTIONS = {
     "char_cnn": {"activation": "relu", "embedding": {"dim": 4}, "filters": [[1, 4], [2, 8], [3, 16]],
@@ -39,12 +38,6 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def need_fixtures(*dirs: Path) -> None:
-    for d in dirs or (FIXTURES,):
-        if not d.is_dir():
-            pytest.skip(f"shared fixtures not found: {d}")
 
 
 def options_with(**changes) -> dict:

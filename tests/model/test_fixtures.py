@@ -10,7 +10,6 @@ from bilm_helpers import (  # noqa: F401 (single_thread: autouse fixture)
     BILM_TF,
     fixture_batches,
     fixture_expected,
-    need_fixtures,
     single_thread,
     top_layer_error,
 )
@@ -25,7 +24,6 @@ MODELS = {"allennlp": (ALLENNLP, "sentences.json"), "bilm-tf": (BILM_TF, "lm_emb
 @pytest.fixture(scope="module", params=list(MODELS))
 def fixture_model(request):
     directory, sentences = MODELS[request.param]
-    need_fixtures(directory)
     encoder = load_bilm(directory / "options.json", directory / "lm_weights.hdf5")
     return request.param, encoder, fixture_batches(directory, sentences), fixture_expected(directory)
 
@@ -69,7 +67,6 @@ def test_all_layers_match_the_reference_on_fixture_weights(fixture_model):
 
 def test_token_embeddings_458_words():
     """§11.2: AllenNLP's vocab_test.txt through the token layer, 10 batches of 50 tokens."""
-    need_fixtures(ALLENNLP)
     encoder = load_bilm(ALLENNLP / "options.json", ALLENNLP / "lm_weights.hdf5")
     words = (ALLENNLP / "vocab_test.txt").read_text(encoding="utf-8").split("\n")
     with h5py.File(ALLENNLP / "elmo_token_embeddings.hdf5", "r") as f:
@@ -95,7 +92,6 @@ def test_token_embeddings_458_words():
 def test_state_rows_as_bilm_tf_checks_them():
     """bilm-tf test_bilm: max_batch_size 4 -- the unused 4th row stays zero; a batch of 2 leaves
     row 2's state unchanged (AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py)."""
-    need_fixtures(BILM_TF)
     encoder = load_bilm(BILM_TF / "options.json", BILM_TF / "lm_weights.hdf5")
     batches = fixture_batches(BILM_TF, "lm_embeddings_sentences.json")
     expected = fixture_expected(BILM_TF)
@@ -114,7 +110,6 @@ def test_state_rows_as_bilm_tf_checks_them():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_top_layer_on_cuda():
-    need_fixtures(ALLENNLP)
     encoder = load_bilm(ALLENNLP / "options.json", ALLENNLP / "lm_weights.hdf5").cuda()
     batches, expected = fixture_batches(ALLENNLP, "sentences.json"), fixture_expected(ALLENNLP)
     state = None

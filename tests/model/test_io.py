@@ -13,7 +13,6 @@ from bilm_helpers import (  # noqa: F401 (single_thread: autouse fixture)
     SMALL_OPTIONS,
     fixture_batches,
     fixture_expected,
-    need_fixtures,
     options_with,
     random_model,
     random_sentences,
@@ -56,7 +55,6 @@ def outputs(encoder, stream):
 
 @pytest.mark.parametrize("directory", [ALLENNLP, BILM_TF], ids=["allennlp", "bilm-tf"])
 def test_round_trip_is_bit_identical_and_passes_fixtures(tmp_path, directory):
-    need_fixtures(directory)
     encoder = load_bilm(directory / "options.json", directory / "lm_weights.hdf5")
     assert not encoder.training
     saved = save_bilm(encoder, tmp_path / "model")
@@ -110,7 +108,6 @@ def test_round_trip_of_models_without_projections(tmp_path, variant):
 
 
 def test_options_with_261_characters_load(tmp_path):
-    need_fixtures(ALLENNLP)
     options = json.loads((ALLENNLP / "options.json").read_text())
     options["char_cnn"]["n_characters"] = 261  # a training options file (§5)
     (tmp_path / "options.json").write_text(json.dumps(options))
@@ -120,7 +117,6 @@ def test_options_with_261_characters_load(tmp_path):
 
 
 def test_allennlp_weights_have_no_softmax():
-    need_fixtures(ALLENNLP)  # skips with the reason when the shared fixtures are missing
     assert load_softmax(ALLENNLP / "lm_weights.hdf5") is None
 
 

@@ -2,27 +2,39 @@
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
+from melmo.utils import once
 from melmo.utils.once import OnceError, rank_zero_once
 
 
-def test_other_ranks_wait_for_rank_zero_and_read_its_result(tmp_path):
+def test_other_ranks_wait_for_rank_zero_and_read_its_result(tmp_path, monkeypatch):
+    """Ordered by events, not by timing: rank 1 starts once rank 0 is inside the step (the stale
+    marker is gone), and rank 0 finishes only after rank 1 has polled and found no marker."""
     marker = tmp_path / ".ready" / "k.json"
     marker.parent.mkdir()
     marker.write_text('{"result": "stale"}')  # an earlier job's marker, replaced by rank 0
+    in_step, rank1_polled = threading.Event(), threading.Event()
+
+    def poll_sleep(seconds):
+        rank1_polled.set()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(once, "time", SimpleNamespace(monotonic=time.monotonic, sleep=poll_sleep))
     calls, got = [], {}
 
     def step():
         calls.append(1)
-        time.sleep(0.5)
+        in_step.set()
+        assert rank1_polled.wait(10), "rank 1 never waited for the marker"
         return "corpus-dir"
 
-    rank0 = threading.Thread(target=lambda: got.setdefault(0, rank_zero_once(marker, 0, step, 10, poll_s=0.05)))
+    rank0 = threading.Thread(target=lambda: got.setdefault(0, rank_zero_once(marker, 0, step, 10, poll_s=0.01)))
     rank0.start()
-    time.sleep(0.1)  # rank 0 has removed the stale marker and is working
-    got[1] = rank_zero_once(marker, 1, step, 10, poll_s=0.05)
+    assert in_step.wait(10)
+    got[1] = rank_zero_once(marker, 1, step, 10, poll_s=0.01)
     rank0.join()
     assert calls == [1] and got == {0: "corpus-dir", 1: "corpus-dir"}
 
