@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from standin import LANGS, MAP, XNLI_LANGS, _slice, downloads, layout_args
+from official_standin import LANGS, MAP, XNLI_LANGS, _slice, downloads, layout_args
 
 from melmo.datasets.__main__ import main
 from melmo.tasks.tatoeba import read_pair
