@@ -11,12 +11,16 @@ from omegaconf import DictConfig
 def main(cfg: DictConfig) -> None:
     from melmo.tasks.run import run
 
+    from omegaconf.errors import OmegaConfBaseException
+
+    from melmo.utils.errors import config_error
+
     try:
         run(cfg)
-    except (ValueError, FileNotFoundError) as e:  # bad input: one line naming the file, non-zero exit
+    except (ValueError, FileNotFoundError, OmegaConfBaseException) as e:  # bad input: one line naming the file or key
         if os.environ.get("MELMO_TRACEBACK"):
             raise
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {config_error(e) or e}", file=sys.stderr)
         sys.exit(1)
 
 

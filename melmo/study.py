@@ -31,10 +31,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from melmo.corpus.readers import file_sha256
 from melmo.results.table import ResultsError, done_keys
 from melmo.utils.atomic import write_atomic
+from melmo.utils.errors import config_error
 from melmo.utils.labels import alpha_name, changes
 
 
@@ -306,8 +308,8 @@ def main() -> None:
     def _main(cfg: DictConfig) -> None:
         try:
             code = run(cfg)
-        except StudyError as e:
-            print(f"error: {e}", file=sys.stderr)
+        except (StudyError, OmegaConfBaseException) as e:
+            print(f"error: {config_error(e) or e}", file=sys.stderr)
             code = 2
         if code:
             sys.exit(code)
