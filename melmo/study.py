@@ -34,6 +34,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from melmo.corpus.readers import file_sha256
+from melmo.datasets.checks import check_conll17, check_root
+from melmo.datasets.official import DatasetError
 from melmo.results.table import ResultsError, done_keys
 from melmo.utils.atomic import write_atomic
 from melmo.utils.errors import config_error
@@ -138,6 +140,22 @@ def absolute_paths(cfg: DictConfig) -> None:
             value = cfg.study.get(key)
             if value is not None:
                 cfg.study[key] = str(root / str(value))
+
+
+def check_inputs(cfg: DictConfig) -> None:
+    """With ``study.check_data``, check the data roots the study will read (melmo.datasets.checks) before
+    anything runs, dry runs included: a missing or malformed file is one StudyError line naming it."""
+    if not cfg.study.get("check_data"):
+        return
+    langs = [str(x) for x in cfg.study.languages]
+    xnli = [str(x) for x in (cfg.study.evaluate.tasks.get("xnli") or [])]
+    try:
+        if cfg.study.get("data_root") is not None:
+            check_root(Path(cfg.study.data_root), langs, xnli)
+        if cfg.study.get("conll17_root") is not None:
+            check_conll17(Path(cfg.study.conll17_root), langs)
+    except DatasetError as err:
+        raise StudyError(f"study input: {err}") from None
 
 
 def plan(cfg: DictConfig) -> list[Stage]:
@@ -245,6 +263,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
         echo: Callable[[str], None] = print) -> int:
     """Run the study's unfinished stages; returns 0, or 1 when a stage failed."""
     stages = plan(cfg)
+    check_inputs(cfg)
     out = Path(cfg.dir)
     total = len(stages)
     todo = sum(not s.done for s in stages)

@@ -85,10 +85,11 @@ def check_nli(root: Path, xnli_languages: Sequence[str]) -> dict[str, int]:
     return out
 
 
-def check_conll17(root: Path, languages: Sequence[str]) -> dict[str, int]:
+def check_conll17(folder: Path, languages: Sequence[str]) -> dict[str, int]:
+    """``folder``/<lang>/*wikipedia*.conllu.xz for every language (``data.conll17_root``)."""
     out = {}
     for lang in languages:
-        d = root / "conll17" / lang
+        d = Path(folder) / lang
         files = sorted(d.glob("*wikipedia*.conllu.xz")) if d.is_dir() else []
         if not files:
             raise DatasetError(f"{d}: no *wikipedia*.conllu.xz file (CoNLL 2017 raw text of {lang})")
@@ -114,7 +115,7 @@ def check_root(root: Path, languages: Sequence[str], xnli_languages: Sequence[st
         raise DatasetError(f"{root}: no such data root")
     parts = {"ud": lambda: check_ud(root, languages), "tatoeba": lambda: check_tatoeba(root, languages),
              "nli": lambda: check_nli(root, [x for x in xnli_languages if x in languages]),
-             "conll17": lambda: check_conll17(root, languages)}
+             "conll17": lambda: check_conll17(root / "conll17", languages)}
     present = [name for name in parts if (root / name).is_dir()]
     if not present:
         raise DatasetError(f"{root}: none of {', '.join(f'{p}/' for p in parts)} here (not a data root)")

@@ -1,0 +1,55 @@
+"""The README's full-scale commands on a stand-in tree with the official names: layout, check, and
+python -m melmo.study study=paper dry_run=true, which checks every input before anything runs."""
+
+import os
+from pathlib import Path
+
+import pytest
+from official_standin import downloads, layout_args
+
+from melmo import study as S
+from melmo.datasets.__main__ import main as datasets_main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def compose_study(tmp_path):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    def make(*overrides):
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            cfg = compose("study", overrides=[f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path / 'logs'}", *overrides],
+                          return_hydra_config=True)
+        HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]
+        return cfg
+
+    yield make
+    GlobalHydra.instance().clear()
+
+
+def test_paper_dry_run_checks_the_laid_out_downloads(tmp_path, compose_study):
+    root = tmp_path / "melmo-data"
+    assert datasets_main(["layout", str(root), *layout_args(downloads(tmp_path / "dl"))]) == 0
+    assert datasets_main(["check", str(root)]) == 0
+    argv = ["study=paper", f"study.conll17_root={root / 'conll17'}", f"study.data_root={root}", "dry_run=true"]
+    said, ran = [], []
+    assert S.run(compose_study(*argv), runner=lambda s, cwd: ran.append(s) or 0, echo=said.append) == 0
+    would = [line for line in said if ": would run " in line]
+    assert not ran and sum("train.py" in w for w in would) == 16 and any("task=xnli" in w for w in would)
+    # a broken input is one line naming it, before any stage (dry or not)
+    os.unlink(root / "tatoeba" / "tatoeba.tur-eng.eng")
+    (root / "conll17" / "fi").unlink()
+    said.clear()
+    with pytest.raises(S.StudyError) as err:
+        S.run(compose_study(*argv), runner=lambda s, cwd: ran.append(s) or 0, echo=said.append)
+    assert str(err.value) == f"study input: {root / 'tatoeba' / 'tatoeba.tur-eng.eng'}: file not found" and not said and not ran
+    os.symlink(tmp_path / "dl" / "LASER" / "data" / "tatoeba" / "v1" / "tatoeba.tur-eng.eng", root / "tatoeba" / "tatoeba.tur-eng.eng")
+    with pytest.raises(S.StudyError, match=rf"study input: {root / 'conll17' / 'fi'}: no \*wikipedia\*"):
+        S.run(compose_study(*argv), echo=said.append)
