@@ -36,6 +36,7 @@ from omegaconf.errors import OmegaConfBaseException
 from melmo.corpus.readers import file_sha256
 from melmo.datasets.checks import check_conll17, check_root
 from melmo.datasets.official import DatasetError
+from melmo.model.flops import gpu_hours
 from melmo.results.table import ResultsError, done_keys
 from melmo.utils.atomic import write_atomic
 from melmo.utils.errors import config_error
@@ -140,6 +141,24 @@ def absolute_paths(cfg: DictConfig) -> None:
             value = cfg.study.get(key)
             if value is not None:
                 cfg.study[key] = str(root / str(value))
+
+
+def estimate(cfg: DictConfig, argv: list[str]) -> str:
+    """ESTIMATE of a training stage's GPU hours from the analytic FLOPs (melmo.model.flops) and the assumed
+    share of the device's peak in ``study.estimate`` (no throughput was measured on a GPU)."""
+    def value(key: str, default=None):
+        hits = [a.split("=", 1)[1].strip("'") for a in argv if a.startswith(key + "=")]
+        return hits[-1] if hits else default
+
+    conf, est = Path(cfg.paths.root_dir) / "conf", cfg.study.estimate
+    tokens = value("budget.tokens")
+    if tokens in (None, "null"):
+        return "ESTIMATE: no token budget on this stage (epochs): not estimated"
+    model = OmegaConf.load(conf / "model" / f"{value('model', 'elmo_tiny')}.yaml")
+    negatives = int(value("lm.n_negative_samples", OmegaConf.load(conf / "lm" / "default.yaml").n_negative_samples))
+    hours = gpu_hours(float(tokens), model, negatives + 1, float(est.peak_flops), float(est.utilization))
+    return (f"ESTIMATE (assumed, not measured): {float(tokens):.2e} tokens at {float(est.utilization):.0%} of "
+            f"{est.device}'s {float(est.peak_flops):.3g} FLOP/s = {hours:.1f} GPU-hours")
 
 
 def check_inputs(cfg: DictConfig) -> None:
@@ -287,6 +306,8 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
             continue
         if cfg.dry_run:
             echo(f"{tag}: would run {' '.join(s.argv)}")
+            if s.kind == "train" and cfg.study.get("estimate"):
+                echo(f"{tag}: {estimate(cfg, s.argv)}")
             continue
         if s.kind == "analyse":
             try:

@@ -29,3 +29,8 @@ def forward_flops_per_token(options: Mapping, n_classes: int) -> float:
 def train_flops_per_token(options: Mapping, n_classes: int) -> float:
     """Both directions (each reads its own characters), backward = 2 x forward."""
     return 3 * 2 * forward_flops_per_token(options, n_classes)
+
+
+def gpu_hours(tokens: float, options: Mapping, n_classes: int, peak_flops: float, utilization: float) -> float:
+    """An ESTIMATE of the device-hours to train on ``tokens`` (per direction) at ``utilization`` of ``peak_flops``."""
+    return tokens * train_flops_per_token(options, n_classes) / (peak_flops * utilization) / 3600

@@ -43,6 +43,10 @@ def test_paper_dry_run_checks_the_laid_out_downloads(tmp_path, compose_study):
     assert S.run(compose_study(*argv), runner=lambda s, cwd: ran.append(s) or 0, echo=said.append) == 0
     would = [line for line in said if ": would run " in line]
     assert not ran and sum("train.py" in w for w in would) == 16 and any("task=xnli" in w for w in would)
+    # README: 8.0e9 tokens x 823 MFLOP / (40 % of 989 TFLOP/s) = 4.6 H100-hours per model, as an estimate
+    estimates = [line for line in said if "ESTIMATE" in line]
+    assert len(estimates) == 16 and all(line.endswith("= 4.6 GPU-hours") and "assumed, not measured" in line
+                                        for line in estimates)
     # a broken input is one line naming it, before any stage (dry or not)
     os.unlink(root / "tatoeba" / "tatoeba.tur-eng.eng")
     (root / "conll17" / "fi").unlink()
