@@ -9,10 +9,9 @@ from omegaconf import DictConfig
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    from melmo.tasks.run import run
-
     from omegaconf.errors import OmegaConfBaseException
 
+    from melmo.tasks.run import run
     from melmo.utils.errors import config_error
 
     try:

@@ -19,9 +19,9 @@ MAP = {"ar": "ar_padt", "eu": "eu_bdt", "zh": "zh_gsd", "en": "en_ewt", "fi": "f
        "hi": "hi_hdtb", "it": "it_isdt", "ja": "ja_gsd", "ko": "ko_gsd", "ru": "ru_syntagrus", "sv": "sv_talbanken",
        "tr": "tr_imst"}
 XNLI_LANGS = ("ar", "en", "hi", "ru", "tr", "zh")
-XNLI_HEADER = ("language gold_label sentence1_binary_parse sentence2_binary_parse sentence1_parse sentence2_parse "
-               "sentence1 sentence2 promptID pairID genre label1 label2 label3 label4 label5 sentence1_tokenized "
-               "sentence2_tokenized match").split()
+XNLI_HEADER = ["language", "gold_label", "sentence1_binary_parse", "sentence2_binary_parse", "sentence1_parse",
+               "sentence2_parse", "sentence1", "sentence2", "promptID", "pairID", "genre", "label1", "label2", "label3",
+               "label4", "label5", "sentence1_tokenized", "sentence2_tokenized", "match"]
 
 
 def conllu(n: int, word: str = "word") -> str:

@@ -40,7 +40,7 @@ def test_layout_links_the_official_files_the_tasks_read(src, tmp_path, capsys):
     assert [p.name for p in treebank_files(root, "ru")["train"]] == ["ru_syntagrus-ud-train-a.conllu", "ru_syntagrus-ud-train-b.conllu"]
     assert (root / "conll17" / "en").is_symlink() and (root / "conll17" / "en").resolve() == (src["conll17"] / "English").resolve()
     assert sorted(p.name for p in (root / "conll17" / "fi").glob("*wikipedia*.conllu.xz")) == ["fi-wikipedia-000.conllu.xz"]
-    xx, xs, en, es = read_pair(root, "fi")
+    _, xs, _, es = read_pair(root, "fi")
     assert xs == [f"fi {k}" for k in range(4)] and es == [f"en {k}" for k in range(4)]
     assert (root / "nli" / "XNLI-1.0" / "xnli.dev.tsv").resolve() == (src["xnli"] / "xnli.dev.tsv").resolve()
     assert (root / "nli" / "multinli_1.0" / "multinli_1.0_train.jsonl").is_symlink()
@@ -110,7 +110,7 @@ def test_problems_are_one_line_naming_the_file_and_nothing_is_written(src, tmp_p
         shutil.copytree(v, s[k])
     extra, message = _break(kind, s)
     root = tmp_path / "root"
-    rc, out, err = run(capsys, "layout", root, *layout_args(s), *extra)
+    rc, _, err = run(capsys, "layout", root, *layout_args(s), *extra)
     assert rc == 1
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
     assert not root.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".root")]

@@ -13,27 +13,6 @@ from melmo.datasets.__main__ import main as datasets_main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def compose_study(tmp_path):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    def make(*overrides):
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("study", overrides=[f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path / 'logs'}", *overrides],
-                          return_hydra_config=True)
-        HydraConfig.instance().set_config(cfg)
-        with open_dict(cfg):
-            del cfg["hydra"]
-        return cfg
-
-    yield make
-    GlobalHydra.instance().clear()
-
-
 def test_paper_dry_run_checks_the_laid_out_downloads(tmp_path, compose_study):
     root = tmp_path / "melmo-data"
     assert datasets_main(["layout", str(root), *layout_args(downloads(tmp_path / "dl"))]) == 0

@@ -7,13 +7,13 @@ import json
 import logging
 
 import pytest
+from eval_helpers import ROOT
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import OmegaConf
 from official_standin import XNLI_LANGS, mnli, xnli
+from omegaconf import OmegaConf
 
 import melmo.tasks.xnli.task as xnli_task
-from eval_helpers import ROOT
 from melmo.datasets.__main__ import main as datasets_main
 from melmo.tasks.run import run
 from melmo.tasks.xnli.readers import NLIFormatError
