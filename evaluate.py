@@ -11,14 +11,17 @@ import melmo  # noqa: F401  (the config resolvers: conf/hydra/evaluate.yaml name
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
+    from omegaconf.errors import OmegaConfBaseException
+
     from melmo.tasks.run import run
+    from melmo.utils.errors import config_error
 
     try:
         run(cfg)
-    except (ValueError, FileNotFoundError) as e:  # bad input: one line naming the file, non-zero exit
+    except (ValueError, FileNotFoundError, OmegaConfBaseException) as e:  # bad input: one line naming the file or key
         if os.environ.get("MELMO_TRACEBACK"):
             raise
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {config_error(e) or e}", file=sys.stderr)
         sys.exit(1)
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import torch
 import yaml
 
+from melmo.model.flops import train_flops_per_token
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,20 +33,6 @@ def matmul_gflops(n: int = 2048, repeat: int = 10) -> float:
     for _ in range(repeat):
         a @ b
     return 2 * n**3 * repeat / (time.perf_counter() - t0) / 1e9
-
-
-def forward_flops_per_token(opts: dict, n_samples: int) -> float:
-    """Multiply-adds x 2 of one direction's forward pass for one token (CNN, highway, LSTM, softmax)."""
-    cnn, lstm = opts["char_cnn"], opts["lstm"]
-    C, d = cnn["max_characters_per_token"], cnn["embedding"]["dim"]
-    F = sum(n for _, n in cnn["filters"])
-    P, H, L = lstm["projection_dim"], lstm["dim"], lstm["n_layers"]
-    flops = sum(2 * (C - w + 1) * w * d * n for w, n in cnn["filters"])
-    flops += cnn["n_highway"] * 2 * (2 * F * F)
-    flops += 2 * F * P if F != P else 0
-    flops += L * (2 * (P + P) * 4 * H + 2 * H * P)
-    flops += 2 * P * (n_samples + 1)
-    return flops
 
 
 def main() -> None:
@@ -96,7 +84,7 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
     dt = sorted(times)[len(times) // 2]
     tokens = B * U  # per direction, as bilm-tf counts them
-    flops = 3 * 2 * tokens * forward_flops_per_token(enc.options, args.samples)  # fwd + bwd(2x), both directions
+    flops = tokens * train_flops_per_token(enc.options, args.samples + 1)  # fwd + bwd(2x), both directions
     gflops = flops / dt / 1e9
     print(f"training {args.model}: batch {B} x unroll {U}, {args.samples} negatives, vocab {args.vocab}")
     print(f"  median step {dt * 1000:.0f} ms = {tokens / dt:,.0f} tokens/s per direction; "

@@ -31,10 +31,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from melmo.corpus.readers import file_sha256
+from melmo.datasets.checks import check_conll17, check_root
+from melmo.datasets.official import DatasetError
+from melmo.model.flops import gpu_hours
 from melmo.results.table import ResultsError, done_keys, seeds_of
 from melmo.utils.atomic import write_atomic
+from melmo.utils.errors import config_error
 from melmo.utils.labels import alpha_name, changes
 
 
@@ -136,6 +141,40 @@ def absolute_paths(cfg: DictConfig) -> None:
             value = cfg.study.get(key)
             if value is not None:
                 cfg.study[key] = str(root / str(value))
+
+
+def estimate(cfg: DictConfig, argv: list[str]) -> str:
+    """ESTIMATE of a training stage's GPU hours from the analytic FLOPs (melmo.model.flops) and the assumed
+    share of the device's peak in ``study.estimate`` (no throughput was measured on a GPU)."""
+    def value(key: str, default=None):
+        hits = [a.split("=", 1)[1].strip("'") for a in argv if a.startswith(key + "=")]
+        return hits[-1] if hits else default
+
+    conf, est = Path(cfg.paths.root_dir) / "conf", cfg.study.estimate
+    tokens = value("budget.tokens")
+    if tokens in (None, "null"):
+        return "ESTIMATE: no token budget on this stage (epochs): not estimated"
+    model = OmegaConf.load(conf / "model" / f"{value('model', 'elmo_tiny')}.yaml")
+    negatives = int(value("lm.n_negative_samples", OmegaConf.load(conf / "lm" / "default.yaml").n_negative_samples))
+    hours = gpu_hours(float(tokens), model, negatives + 1, float(est.peak_flops), float(est.utilization))
+    return (f"ESTIMATE (assumed, not measured): {float(tokens):.2e} tokens at {float(est.utilization):.0%} of "
+            f"{est.device}'s {float(est.peak_flops):.3g} FLOP/s = {hours:.1f} GPU-hours")
+
+
+def check_inputs(cfg: DictConfig) -> None:
+    """With ``study.check_data``, check the data roots the study will read (melmo.datasets.checks) before
+    anything runs, dry runs included: a missing or malformed file is one StudyError line naming it."""
+    if not cfg.study.get("check_data"):
+        return
+    langs = [str(x) for x in cfg.study.languages]
+    xnli = [str(x) for x in (cfg.study.evaluate.tasks.get("xnli") or [])]
+    try:
+        if cfg.study.get("data_root") is not None:
+            check_root(Path(cfg.study.data_root), langs, xnli)
+        if cfg.study.get("conll17_root") is not None:
+            check_conll17(Path(cfg.study.conll17_root), langs)
+    except DatasetError as err:
+        raise StudyError(f"study input: {err}") from None
 
 
 def plan(cfg: DictConfig) -> list[Stage]:
@@ -270,6 +309,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
         echo: Callable[[str], None] = print) -> int:
     """Run the study's unfinished stages; returns 0, or 1 when a stage failed."""
     stages = plan(cfg)
+    check_inputs(cfg)
     out = Path(cfg.dir)
     total = len(stages)
     todo = sum(not s.done for s in stages)
@@ -293,6 +333,8 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
             continue
         if cfg.dry_run:
             echo(f"{tag}: would run {' '.join(s.argv)}")
+            if s.kind == "train" and cfg.study.get("estimate"):
+                echo(f"{tag}: {estimate(cfg, s.argv)}")
             continue
         if s.kind == "analyse":
             try:
@@ -333,8 +375,8 @@ def main() -> None:
     def _main(cfg: DictConfig) -> None:
         try:
             code = run(cfg)
-        except StudyError as e:
-            print(f"error: {e}", file=sys.stderr)
+        except (StudyError, OmegaConfBaseException) as e:
+            print(f"error: {config_error(e) or e}", file=sys.stderr)
             code = 2
         if code:
             sys.exit(code)

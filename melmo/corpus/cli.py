@@ -17,11 +17,13 @@ from pathlib import Path
 
 from hydra.errors import HydraException
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from melmo.corpus.from_config import prepare_from_config, summary
 from melmo.corpus.readers import CorpusError
 from melmo.corpus.sampling import SamplingError
 from melmo.languages import UnknownLanguageError
+from melmo.utils.errors import config_error
 
 
 def compose(overrides: list[str], config_dir: Path | None = None) -> DictConfig:
@@ -51,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = compose(args.overrides, args.config_dir)
         out = prepare_from_config(cfg)
-    except (CorpusError, SamplingError, UnknownLanguageError, HydraException) as err:
-        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+    except (CorpusError, SamplingError, UnknownLanguageError, HydraException, OmegaConfBaseException) as err:
+        print(f"error: {config_error(err) or str(err).splitlines()[0]}", file=sys.stderr)
         return 2
     print(summary(out))
     return 0

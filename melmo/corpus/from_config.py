@@ -20,8 +20,12 @@ from melmo.corpus.sources import language_sources
 def prepare_from_config(cfg: DictConfig) -> Path:
     """Prepare the corpus that ``cfg`` (a composed train config) asks for; reuse it when present."""
     data = cfg.data
+    corpora = {k: v for k, v in (OmegaConf.to_container(data.corpora, resolve=True) if data.get("corpora") else {}).items() if v}
+    # corpus_pattern is read only when a language has no data.corpora entry: data=conll17 with every
+    # language given by data.corpora needs no data.conll17_root (a missing one is a one-line config error)
+    pattern = None if all(lang in corpora for lang in data.languages) else data.get("corpus_pattern")
     sources = language_sources(
-        list(data.languages), data.get("corpus_pattern"), data.get("corpora"), data.get("udpipe_dir"),
+        list(data.languages), pattern, corpora, data.get("udpipe_dir"),
         data.get("udpipe_models"), data.get("tokenizer"),
     )
     sampler = instantiate(cfg.sampling)

@@ -26,8 +26,8 @@ def language_sources(
     ``udpipe_models[lang]`` (e.g. an official UDPipe 2.x model file) when given, else
     ``<udpipe_dir>/<lang>.udpipe`` (the tokenizers shipped in data/udpipe/).
     """
-    corpora = dict(corpora or {})
-    udpipe_models = dict(udpipe_models or {})
+    corpora = {k: v for k, v in dict(corpora or {}).items() if v}  # a key set to null: corpus_pattern
+    udpipe_models = {k: v for k, v in dict(udpipe_models or {}).items() if v}
     for lang in list(corpora) + list(udpipe_models):
         if check_language(lang) not in [check_language(x) for x in languages]:
             raise CorpusError(f"data config names language {lang!r} that is not in data.languages")

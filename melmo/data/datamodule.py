@@ -95,10 +95,10 @@ class LMDataModule(L.LightningDataModule):
         return DataLoader(_TrainStream(self), batch_size=None, num_workers=0)
 
     def val_dataloader(self) -> DataLoader:
-        # One loader (one progress bar). Every rank scores every row for now: the metric's sums are
-        # then multiplied by the world size, its ratios unchanged. HeldoutDataset(rank=, world_size=)
-        # splits the rows instead, once a rank with no rows cannot skip the metric's sync.
-        return DataLoader(HeldoutDataset(self.load_corpus(), self.heldout), batch_size=None)
+        # One loader (one progress bar). Each rank scores its share of the rows; HeldoutPerplexity sums
+        # over ranks. A rank without rows reads one unscored row, so it still joins the sync.
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        return DataLoader(HeldoutDataset(self.load_corpus(), self.heldout, rank, world), batch_size=None)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         if isinstance(batch, dict) and "position" in batch:

@@ -12,8 +12,8 @@ into rows of ``row_tokens`` scored targets; every row after the first also reads
 exactly once and always with at least ``warmup_tokens`` of context. ``row_tokens: 0`` keeps one row
 per language (exactly a one-stream evaluation).
 
-The rows are a flat list of (language, chunk) items, so a later multi-process evaluation can
-partition them (``rows[rank::world_size]``) and sum the metric states.
+The rows are a flat list of (language, chunk) items; under DDP each rank reads ``rows[rank::world_size]``
+and the metric states are summed (a rank left without rows reads one unscored row).
 
 Batches (``R`` <= batch_rows rows, ``U = unroll_steps``, ``C`` characters per token)::
 
@@ -130,12 +130,22 @@ def n_batches(rows: list[HeldoutRow], opts: HeldoutOptions) -> int:
     return sum(-(-order[g] // opts.unroll_steps) for g in range(0, len(order), opts.batch_rows))
 
 
+def unscored_row(unroll_steps: int) -> HeldoutRow:
+    """A row that scores nothing (every target -1): what a rank without held-out rows reads, so that it
+    still runs the validation loop and joins the metric's all-reduce instead of leaving the others waiting."""
+    ids, tgt = np.full(unroll_steps, EOS_ID, np.int64), np.full(unroll_steps, -1, np.int64)
+    return HeldoutRow(0, ids, tgt, ids.copy(), tgt.copy())
+
+
 class HeldoutDataset(IterableDataset):
-    """All languages' held-out rows as one iterable (one DataLoader, one progress bar)."""
+    """All languages' held-out rows as one iterable (one DataLoader, one progress bar); under DDP rank r
+    reads rows r, r + world_size, ... (each row scored once; the metric sums are all-reduced)."""
 
     def __init__(self, corpus: PreparedCorpus, opts: HeldoutOptions, rank: int = 0, world_size: int = 1):
         self.corpus, self.opts = corpus, opts
         self.rows = heldout_rows(corpus, opts)[rank::world_size]
+        if not self.rows and world_size > 1:
+            self.rows = [unscored_row(opts.unroll_steps)]
 
     def __len__(self) -> int:
         return n_batches(self.rows, self.opts)

@@ -23,6 +23,7 @@ from typing import Callable
 import lightning as L
 import torch
 
+from melmo.model.flops import train_flops_per_token
 from melmo.model.softmax import SampledSoftmax
 from melmo.pretrain.heldout_metric import HeldoutPerplexity, batch_nll
 from melmo.utils.dist import gather_per_rank, move_to, pick_rank
@@ -108,6 +109,16 @@ class LitBiLM(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self._state = pick_rank(checkpoint.get("lm_state"))
         self._rng_to_restore = pick_rank(checkpoint.get("rng"))
+
+    # -- throughput: FLOP/s and the share of the device's dense peak (Lightning's ThroughputMonitor) ----
+    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        # analytic training FLOPs of this device's batch (melmo.model.flops); the monitor divides by the time
+        # and, on a device whose bf16/fp32 peak Lightning knows (get_available_flops), logs the share as mfu
+        classes = min(self.softmax.num_samples + 1, self.softmax.vocab_size)
+        self.flops_per_batch = int(batch["fwd_targets"].numel() * train_flops_per_token(self.encoder.options, classes))
+
+    def on_validation_batch_start(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.flops_per_batch = None  # held-out scoring is forward-only over the full softmax: not counted
 
     def on_train_start(self) -> None:
         self._state = move_to(self._state, self.device)

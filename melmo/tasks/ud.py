@@ -30,7 +30,8 @@ import numpy as np
 from melmo.tasks.conllu import UPOS_INDEX, Sentence
 
 SPLITS = ("train", "dev", "test")
-_FILE = re.compile(r".+-ud-(train|dev|test)\.conllu(\.xz|\.gz)?\Z")
+# a split may come in parts (ru_syntagrus-ud-train-a.conllu, -b, -c since UD 2.11): pooled as one split
+_FILE = re.compile(r".+-ud-(train|dev|test)(?:-[a-z])?\.conllu(\.xz|\.gz)?\Z")
 
 # XTREME (conllu_to_conll.py --replace_subtokens_with_fused_forms): the UPOS a fused token keeps.
 XTREME_SPAN_HEAD = ("VERB", "NOUN", "PROPN", "PRON", "ADJ", "NUM", "ADV", "INTJ", "AUX", "ADP", "DET", "PART",

@@ -1,6 +1,7 @@
 """The package's floors: each stage of the data flow is one folder and imports only what comes before it.
 
-corpus → data → model → pretrain (LM training, export) → encode → results → tasks → analysis → study.
+corpus → data → model → pretrain (LM training, export) → encode → results → tasks → datasets (the official
+downloads as a data root, checked with the tasks' readers) → analysis → study.
 ``languages`` and ``utils`` are shared by every stage. An import inside a function counts too.
 """
 
@@ -11,7 +12,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "melmo"
 FLOORS = ["languages", "utils", "corpus", "sampling", "data", "model", "pretrain", "encode", "results", "tasks",
-          "analysis", "study"]
+          "datasets", "analysis", "study"]
 # melmo/__init__.py imports melmo.embed lazily (a public convenience), melmo/sampling.py is the public alias
 # of melmo.corpus.sampling: both sit above every floor.
 TOP = {"__init__", "sampling"}

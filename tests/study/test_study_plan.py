@@ -17,27 +17,6 @@ NOT_EN = [x for x in LANGS if x != "en"]
 TASKS = {"pos": LANGS, "parsing": LANGS, "pos_transfer": LANGS, "tatoeba": NOT_EN, "xnli": ["ar", "en", "hi", "ru", "tr", "zh"]}
 
 
-@pytest.fixture
-def compose_study(tmp_path):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    def make(*overrides, floors=False):   # the floors' stages have a test of their own
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("study", overrides=[f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}", f"study.floors={floors}", *overrides],
-                          return_hydra_config=True)
-        HydraConfig.instance().set_config(cfg)
-        with open_dict(cfg):
-            del cfg["hydra"]   # as in a @hydra.main app
-        return cfg
-
-    yield make
-    GlobalHydra.instance().clear()
-
-
 def arg(argv, key):
     """The value of override ``key`` in ``argv``, quotes removed."""
     hits = [a.split("=", 1)[1] for a in argv if a.startswith(key + "=")]
@@ -191,6 +170,46 @@ def test_paper_and_small_studies_need_their_data_roots(compose_study):
     assert arg(t, "budget.tokens") == "8000000000.0"
     assert sum(s.kind == "train" for s in stages) == 3 + 13
     assert "xnli" in {arg(s.argv, "task") for s in stages if s.kind == "evaluate"}
+
+
+def test_paper_heads_train_on_the_gpu_in_bf16(compose_study, monkeypatch):
+    """study=paper's evaluate commands put every head's Lightning trainer on one GPU with bf16 autocast;
+    the sample study keeps the CPU. (Composed and handed to the Trainer here; no GPU is needed.)"""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from types import SimpleNamespace
+
+    import melmo.tasks.head as head
+
+    def head_trainer(argv):
+        overrides = [a.replace("'", "") for a in argv[2:] if "=" in a and not a.startswith(("encoder.", "hydra.", "results"))]
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            cfg = compose("evaluate", overrides=[f"paths.root_dir={ROOT}", *overrides])
+        return cfg.task.trainer
+
+    paper = [s for s in S.plan(compose_study("study=paper", "study.data_root=/eval", "study.conll17_root=/c17"))
+             if s.kind == "evaluate"]
+    sample = [s for s in S.plan(compose_study("study=sample")) if s.kind == "evaluate"]
+    for stage in paper:
+        t = head_trainer(stage.argv)
+        assert (t.accelerator, t.precision) == ("gpu", "bf16-mixed"), stage.name
+    assert {head_trainer(s.argv).accelerator for s in sample if arg(s.argv, "task") != "tatoeba"} == {"cpu"}
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_trainer(**kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(head.L, "Trainer", fake_trainer)
+    t = head_trainer(next(s for s in paper if arg(s.argv, "task") == "pos").argv)
+    with pytest.raises(Stop):
+        head.fit_head(SimpleNamespace(monitor="select/acc"), None, None, dict(t), seed=1)
+    assert (seen["accelerator"], seen["precision"]) == ("gpu", "bf16-mixed")
 
 
 def test_two_models_with_one_name_are_refused(compose_study):

@@ -8,9 +8,10 @@ number of columns, an unknown label or bad JSON raises ``NLIFormatError`` naming
 that does not exist is also looked for with those suffixes.
 
 Formats:
-* XTREME (google-research/xtreme utils_preprocess.py): ``dev-<lang>.tsv`` no header,
-  ``premise<TAB>hypothesis<TAB>label``; ``test-<lang>.tsv`` ``premise<TAB>hypothesis``, with the labels
-  in ``test-labels.txt`` (one per line, line i for row i of every language: XNLI rows are parallel).
+* XTREME (google-research/xtreme utils_preprocess.py): ``{dev,test}-<lang>.tsv`` no header,
+  ``premise<TAB>hypothesis<TAB>label``, written by ``csv.writer`` (a field holding ``"`` is quoted and its
+  quotes doubled: undone on read). A ``test-<lang>.tsv`` of two columns (``premise<TAB>hypothesis``, the
+  shipped slice) takes its labels from ``test-labels.txt`` (line i for row i of every language).
 * XNLI 1.0 ``xnli.{dev,test}.tsv``: header naming the columns; ``language``, ``gold_label``,
   ``sentence1``, ``sentence2`` are used, rows of other languages skipped.
 * MultiNLI 1.0 ``multinli_1.0_*.jsonl``: ``gold_label``, ``sentence1``, ``sentence2``; pairs whose gold
@@ -20,6 +21,7 @@ Formats:
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import lzma
@@ -92,6 +94,18 @@ def _columns(path: Path, lineno: int, line: str, n: int) -> list[str]:
     return cols
 
 
+def _csv_columns(path: Path, lineno: int, line: str, n: int | tuple[int, ...]) -> list[str]:
+    """The fields of a line that ``csv.writer(delimiter='\t')`` wrote (XTREME): quotes undone."""
+    try:
+        cols = next(csv.reader([line], delimiter="\t", strict=True))
+    except csv.Error as err:
+        raise NLIFormatError(f"{path}:{lineno}: bad quoting ({err})") from None
+    allowed = (n,) if isinstance(n, int) else n
+    if len(cols) not in allowed:
+        raise NLIFormatError(f"{path}:{lineno}: expected {' or '.join(map(str, allowed))} tab-separated columns, got {len(cols)}")
+    return cols
+
+
 def _check_rows(data: NLIData, expected_rows: int | None) -> NLIData:
     if expected_rows is not None and len(data) != expected_rows:
         raise NLIFormatError(f"{data.path}: {len(data)} pairs, expected {expected_rows}")
@@ -106,10 +120,16 @@ def read_xtreme(directory: Path, language: str, split: str, expected_rows: int |
         raise ValueError(f"split must be 'dev' or 'test', got {split!r}")
     path = resolve(Path(directory) / f"{split}-{language}.tsv")
     if split == "dev":
-        rows = [(ln, _columns(path, ln, line, 3)) for ln, line in _lines(path)]
+        rows = [(ln, _csv_columns(path, ln, line, 3)) for ln, line in _lines(path)]
         pairs = [NLIPair(c[0], c[1], _label(path, ln, c[2])) for ln, c in rows]
         return _check_rows(NLIData(path, pairs), expected_rows)
-    rows = [(ln, _columns(path, ln, line, 2)) for ln, line in _lines(path)]
+    rows = [(ln, _csv_columns(path, ln, line, (3, 2))) for ln, line in _lines(path)]
+    n = len(rows[0][1]) if rows else 2  # 3: XTREME's own test files carry the label (utils_preprocess.py)
+    for ln, c in rows:
+        if len(c) != n:
+            raise NLIFormatError(f"{path}:{ln}: expected {n} tab-separated columns (as line {rows[0][0]}), got {len(c)}")
+    if n == 3:
+        return _check_rows(NLIData(path, [NLIPair(c[0], c[1], _label(path, ln, c[2])) for ln, c in rows]), expected_rows)
     lab_path = resolve(Path(directory) / "test-labels.txt")
     labels = [_label(lab_path, ln, line) for ln, line in _lines(lab_path)]
     if len(labels) != len(rows):

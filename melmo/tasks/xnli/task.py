@@ -1,12 +1,13 @@
 """task=xnli: ESIM over frozen, cached ELMo activations, trained on English MultiNLI, zero-shot on XNLI.
 
-Per seed, one ScalarMix + ESIM head is trained on the MultiNLI sample (``mnli_train``, minus the pairs
-whose premise occurs in any XNLI dev/test set of the configured languages: counted and logged),
-early-stopped and selected on ``mnli_val`` accuracy, then applied unchanged to the XNLI dev
+Per seed, one ScalarMix + ESIM head is trained on MultiNLI (1.0 train, or the sample's ``mnli_train``;
+the data layouts of ``task.data.layouts``), minus the pairs whose premise occurs in any XNLI dev/test
+set of the configured languages (counted and logged), early-stopped and selected on MultiNLI 1.0
+``dev_matched`` (or the sample's ``mnli_val``) accuracy, then applied unchanged to the XNLI dev
 (metric ``acc``, what the paper reports) and test (``acc_test``) sets of every requested XNLI
-language. Languages XNLI lacks are skipped with one log line. MultiNLI is already tokenized
-(whitespace split); XNLI is raw text, tokenized with the encoder's own tokenizer
-(melmo.encode.tokenize.raw_tokenizer). Per-item predictions (item = pair index, label names):
+language. Languages XNLI lacks are skipped with one log line. Raw text (XNLI, MultiNLI 1.0) is
+tokenized with the encoder's own tokenizer (melmo.encode.tokenize.raw_tokenizer); the MultiNLI sample
+is already tokenized (whitespace split). Per-item predictions (item = pair index, label names):
 dev under task ``xnli``, test under ``xnli_test``.
 """
 
@@ -34,8 +35,11 @@ from melmo.tasks.xnli.readers import (
     NLIData,
     NLIFormatError,
     drop_premise_overlap,
+    read_mnli_jsonl,
     read_mnli_sample,
+    read_xnli_tsv,
     read_xtreme,
+    resolve,
 )
 
 log = logging.getLogger(__name__)
@@ -112,12 +116,31 @@ def collate_pairs(items: list[dict]) -> dict:
             "target": torch.tensor([it["target"] for it in items]), "index": torch.tensor([it["index"] for it in items])}
 
 
-def _layout(base: Path, layouts) -> tuple[Path, Mapping | None]:
+def _layout(base: Path, layouts) -> Mapping:
+    """The first layout whose XNLI folder exists under ``base``; its MultiNLI files must exist too."""
     for lay in layouts:
-        d = base / str(lay["xnli_dir"])
-        if d.is_dir():
-            return d, lay.get("expected_rows")
-    raise NLIFormatError(f"{base}: no XNLI folder ({', '.join(str(lay['xnli_dir']) for lay in layouts)}; set data.root)")
+        if (base / str(lay["xnli"])).is_dir():
+            for key in ("train", "val"):
+                resolve(base / str(lay[key]))  # a one-line "file not found" naming it
+            return lay
+    names = ", ".join(f"{lay['xnli']}/ ({lay['name']})" for lay in layouts)
+    raise NLIFormatError(f"{base}: no XNLI folder ({names}; set data.root)")
+
+
+def _read_mnli(path: Path, fmt: str, expected: int | None) -> NLIData:
+    if fmt == "mnli_jsonl":
+        return read_mnli_jsonl(path, expected)
+    if fmt == "mnli_sample":
+        return read_mnli_sample(path, expected)
+    raise NLIFormatError(f"{path}: format {fmt!r} (task.data.layouts): use mnli_jsonl or mnli_sample")
+
+
+def _read_xnli(directory: Path, fmt: str, lang: str, split: str, expected: int | None) -> NLIData:
+    if fmt == "xnli_tsv":
+        return read_xnli_tsv(directory / f"xnli.{split}.tsv", lang, expected)
+    if fmt == "xtreme":
+        return read_xtreme(directory, lang, split, expected)
+    raise NLIFormatError(f"{directory}: xnli_format {fmt!r} (task.data.layouts): use xnli_tsv or xtreme")
 
 
 def _tokens(data: NLIData, tok, label: str) -> tuple[list[list[str]], list[list[str]]]:
@@ -135,12 +158,14 @@ class NLISets:
     def __init__(self, ctx: EvalContext, tcfg: DictConfig):
         d = tcfg.data
         base = Path(str(d.dir))
-        self.ctx, self.xnli_dir, expected = ctx, *_layout(base, d.layouts)
-        expected = dict(expected or {})
+        lay = _layout(base, d.layouts)
+        self.ctx, self.layout, self.xnli_dir = ctx, str(lay["name"]), base / str(lay["xnli"])
+        expected = dict((d.get("expected_rows") or {}).get(self.layout) or {})
+        self.raw_mnli = str(lay["format"]) == "mnli_jsonl"  # MultiNLI 1.0 is raw text: the encoder's tokenizer
         self.max_eval = d.get("max_eval_pairs")
-        self.xnli = {(lang, split): read_xtreme(self.xnli_dir, lang, split, expected.get(split))
+        self.xnli = {(lang, split): _read_xnli(self.xnli_dir, str(lay["xnli_format"]), lang, split, expected.get(split))
                      for lang in tcfg.languages for split in ("dev", "test")}
-        train = read_mnli_sample(base / str(d.train), expected.get("train"))
+        train = _read_mnli(base / str(lay["train"]), str(lay["format"]), expected.get("train"))
         self.dropped = 0
         if d.drop_premise_overlap:
             train, self.dropped = drop_premise_overlap(train, self.xnli.values())
@@ -148,7 +173,7 @@ class NLISets:
         if d.get("max_train_pairs"):
             train.pairs = train.pairs[: int(d.max_train_pairs)]
         self.train = train
-        self.val = self._cut(read_mnli_sample(base / str(d.val), expected.get("val")))
+        self.val = self._cut(_read_mnli(base / str(lay["val"]), str(lay["format"]), expected.get("val")))
         self.xnli = {k: self._cut(v) for k, v in self.xnli.items()}
         self.tokenizers: dict[str, dict] = {"mnli": WHITESPACE}
 
@@ -197,12 +222,15 @@ def run_xnli(cfg: DictConfig) -> list[dict]:
         return []
     sets = NLISets(ctx, tcfg)
     log.info("xnli: %d MultiNLI training pairs dropped: their premise occurs in an XNLI dev/test set", sets.dropped)
-    train = _loader(sets.dataset(sets.train, "en", "mnli_train"), tcfg, True)
-    val = sets.dataset(sets.val, "en", "mnli_val")
+    mnli_tok = raw_tokenizer(ctx.model, "en", cfg.encode.get("raw_tokenizer")) if sets.raw_mnli else None
+    if mnli_tok is not None:
+        sets.tokenizers["mnli"] = mnli_tok.describe()
+    train = _loader(sets.dataset(sets.train, "en", "mnli_train", mnli_tok), tcfg, True)
+    val = sets.dataset(sets.val, "en", "mnli_val", mnli_tok)
     evals: dict[tuple[str, str], PairSet] = {}
     protocol = {"train": f"{sets.train.path} ({sets.n_train} pairs after dropping {sets.dropped} whose premise is in "
                          f"an XNLI dev/test set; the first {len(sets.train)} used)",
-                "select": f"{sets.val.path} ({len(sets.val)} pairs), accuracy", "xnli": str(sets.xnli_dir),
+                "select": f"{sets.val.path} ({len(sets.val)} pairs), accuracy", "xnli": f"{sets.xnli_dir} (layout {sets.layout})",
                 "metrics": {"acc": "XNLI dev", "acc_test": "XNLI test"}, "tokenizers": sets.tokenizers, "select_scores": {}}
     rows = []
     for seed, tlangs in todo.items():

@@ -177,3 +177,24 @@ def test_shipped_slice_reads():
         assert len(read_xtreme(SAMPLE_NLI / "xnli", lang, "test", expected_rows=200)) == 200
     assert len(read_mnli_sample(SAMPLE_NLI / "mnli" / "mnli_train.tsv", expected_rows=2000)) == 2000
     assert len(read_mnli_sample(SAMPLE_NLI / "mnli" / "mnli_val.tsv", expected_rows=500)) == 500
+
+
+def test_xtreme_files_written_by_csv_writer_are_read_back(tmp_path):
+    """XTREME writes its TSVs with csv.writer(delimiter='\\t'): a field with a quote is quoted and its quotes
+    doubled. The reader gives back exactly the fields written; test files of three columns carry their labels."""
+    import csv
+
+    rows = [['He said "hi".', 'Someone spoke "quietly".', "entailment"], ['"Quoted" start', "plain", "neutral"],
+            ["a\tb", 'x "" y', "contradiction"]]
+    d = tmp_path / "xtreme"
+    d.mkdir()
+    for split in ("dev", "test"):
+        with open(d / f"{split}-en.tsv", "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, delimiter="\t").writerows(rows)
+    assert '"He said ""hi""."' in (d / "dev-en.tsv").read_text()  # what the file really holds
+    for split in ("dev", "test"):  # no test-labels.txt here: the test file's third column is the label
+        data = read_xtreme(d, "en", split, expected_rows=3)
+        assert [(p.premise, p.hypothesis, LABELS[p.label]) for p in data.pairs] == [tuple(r) for r in rows]
+    (d / "test-en.tsv").write_text('"bad\tquote\n', encoding="utf-8")
+    with pytest.raises(NLIFormatError, match=r"test-en.tsv:1: "):
+        read_xtreme(d, "en", "test")

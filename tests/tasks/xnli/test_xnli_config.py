@@ -17,11 +17,14 @@ def test_xnli_config_instantiates_esim():
     assert isinstance(head, ESIM) and head.encoder.hidden_size == 300
     assert list(cfg.languages) == ["ar", "en", "hi", "ru", "tr", "zh"]
     assert cfg.runner == "melmo.tasks.xnli.task.run_xnli" and OmegaConf.to_container(cfg.data)["dir"] == "${data.root}/nli"
-    sample = CONF.parents[2] / "data" / "sample" / "nli"  # the shipped slice is the second layout
-    lay = next(x for x in cfg.data.layouts if (sample / x.xnli_dir).is_dir())
-    assert lay.xnli_dir == "xnli" and lay.expected_rows.dev == 200
+    sample = CONF.parents[2] / "data" / "sample" / "nli"  # the shipped slice is the last layout
+    lay = next(x for x in cfg.data.layouts if (sample / x.xnli).is_dir())
+    assert lay.name == "slice" and lay.xnli == "xnli" and cfg.data.expected_rows[lay.name].dev == 200
     for lang in cfg.languages:
-        assert (sample / lay.xnli_dir / f"dev-{lang}.tsv.xz").is_file()
+        assert (sample / lay.xnli / f"dev-{lang}.tsv.xz").is_file()
+    official = cfg.data.layouts[0]  # what python -m melmo.datasets layout writes comes first
+    from melmo.datasets.official import MNLI_DIR, MNLI_FILES, XNLI_DIR
+    assert f"nli/{official.xnli}" == XNLI_DIR and [f"nli/{official.train}", f"nli/{official.val}"] == [f"{MNLI_DIR}/{f}" for f in MNLI_FILES]
 
 
 def test_data_root_from_the_study_override():

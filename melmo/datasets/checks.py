@@ -1,0 +1,125 @@
+"""Checks of a laid-out data root: every file present and parseable, aligned files of equal length,
+labels present. Each part is checked when its folder exists; a problem is one DatasetError line
+naming the file.
+
+    counts = check_root(root, languages, xnli_languages)   # {"ud/fi": sentences, "tatoeba/fi": pairs, ...}
+"""
+
+from __future__ import annotations
+
+import lzma
+from collections.abc import Sequence
+from pathlib import Path
+
+from melmo.datasets.official import MNLI_DIR, MNLI_FILES, UD_FILE, XNLI_DIR, XNLI_FILES, DatasetError
+from melmo.languages import ISO3
+from melmo.tasks.conllu import ConlluError, read_conllu
+from melmo.tasks.xnli.readers import NLIFormatError, read_mnli_jsonl, read_xnli_tsv
+
+CONLL17_SAMPLE_LINES = 200  # lines of each language's first CoNLL 2017 file parsed (the files are GBs)
+
+
+def check_ud(root: Path, languages: Sequence[str]) -> dict[str, int]:
+    out = {}
+    for lang in languages:
+        d = root / "ud" / lang
+        files = sorted(p for p in d.iterdir() if UD_FILE.match(p.name)) if d.is_dir() else []
+        if not files:
+            raise DatasetError(f"{d}: no treebank for language {lang} (<code>-ud-<split>.conllu)")
+        codes = sorted({UD_FILE.match(p.name).group("code") for p in files})
+        if len(codes) > 1:
+            raise DatasetError(f"{d}: {len(codes)} treebanks ({', '.join(codes)}) where one is expected: "
+                               "the tasks would pool them")
+        if not any(UD_FILE.match(p.name).group("split") == "test" for p in files):
+            raise DatasetError(f"{d}: treebank {codes[0]} has no test file")
+        n = 0
+        for p in files:
+            try:
+                n += len(read_conllu(p))
+            except ConlluError as err:
+                raise DatasetError(str(err).splitlines()[0]) from None
+            except OSError as err:
+                raise DatasetError(f"{p}: cannot read: {err}") from None
+        out[f"ud/{lang}"] = n
+    return out
+
+
+def _count_lines(path: Path) -> int:
+    if not path.is_file():
+        raise DatasetError(f"{path}: file not found")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return sum(1 for _ in fh)
+    except (OSError, UnicodeDecodeError) as err:
+        raise DatasetError(f"{path}: cannot read: {err}") from None
+
+
+def check_tatoeba(root: Path, languages: Sequence[str]) -> dict[str, int]:
+    out = {}
+    for lang in languages:
+        if lang == "en":
+            continue
+        iso = ISO3[lang]
+        xx, en = root / "tatoeba" / f"tatoeba.{iso}-eng.{iso}", root / "tatoeba" / f"tatoeba.{iso}-eng.eng"
+        nx, ne = _count_lines(xx), _count_lines(en)
+        if nx != ne:
+            raise DatasetError(f"{xx}: {nx} lines but {en.name} has {ne}: aligned files must have equal line counts")
+        if nx == 0:
+            raise DatasetError(f"{xx}: empty")
+        out[f"tatoeba/{lang}"] = nx
+    return out
+
+
+def check_nli(root: Path, xnli_languages: Sequence[str]) -> dict[str, int]:
+    out = {}
+    try:
+        if (root / XNLI_DIR).is_dir():
+            for name in XNLI_FILES:
+                for lang in xnli_languages:  # every row of the language: its columns and gold label
+                    out[f"{name}/{lang}"] = len(read_xnli_tsv(root / XNLI_DIR / name, lang))
+        if (root / MNLI_DIR).is_dir():
+            for name in MNLI_FILES:
+                out[name] = len(read_mnli_jsonl(root / MNLI_DIR / name))
+    except NLIFormatError as err:
+        raise DatasetError(str(err).splitlines()[0]) from None
+    return out
+
+
+def check_conll17(folder: Path, languages: Sequence[str]) -> dict[str, int]:
+    """``folder``/<lang>/*wikipedia*.conllu.xz for every language (``data.conll17_root``)."""
+    out = {}
+    for lang in languages:
+        d = Path(folder) / lang
+        files = sorted(d.glob("*wikipedia*.conllu.xz")) if d.is_dir() else []
+        if not files:
+            raise DatasetError(f"{d}: no *wikipedia*.conllu.xz file (CoNLL 2017 raw text of {lang})")
+        first = files[0]
+        try:
+            with lzma.open(first, "rt", encoding="utf-8") as fh:
+                for k, line in enumerate(fh, 1):
+                    if k > CONLL17_SAMPLE_LINES:
+                        break
+                    line = line.rstrip("\n")
+                    if line and not line.startswith("#") and len(line.split("\t")) != 10:
+                        raise DatasetError(f"{first}:{k}: expected 10 tab-separated CoNLL-U columns, got {len(line.split(chr(9)))}")
+        except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as err:
+            raise DatasetError(f"{first}: cannot read: {err}") from None
+        out[f"conll17/{lang}"] = len(files)
+    return out
+
+
+def check_root(root: Path, languages: Sequence[str], xnli_languages: Sequence[str]) -> dict[str, int]:
+    """Check every part of ``root`` that exists; at least one must."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such data root")
+    parts = {"ud": lambda: check_ud(root, languages), "tatoeba": lambda: check_tatoeba(root, languages),
+             "nli": lambda: check_nli(root, [x for x in xnli_languages if x in languages]),
+             "conll17": lambda: check_conll17(root / "conll17", languages)}
+    present = [name for name in parts if (root / name).is_dir()]
+    if not present:
+        raise DatasetError(f"{root}: none of {', '.join(f'{p}/' for p in parts)} here (not a data root)")
+    counts: dict[str, int] = {}
+    for name in present:
+        counts.update(parts[name]())
+    return counts
