@@ -9,7 +9,9 @@ that start with ``python ``. Each is checked in-process, the way its program rea
   or ``conf/evaluate.yaml`` with the overrides (what ``--cfg job`` prints) and the job config resolves;
   a ``-m`` sweep composes once per combination of its values.
 * ``python -m melmo.study``: its config composes and the study runs with ``dry_run=true`` (it plans
-  every stage and prints the commands; its directory goes under a temporary ``paths.log_dir``).
+  every stage and prints the commands; its directory goes under a temporary ``paths.log_dir``), with
+  ``study.check_data=false``: the README's data roots do not exist here (the check of a root is
+  tests/study/test_paper_inputs.py's, on a stand-in tree).
 * any other ``python -m melmo...`` module or script: its argparse parser accepts the arguments (the
   parser is stopped before the command does anything).
 * ``python -m pytest``, ``python -c``: pytest is importable; the ``-c`` code compiles.
@@ -140,7 +142,8 @@ def check_study(argv: list[str], tmp: Path, capsys) -> None:
     from melmo.study import run
 
     overrides, _ = hydra_args(argv)
-    cfg = compose("study", [*overrides, "dry_run=true", f"paths.log_dir={tmp / 'logs'}"], tmp)
+    cfg = compose("study", [*overrides, "dry_run=true", "++study.check_data=false",
+                                 f"paths.log_dir={tmp / 'logs'}"], tmp)
     assert run(cfg) == 0, capsys.readouterr().out[-2000:]
 
 
