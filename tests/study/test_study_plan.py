@@ -206,3 +206,21 @@ def test_a_results_file_of_another_format_is_named_in_one_line(compose_study, tm
     (out / "results.csv").write_text("model,score\nx,1\n")
     with pytest.raises(S.StudyError, match=r"results.csv: not a mELMo table \(header must be encoder,task,metric,language,seed,value\)"):
         S.plan(compose_study())
+
+
+def test_logger_wandb_goes_to_every_train_and_evaluate_stage_and_the_analysis(compose_study, tmp_path):
+    out = tmp_path / "studies" / "sample"
+    stages = S.plan(compose_study("study.strategies=[alpha04,trunc]", "study.logger=wandb"))
+    for s in stages:
+        loggers = [a for a in s.argv if a.startswith("logger=")]
+        if s.kind == "analyse":
+            assert loggers == []
+            assert s.argv[s.argv.index("--wandb-dir") + 1] == str(out)
+            assert s.argv[s.argv.index("--wandb-group") + 1] == "study-sample"
+            assert s.argv[s.argv.index("--wandb-tags") + 1:] == ["study", "sample"]
+        else:
+            assert loggers == ["logger=wandb"], (s.name, loggers)   # the study's logger=csv replaced, not doubled
+    plain = S.plan(compose_study("study.strategies=[alpha04]"))
+    assert [a for a in plain[0].argv if a.startswith("logger=")] == ["logger=csv"]
+    assert not any(a.startswith("logger=") for s in plain[1:] for a in s.argv)
+    assert "--wandb-dir" not in plain[-1].argv
