@@ -168,9 +168,21 @@ def test_training_length_tokens_or_paper_epochs(compose_study):
         length("study.length=steps")
 
 
-def test_paper_and_small_studies_need_their_data_roots(compose_study):
-    with pytest.raises(S.StudyError, match=r"study.data_root is not set"):
-        S.plan(compose_study("study=small"))
+def test_small_study_runs_on_the_shipped_sample_with_one_vocabulary_and_budget(compose_study):
+    stages = S.plan(compose_study("study=small"))
+    trains = [s for s in stages if s.kind == "train"]
+    assert [s.name for s in trains] == ["train-alpha04", "train-alpha02", "train-trunc", "train-mono_en", "train-mono_fi"]
+    for s in trains:
+        assert arg(s.argv, "data.vocab_from") == "alpha04"
+        assert arg(s.argv, "budget.tokens") == str(2 * 176569.0)   # 2 epochs of the sample's alpha04 mixture
+        assert arg(s.argv, "data.corpus_pattern") == f"{ROOT}/data/sample/text/{{lang}}.txt*"
+    evals = {(arg(s.argv, "encoder.name"), arg(s.argv, "task"), arg(s.argv, "language")) for s in stages if s.kind == "evaluate"}
+    assert evals == {(e, t, None) for e in ("M0.4", "M0.2", "TRUNC") for t in [*TASKS, "xnli", "perplexity"]} | \
+        {("MONO", t, lang) for t in ("pos", "parsing") for lang in ("en", "fi")}
+    assert all(arg(s.argv, "seeds") == "[1,2,3]" for s in stages if s.kind == "evaluate")
+
+
+def test_the_paper_study_needs_its_data_roots(compose_study):
     with pytest.raises(S.StudyError, match=r"study.conll17_root is not set"):
         S.plan(compose_study("study=paper", "study.data_root=/eval"))
     stages = S.plan(compose_study("study=paper", "study.data_root=/eval", "study.conll17_root=/c17"))
