@@ -19,11 +19,11 @@ from wandb_offline import offline_runs
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 LANGS = ["en", "fi"]
-TASKS = {"pos": LANGS, "parsing": LANGS, "tatoeba": ["fi"], "perplexity": LANGS}
+TASKS = {"pos": LANGS, "parsing": LANGS, "tatoeba": ["fi"]}
 SEEDS = [1, 2]
 ANALYSIS = [f"{t}.{x}" for t in ("table1", "table4") for x in ("md", "csv", "tex")] + \
     ["correlations.md", "correlations.csv", "significance.md", "significance.csv",
-     "figure1.png", "figure2.png", "figure3.png", "figure_perplexity.png"]
+     "figure1.png", "figure2.png", "figure3.png"]
 
 
 def _head(src: Path, n: int, dst: Path, conllu: bool) -> None:
@@ -115,6 +115,6 @@ def test_a_real_tiny_study_runs_every_stage_and_logs_to_wandb(tmp_path, session_
     with open(out / "analysis" / "table1.csv", encoding="utf-8") as fh:
         assert [r["encoder"] for r in analysis.table("analysis/table1")] == [r["encoder"] for r in csv.DictReader(fh)]
     assert {(r["task"], r["encoder"]) for r in analysis.table("analysis/table4")} >= {("PoS", "MONO"), ("Tatoeba", "TRUNC")}
-    for fig in ("figure1", "figure2", "figure3", "figure_perplexity"):
+    for fig in ("figure1", "figure2", "figure3"):
         logged = hashlib.sha256(analysis.image(f"analysis/{fig}").read_bytes()).hexdigest()
         assert logged == hashlib.sha256((out / "analysis" / f"{fig}.png").read_bytes()).hexdigest()
