@@ -16,6 +16,8 @@ subprocess of the project's own CLIs, so each can also be run, and debugged, on 
 Each stage writes its output to ``<dir>/logs/<stage>.log``. A failed stage prints one line naming
 it and its log; the evaluations of a model that failed to train are not launched, every other
 stage still runs (the analysis on the rows there are), and the exit status is 1.
+``study.logger=wandb`` (any conf/logger name) goes to every train and evaluate stage, and the analysis logs its
+tables and figures to a W&B run too (group ``study-<name>``, saved under ``<dir>/wandb``).
 ``<dir>/study.json`` is the manifest: the composed config, every stage's command and status.
 """
 
@@ -198,10 +200,11 @@ def plan(cfg: DictConfig) -> list[Stage]:
         raise StudyError(f"stages: unknown stage kind(s) {sorted(unknown)} (train, evaluate, analyse)")
     stages: list[Stage] = []
     family = models(study)
+    logger = [f"logger={study.logger}"] if study.get("logger") else []   # conf/logger/<name>.yaml for train and evaluate
     for m in family:
         run_dir = out / "models" / m.name
         argv = [py, str(root / "train.py"), *merge_overrides(list(study.train.overrides) + list(study.train.get("extra_overrides") or []),
-                                                               m.overrides),
+                                                               m.overrides + logger),
                 f"data.languages=[{languages}]",
                 *([f"data.conllu_udpipe_dir={quoted(study.udpipe_dir)}"] if study.get("udpipe_dir") else []),
                 *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
@@ -235,7 +238,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
                 argv = [py, str(root / "evaluate.py"), f"encoder.path={paths[m.name]}",
                         f"encoder.name={m.encoder}", f"task={task}", *lang_arg,
                         f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
-                        *(study.evaluate.get("extra_overrides") or []),
+                        *(study.evaluate.get("extra_overrides") or []), *logger,
                         f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
                 done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds_of(task, seeds))
                 stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[needs[m.name]], done=done))
@@ -246,7 +249,9 @@ def plan(cfg: DictConfig) -> list[Stage]:
         "analyse", "analyse", [py, "-m", "melmo.analysis", str(results), "--sizes", sizes, "--out", str(out / "analysis"),
                                "--base", str(study.analysis.base), "--compare", *[str(c) for c in study.analysis.compare],
                                "--mono", str((study.get("encoder_names") or {}).get("mono", "MONO")),
-                               "--cells", str(study.analysis.get("cells", "ours"))],
+                               "--cells", str(study.analysis.get("cells", "ours")),
+                               *(["--wandb-dir", str(out), "--wandb-group", f"study-{study.name}", "--wandb-tags", "study",
+                                  str(study.name)] if logger else [])],
         str(logs / "analyse.log"), done=analysed(out)))
     return [s for s in stages if s.kind in kinds]
 

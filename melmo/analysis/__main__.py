@@ -7,7 +7,8 @@ are not the paper's go to table1_helpers/table4_helpers. ``--cells paper`` avera
 cells and adds table1_paper and table1_minus_paper.
 
 ``--paper`` analyses the bundled Table 4 of the paper (with its Table 3 M0.4 sizes unless --sizes is
-given). Bad input: one line on stderr naming the file and row, exit status 2, nothing written.
+given). ``--wandb-dir DIR`` also logs the tables and figures to a W&B run (offline without a network or
+key, melmo.utils.loggers), beside the LM runs and evaluations of the same project. Bad input: one line on stderr naming the file and row, exit status 2, nothing written.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import sys
 from pathlib import Path
 
 from melmo.analysis.paper import paper_sizes, paper_table4_path
-from melmo.analysis.report import make_report
+from melmo.analysis.report import log_to_wandb, make_report
 from melmo.languages import UnknownLanguageError, check_language
 from melmo.results.table import ResultsError
+from melmo.utils.loggers import start_wandb_run
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,6 +43,10 @@ def parser() -> argparse.ArgumentParser:
                    "paper's (no sv PoS, no ru parsing, no en/hi Tatoeba, PoS transfer with en), which also writes the "
                    "paper's Table 1 and ours minus the paper's")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per comparison (default: 2000)")
+    p.add_argument("--wandb-dir", help="also log the tables and figures to a W&B run saved under this folder")
+    p.add_argument("--wandb-project", default="melmo", help="W&B project (default: melmo, as conf/logger/wandb.yaml)")
+    p.add_argument("--wandb-group", default="analysis", help="W&B group of the run (default: analysis)")
+    p.add_argument("--wandb-tags", nargs="*", default=[], help="W&B tags of the run")
     return p
 
 
@@ -63,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in written:
         print(path)
+    if args.wandb_dir:
+        run = start_wandb_run(args.wandb_dir, args.wandb_project, group=args.wandb_group, name=f"{args.wandb_group}-analysis",
+                              tags=[*args.wandb_tags, "analysis"], job_type="analysis",
+                              config={"results": results, "base": args.base, "compare": args.compare, "mono": args.mono})
+        try:
+            log_to_wandb(report, written, run)
+        finally:
+            run.finish()
     return 0
 
 

@@ -33,6 +33,7 @@ from melmo.analysis.tables import (
 )
 from melmo.results.table import ResultsError, load_results
 from melmo.utils.atomic import write_atomic
+from melmo.utils.loggers import wandb_table
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,17 @@ class Report:
             if fig is not None:
                 written.append(save_png(fig, out_dir / f"{name}.png"))
         return written
+
+
+def log_to_wandb(report: Report, written: Sequence[Path], run) -> None:
+    """Tables 1 and 4 (and the correlations, the significance) as W&B tables and the written figures as
+    images, in one step of the W&B run ``run`` (melmo.utils.loggers.start_wandb_run)."""
+    import wandb
+
+    tables = {**report.tables(), "correlations": report.correlations, "significance": report.significance}
+    payload = {f"analysis/{name}": wandb_table(t) for name, t in tables.items() if t is not None and len(t)}
+    payload.update({f"analysis/{p.stem}": wandb.Image(str(p)) for p in written if p.suffix == ".png"})
+    run.log(payload)
 
 
 def correlations_markdown(corr: pd.DataFrame) -> str:

@@ -9,7 +9,8 @@ the record of which goes into melmo.json, so an export always says which weights
     model/options.json, weights.hdf5 (+ softmax/W, softmax/b), vocab.txt   (melmo.model.io.save_bilm)
     model/tokenizers/<lang>.udpipe   a copy of each UDPipe model the corpus was tokenized with
     model/melmo.json                 {"corpus": the corpus metadata, "corpus_dir", "run": {seed, model,
-                                      sampling, run_dir, steps}, "tokenizers": {lang: {"path":
+                                      sampling, run_dir, steps, run_label, run_tags (the W&B group and
+                                      tags)}, "tokenizers": {lang: {"path":
                                       "tokenizers/<lang>.udpipe" (relative), "sha256", "options"}},
                                       "checkpoint": which weights (best|last, step, score)}
 
@@ -53,12 +54,19 @@ def _run_info(cfg, module) -> dict:
         info["sampling"] = choices.get("sampling")
     except (ValueError, AttributeError):  # no Hydra run (library use)
         pass
+    from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     try:
         info["run_dir"] = Path(cfg.paths.output_dir).name
     except OmegaConfBaseException:  # an unresolvable ${hydra:...} outside a run
         info["run_dir"] = None
+    for key in ("run_label", "run_tags"):  # the LM run's W&B group and tags: its evaluations log there too
+        try:
+            value = cfg.get(key)
+            info[key] = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+        except OmegaConfBaseException:
+            info[key] = None
     return info
 
 

@@ -114,3 +114,14 @@ def test_the_study_can_name_a_run_by_what_its_model_changes(compose_train):
     c = _resolved(compose_train, "model=elmo_small", "budget.tokens=1000", "changes=['model.lstm.n_layers=1']", "logger=wandb")
     assert c["run_label"] == "alpha04+model.lstm.n_layers=1"
     assert c["logger"]["wandb"]["tags"] == ["dev", "alpha04", "elmo_small", "model.lstm.n_layers=1"]
+
+
+def test_the_export_records_the_wandb_group_and_tags_its_evaluations_log_under(compose_train):
+    from melmo.pretrain.export import _run_info
+
+    cfg = compose_train("sampling=alpha", "sampling.alpha=0.3", "model.lstm.n_layers=1", "logger=wandb", "seed=7", fast=False)
+    info = _run_info(cfg, None)
+    assert info["run_label"] == "alpha03+model.lstm.n_layers=1"
+    assert info["run_tags"] == ["dev", "alpha03", "elmo_tiny", "model.lstm.n_layers=1"]
+    wb = _plain(cfg)["logger"]["wandb"]
+    assert (wb["group"], wb["tags"]) == (info["run_label"], info["run_tags"])

@@ -159,9 +159,21 @@ def test_training_length_tokens_or_paper_epochs(compose_study):
         length("study.length=steps")
 
 
-def test_paper_and_small_studies_need_their_data_roots(compose_study):
-    with pytest.raises(S.StudyError, match=r"study.data_root is not set"):
-        S.plan(compose_study("study=small"))
+def test_small_study_runs_on_the_shipped_sample_with_one_vocabulary_and_budget(compose_study):
+    stages = S.plan(compose_study("study=small"))
+    trains = [s for s in stages if s.kind == "train"]
+    assert [s.name for s in trains] == ["train-alpha04", "train-alpha02", "train-trunc", "train-mono_en", "train-mono_fi"]
+    for s in trains:
+        assert arg(s.argv, "data.vocab_from") == "alpha04"
+        assert arg(s.argv, "budget.tokens") == str(2 * 176569.0)   # 2 epochs of the sample's alpha04 mixture
+        assert arg(s.argv, "data.corpus_pattern") == f"{ROOT}/data/sample/text/{{lang}}.txt*"
+    evals = {(arg(s.argv, "encoder.name"), arg(s.argv, "task"), arg(s.argv, "language")) for s in stages if s.kind == "evaluate"}
+    assert evals == {(e, t, None) for e in ("M0.4", "M0.2", "TRUNC") for t in [*TASKS, "xnli"]} | \
+        {("MONO", t, lang) for t in ("pos", "parsing") for lang in ("en", "fi")}
+    assert all(arg(s.argv, "seeds") == "[1,2,3]" for s in stages if s.kind == "evaluate")
+
+
+def test_the_paper_study_needs_its_data_roots(compose_study):
     with pytest.raises(S.StudyError, match=r"study.conll17_root is not set"):
         S.plan(compose_study("study=paper", "study.data_root=/eval"))
     stages = S.plan(compose_study("study=paper", "study.data_root=/eval", "study.conll17_root=/c17"))
@@ -298,3 +310,21 @@ def test_paper_study_bundles_the_given_udpipe_models(compose_study):
     assert all(arg(s.argv, "data.conllu_udpipe_dir") is None for s in S.plan(compose_study(*base)))
     stages = S.plan(compose_study(*base, "study.udpipe_dir=/models/udpipe"))
     assert {arg(s.argv, "data.conllu_udpipe_dir") for s in stages} == {"/models/udpipe"}
+
+
+def test_logger_wandb_goes_to_every_train_and_evaluate_stage_and_the_analysis(compose_study, tmp_path):
+    out = tmp_path / "studies" / "sample"
+    stages = S.plan(compose_study("study.strategies=[alpha04,trunc]", "study.logger=wandb"))
+    for s in stages:
+        loggers = [a for a in s.argv if a.startswith("logger=")]
+        if s.kind == "analyse":
+            assert loggers == []
+            assert s.argv[s.argv.index("--wandb-dir") + 1] == str(out)
+            assert s.argv[s.argv.index("--wandb-group") + 1] == "study-sample"
+            assert s.argv[s.argv.index("--wandb-tags") + 1:] == ["study", "sample"]
+        else:
+            assert loggers == ["logger=wandb"], (s.name, loggers)   # the study's logger=csv replaced, not doubled
+    plain = S.plan(compose_study("study.strategies=[alpha04]"))
+    assert [a for a in plain[0].argv if a.startswith("logger=")] == ["logger=csv"]
+    assert not any(a.startswith("logger=") for s in plain[1:] for a in s.argv)
+    assert "--wandb-dir" not in plain[-1].argv

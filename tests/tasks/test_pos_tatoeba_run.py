@@ -162,3 +162,26 @@ def test_cli_errors_are_one_line(tmp_path):
     r = subprocess.run([sys.executable, "evaluate.py", "task=nosuchtask", "encoder.path=x", "hydra.run.dir=" + str(tmp_path / "h")],
                        cwd=ROOT, capture_output=True, text=True, check=False)
     assert r.returncode != 0 and "nosuchtask" in r.stderr
+
+
+def test_logger_wandb_logs_the_rows_to_the_encoders_lm_group(evaluate, tmp_path, monkeypatch):
+    from wandb_offline import offline_runs
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    lm = {"run_label": "alpha03+model.lstm.n_layers=1", "run_tags": ["study", "sample", "alpha03", "elmo_tiny"]}
+    model = tiny_model_dir(tmp_path / "exported", meta={"run": lm})
+    rows = evaluate("task=tatoeba", "logger=wandb", f"logger.wandb.save_dir={tmp_path / 'wb'}", model=model)
+    (run,) = offline_runs(tmp_path / "wb")
+    assert (run.group, run.name, run.job_type) == (lm["run_label"], f"{lm['run_label']}-tatoeba", "evaluate")
+    assert run.tags == [*lm["run_tags"], "evaluate", "tatoeba"]
+    assert run.config["lm_run"] == lm and run.config["task"] == "tatoeba"
+    logged = {(r["language"], r["metric"], r["seed"]): r["value"] for r in run.table("evaluation/rows")}
+    assert logged == {(r["language"], r["metric"], int(r["seed"])): float(r["value"]) for r in rows}
+    assert run.summary["tatoeba/acc/fi"] == pytest.approx(float(next(r["value"] for r in _rows(tmp_path)
+                                                                     if (r["language"], r["metric"]) == ("fi", "acc"))))
+
+
+def test_without_a_logger_evaluation_imports_no_wandb(tmp_path):
+    code = ("import sys, melmo.tasks.run, melmo.analysis.__main__; "
+            "sys.exit('wandb' in sys.modules or 'lightning' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
