@@ -170,7 +170,7 @@ def test_logger_wandb_logs_the_rows_to_the_encoders_lm_group(evaluate, tmp_path,
     monkeypatch.setenv("WANDB_MODE", "offline")
     lm = {"run_label": "alpha03+model.lstm.n_layers=1", "run_tags": ["study", "sample", "alpha03", "elmo_tiny"]}
     model = tiny_model_dir(tmp_path / "exported", meta={"run": lm})
-    rows = evaluate("task=tatoeba", "logger=wandb", f"logger.wandb.save_dir={tmp_path / 'wb'}", model=model)
+    rows = evaluate("task=tatoeba", "encode.raw_tokenizer.kind=whitespace", "logger=wandb", f"logger.wandb.save_dir={tmp_path / 'wb'}", model=model)
     (run,) = offline_runs(tmp_path / "wb")
     assert (run.group, run.name, run.job_type) == (lm["run_label"], f"{lm['run_label']}-tatoeba", "evaluate")
     assert run.tags == [*lm["run_tags"], "evaluate", "tatoeba"]
