@@ -1,10 +1,12 @@
-"""Evaluate a frozen biLM.  python evaluate.py task=pos encoder.path=<run dir>/model  (see conf/evaluate.yaml)"""
+"""Evaluate a frozen biLM.  python evaluate.py task=pos encoder.path=<run dir>/model  (see conf/evaluate.yaml)
 
-import os
-import sys
+An error ends in one line naming the file or key and exit status 1; HYDRA_FULL_ERROR=1 shows the
+traceback (melmo/utils/errors.py)."""
 
 import hydra
 from omegaconf import DictConfig
+
+from melmo.utils.errors import exit_on_error
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
@@ -13,11 +15,8 @@ def main(cfg: DictConfig) -> None:
 
     try:
         run(cfg)
-    except (ValueError, FileNotFoundError) as e:  # bad input: one line naming the file, non-zero exit
-        if os.environ.get("MELMO_TRACEBACK"):
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+    except Exception as e:
+        exit_on_error(e)
 
 
 if __name__ == "__main__":

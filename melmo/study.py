@@ -15,7 +15,8 @@ subprocess of the project's own CLIs, so each can also be run, and debugged, on 
 
 Each stage writes its output to ``<dir>/logs/<stage>.log``. A failed stage prints one line naming
 it and its log; the evaluations of a model that failed to train are not launched, every other
-stage still runs (the analysis on the rows there are), and the exit status is 1.
+stage still runs (the analysis on the rows there are), and the exit status is 1 (USER_ERROR, the one of
+every entry point: melmo.utils.errors).
 ``<dir>/study.json`` is the manifest: the composed config, every stage's command and status.
 """
 
@@ -35,6 +36,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from melmo.corpus.readers import file_sha256
 from melmo.results.table import ResultsError, done_keys
 from melmo.utils.atomic import write_atomic
+from melmo.utils.errors import USER_ERROR, exit_on_error
 from melmo.utils.labels import alpha_name, changes
 
 
@@ -219,7 +221,7 @@ def sizes_file(cfg: DictConfig) -> str:
 def subprocess_runner(stage: Stage, cwd: Path) -> int:
     """Run one stage with its output appended to its log file; returns the exit status."""
     Path(stage.log).parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # HYDRA_FULL_ERROR=1 on the study reaches every stage
     with open(stage.log, "a", encoding="utf-8") as fh:
         fh.write(f"\n$ {' '.join(stage.argv)}\n")
         fh.flush()
@@ -295,7 +297,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
          f"analysis: {out / 'analysis'}   manifest: {manifest}   logs: {out / 'logs'}")
     if failed:
         echo(f"study {cfg.study.name}: {len(failed)} stage(s) failed or blocked: {', '.join(sorted(failed))}")
-        return 1
+        return USER_ERROR
     return 0
 
 
@@ -306,9 +308,8 @@ def main() -> None:
     def _main(cfg: DictConfig) -> None:
         try:
             code = run(cfg)
-        except StudyError as e:
-            print(f"error: {e}", file=sys.stderr)
-            code = 2
+        except Exception as e:
+            exit_on_error(e)
         if code:
             sys.exit(code)
 
