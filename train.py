@@ -27,7 +27,7 @@ def main(cfg: DictConfig) -> float | None:
     finally:
         finish_wandb()
         ddp_hydra.reset()
-    return metrics.get("val/ppl")
+    return metrics.get("val/ppl_iv")  # a Hydra sweeper minimises what the best checkpoint is chosen by
 
 
 if __name__ == "__main__":

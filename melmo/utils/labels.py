@@ -16,6 +16,10 @@ composes its config; with Hydra's compose API, ``import melmo`` first):
   the W&B group and run name of an ablation (``alpha04+model.lstm.n_layers=1``).
 * ``${melmo.tags:TAGS,...}`` -- the concatenation of lists and strings, de-duplicated, each cut
   to W&B's 64-character tag limit.
+* ``${melmo.paper_languages:}`` -- the paper's 13 languages (melmo.languages.PAPER_LANGUAGES), the one
+  list every config that means "the paper's languages" reads.
+* ``${melmo.without:LIST,ITEM,...}`` -- LIST without the ITEMs, in order (the languages of a task that
+  has no row for English: ``${melmo.without:${study.languages},en}``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import math
 import re
 
 from omegaconf import ListConfig, OmegaConf
+
+from melmo.languages import PAPER_LANGUAGES
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._,=+\-\[\]]")
 WANDB_TAG_MAX = 64  # wandb.sdk: tags longer than 64 characters are rejected
@@ -77,8 +83,19 @@ def tags(*parts) -> list[str]:
     return out
 
 
+# Both return a ListConfig, not a list: OmegaConf.resolve (--cfg job --resolve) cannot put a plain list
+# where an interpolation was (omegaconf 2.3 UnsupportedValueType).
+def paper_languages() -> ListConfig:
+    return ListConfig(list(PAPER_LANGUAGES))
+
+
+def without(items, *drop) -> ListConfig:
+    """``items`` in order, less every element of ``drop``."""
+    return ListConfig([x for x in list(items) if x not in drop])
+
+
 def register() -> None:
     for name, fn in (("melmo.alpha_name", alpha_name), ("melmo.changes", changes), ("melmo.label", label),
-                     ("melmo.tags", tags)):
+                     ("melmo.tags", tags), ("melmo.paper_languages", paper_languages), ("melmo.without", without)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
