@@ -114,3 +114,27 @@ def test_the_study_can_name_a_run_by_what_its_model_changes(compose_train):
     c = _resolved(compose_train, "model=elmo_small", "budget.tokens=1000", "changes=['model.lstm.n_layers=1']", "logger=wandb")
     assert c["run_label"] == "alpha04+model.lstm.n_layers=1"
     assert c["logger"]["wandb"]["tags"] == ["dev", "alpha04", "elmo_small", "model.lstm.n_layers=1"]
+
+
+@pytest.mark.parametrize("choice,alpha", [("alpha04", 0.4), ("alpha02", 0.2), ("trunc", 0.0), ("full", 1.0)])
+def test_paper_sampling_configs_are_alpha_with_one_value(compose_train, choice, alpha):
+    assert _resolved(compose_train, f"sampling={choice}")["sampling"] == {
+        "_target_": "melmo.corpus.sampling.AlphaSampling", "name": choice, "alpha": alpha}
+
+
+def test_vocab_from_composes_its_sampling_config_with_hydra():
+    """data.vocab_from=<name> gets conf/sampling/<name>.yaml as sampling=<name> would (defaults list applied)."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from melmo.corpus.from_config import sampling_config
+    from melmo.corpus.readers import CorpusError
+
+    GlobalHydra.instance().clear()
+    with pytest.raises(CorpusError, match="data.vocab_from=alpha04: .*Hydra's config search path"):
+        sampling_config("alpha04")
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        got = OmegaConf.to_container(sampling_config("alpha02"), resolve=True)
+        with pytest.raises(CorpusError, match="data.vocab_from=nosuch: no sampling config named 'nosuch'"):
+            sampling_config("nosuch")
+    assert got == {"_target_": "melmo.corpus.sampling.AlphaSampling", "name": "alpha02", "alpha": 0.2}
