@@ -29,7 +29,7 @@ uk ur uz ve vi vo wa wo xh yi yo za zh zu
 
 
 class UnknownLanguageError(ValueError):
-    """A language code that is not ISO 639-1."""
+    """A language code that is not ISO 639-1, or one a task has no data for (melmo.tasks.context)."""
 
 
 def check_language(code: object) -> str:

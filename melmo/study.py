@@ -34,6 +34,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from melmo.corpus.readers import file_sha256
+from melmo.pretrain import META_NAME
 from melmo.results.table import ResultsError, done_keys
 from melmo.utils.atomic import write_atomic
 from melmo.utils.errors import USER_ERROR, exit_on_error
@@ -171,7 +172,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
                 "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]",
                 f"hydra.run.dir={quoted(run_dir)}"]
         stages.append(Stage("train", f"train-{m.name}", argv, str(logs / f"train-{m.name}.log"),
-                            done=(run_dir / "model" / "melmo.json").is_file()))
+                            done=(run_dir / "model" / META_NAME).is_file()))
     split = bool(study.evaluate.get("split_languages", False))
     for m in family:
         tasks = {t: [str(x) for x in langs] for t, langs in study.evaluate.tasks.items()}
@@ -208,7 +209,7 @@ def analysed(out: Path) -> bool:
 
 def sizes_file(cfg: DictConfig) -> str:
     """The prepared corpus's metadata.json of the model named by ``study.analysis.sizes_from``."""
-    meta = Path(cfg.dir) / "models" / str(cfg.study.analysis.sizes_from) / "model" / "melmo.json"
+    meta = Path(cfg.dir) / "models" / str(cfg.study.analysis.sizes_from) / "model" / META_NAME
     if not meta.is_file():
         raise StudyError(f"{meta}: not found (study.analysis.sizes_from names a model that is not trained)")
     corpus_dir = json.loads(meta.read_text())["corpus_dir"]

@@ -22,8 +22,7 @@ from pathlib import Path
 
 from melmo.corpus.readers import file_sha256
 from melmo.model.io import OPTIONS_NAME, BilmFormatError, find_weights, load_bilm
-
-META_NAME = "melmo.json"
+from melmo.pretrain import META_NAME
 
 
 class ModelDirError(BilmFormatError):

@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 from melmo.data.heldout import HeldoutDataset
 from melmo.data.prepared import PreparedCorpus
 from melmo.model.io import BilmFormatError, find_weights, load_bilm, load_softmax, read_vocab
+from melmo.pretrain import META_NAME
 from melmo.pretrain.heldout_metric import HeldoutPerplexity, batch_nll
 
 
@@ -61,7 +62,7 @@ def perplexity(cfg: DictConfig, trainer) -> list[dict]:
 
     export = Path(cfg.encoder.path)
     encoder, (W, b), vocab = load_lm(export)
-    corpus_dir = cfg.task.get("corpus_dir") or json.loads((export / "melmo.json").read_text())["corpus_dir"]
+    corpus_dir = cfg.task.get("corpus_dir") or json.loads((export / META_NAME).read_text())["corpus_dir"]
     corpus = PreparedCorpus(corpus_dir, encoder.options["char_cnn"]["max_characters_per_token"])
     corpus.use_vocab(vocab)  # score against the model's own vocabulary, whatever the corpus's
     device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
