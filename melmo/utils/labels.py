@@ -83,19 +83,26 @@ def tags(*parts) -> list[str]:
     return out
 
 
-# Both return a ListConfig, not a list: OmegaConf.resolve (--cfg job --resolve) cannot put a plain list
-# where an interpolation was (omegaconf 2.3 UnsupportedValueType).
-def paper_languages() -> ListConfig:
-    return ListConfig(list(PAPER_LANGUAGES))
+def paper_languages() -> list[str]:
+    return list(PAPER_LANGUAGES)
 
 
-def without(items, *drop) -> ListConfig:
+def without(items, *drop) -> list:
     """``items`` in order, less every element of ``drop``."""
-    return ListConfig([x for x in list(items) if x not in drop])
+    return [x for x in list(items) if x not in drop]
+
+
+def _as_node(fn):
+    """A resolver that returns a ListConfig where ``fn`` returns a list: OmegaConf.resolve (``--cfg job
+    --resolve``) cannot put a plain list where an interpolation was (omegaconf 2.3 UnsupportedValueType)."""
+    def resolver(*args):
+        out = fn(*args)
+        return ListConfig(out) if isinstance(out, list) else out
+    return resolver
 
 
 def register() -> None:
     for name, fn in (("melmo.alpha_name", alpha_name), ("melmo.changes", changes), ("melmo.label", label),
                      ("melmo.tags", tags), ("melmo.paper_languages", paper_languages), ("melmo.without", without)):
         if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, fn)
+            OmegaConf.register_new_resolver(name, _as_node(fn))

@@ -138,3 +138,15 @@ def test_vocab_from_composes_its_sampling_config_with_hydra():
         with pytest.raises(CorpusError, match="data.vocab_from=nosuch: no sampling config named 'nosuch'"):
             sampling_config("nosuch")
     assert got == {"_target_": "melmo.corpus.sampling.AlphaSampling", "name": "alpha02", "alpha": 0.2}
+
+
+def test_the_resolvers_lists_resolve_in_place(compose_train):
+    """``--cfg job --resolve`` runs OmegaConf.resolve, which cannot put a plain list where an interpolation was:
+    every list-valued resolver (changes, tags, paper_languages, without) must give a ListConfig."""
+    cfg = compose_train("model.lstm.n_layers=1", fast=False)
+    job = OmegaConf.create({k: cfg[k] for k in cfg if k != "hydra"})
+    job.tags = "${melmo.tags:[a],${changes}}"
+    job.not_en = "${melmo.without:${data.languages},en}"
+    OmegaConf.resolve(job)
+    assert list(job.changes) == ["model.lstm.n_layers=1"] and job.run_label == "alpha04+model.lstm.n_layers=1"
+    assert list(job.tags) == ["a", "model.lstm.n_layers=1"] and "en" not in job.not_en and len(job.not_en) == 12
