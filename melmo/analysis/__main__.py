@@ -17,7 +17,8 @@ from pathlib import Path
 from melmo.analysis.paper import paper_sizes, paper_table4_path
 from melmo.analysis.report import make_report
 from melmo.languages import check_language
-from melmo.utils.errors import ArgumentParser, report as report_error
+from melmo.utils.errors import ArgumentParser
+from melmo.utils.errors import report as report_error
 
 
 def parser() -> ArgumentParser:
