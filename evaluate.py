@@ -1,28 +1,23 @@
-"""Evaluate a frozen biLM.  python evaluate.py task=pos encoder.path=<run dir>/model  (see conf/evaluate.yaml)"""
+"""Evaluate a frozen biLM.  python evaluate.py task=pos encoder.path=<run dir>/model  (see conf/evaluate.yaml)
 
-import os
-import sys
+An error ends in one line naming the file or key and exit status 1; HYDRA_FULL_ERROR=1 shows the
+traceback (melmo/utils/errors.py)."""
 
 import hydra
 from omegaconf import DictConfig
 
 import melmo  # noqa: F401  (the config resolvers: conf/hydra/evaluate.yaml names sweep subdirs with them)
+from melmo.utils.errors import exit_on_error
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    from omegaconf.errors import OmegaConfBaseException
-
     from melmo.tasks.run import run
-    from melmo.utils.errors import config_error
 
     try:
         run(cfg)
-    except (ValueError, FileNotFoundError, OmegaConfBaseException) as e:  # bad input: one line naming the file or key
-        if os.environ.get("MELMO_TRACEBACK"):
-            raise
-        print(f"error: {config_error(e) or e}", file=sys.stderr)
-        sys.exit(1)
+    except Exception as e:
+        exit_on_error(e)
 
 
 if __name__ == "__main__":

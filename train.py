@@ -1,6 +1,6 @@
 """Train a multilingual ELMo biLM.  python train.py [hydra overrides]  (see conf/train.yaml)
 
-An error ends in one line naming the file or key and a non-zero exit; HYDRA_FULL_ERROR=1 shows the
+An error ends in one line naming the file or key and exit status 1; HYDRA_FULL_ERROR=1 shows the
 traceback (melmo/utils/errors.py)."""
 
 import hydra
@@ -27,7 +27,7 @@ def main(cfg: DictConfig) -> float | None:
     finally:
         finish_wandb()
         ddp_hydra.reset()
-    return metrics.get("val/ppl")
+    return metrics.get("val/ppl_iv")  # a Hydra sweeper minimises what the best checkpoint is chosen by
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ if "PYTHONPATH" not in os.environ:
 
 import numpy as np
 
-LANGS = ["ar", "eu", "zh", "en", "fi", "he", "hi", "it", "ja", "ko", "ru", "sv", "tr"]  # the paper's 13
+from melmo.languages import PAPER_LANGUAGES
+
+LANGS = list(PAPER_LANGUAGES)
 
 
 def _status() -> dict[str, float]:

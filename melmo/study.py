@@ -15,7 +15,8 @@ subprocess of the project's own CLIs, so each can also be run, and debugged, on 
 
 Each stage writes its output to ``<dir>/logs/<stage>.log``. A failed stage prints one line naming
 it and its log; the evaluations of a model that failed to train are not launched, every other
-stage still runs (the analysis on the rows there are), and the exit status is 1.
+stage still runs (the analysis on the rows there are), and the exit status is 1 (USER_ERROR, the one of
+every entry point: melmo.utils.errors).
 ``study.logger=wandb`` (any conf/logger name) goes to every train and evaluate stage, and the analysis logs its
 tables and figures to a W&B run too (group ``study-<name>``, saved under ``<dir>/wandb``).
 ``<dir>/study.json`` is the manifest: the composed config, every stage's command and status.
@@ -33,15 +34,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
 
 from melmo.corpus.readers import file_sha256
 from melmo.datasets.checks import check_conll17, check_root
 from melmo.datasets.official import DatasetError
 from melmo.model.flops import gpu_hours
+from melmo.pretrain import META_NAME
 from melmo.results.table import ResultsError, done_keys, seeds_of
 from melmo.utils.atomic import write_atomic
-from melmo.utils.errors import config_error
+from melmo.utils.errors import USER_ERROR, exit_on_error
 from melmo.utils.labels import alpha_name, changes
 
 
@@ -212,7 +213,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
                 "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]",
                 f"hydra.run.dir={quoted(run_dir)}"]
         stages.append(Stage("train", f"train-{m.name}", argv, str(logs / f"train-{m.name}.log"),
-                            done=(run_dir / "model" / "melmo.json").is_file()))
+                            done=(run_dir / "model" / META_NAME).is_file()))
     split = bool(study.evaluate.get("split_languages", False))
     paths = {m.name: quoted(out / "models" / m.name / "model") for m in family}
     needs = {m.name: f"train-{m.name}" for m in family}
@@ -277,7 +278,7 @@ def analysed(out: Path) -> bool:
 
 def sizes_file(cfg: DictConfig) -> str:
     """The prepared corpus's metadata.json of the model named by ``study.analysis.sizes_from``."""
-    meta = Path(cfg.dir) / "models" / str(cfg.study.analysis.sizes_from) / "model" / "melmo.json"
+    meta = Path(cfg.dir) / "models" / str(cfg.study.analysis.sizes_from) / "model" / META_NAME
     if not meta.is_file():
         raise StudyError(f"{meta}: not found (study.analysis.sizes_from names a model that is not trained)")
     corpus_dir = json.loads(meta.read_text())["corpus_dir"]
@@ -290,7 +291,7 @@ def sizes_file(cfg: DictConfig) -> str:
 def subprocess_runner(stage: Stage, cwd: Path) -> int:
     """Run one stage with its output appended to its log file; returns the exit status."""
     Path(stage.log).parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # HYDRA_FULL_ERROR=1 on the study reaches every stage
     with open(stage.log, "a", encoding="utf-8") as fh:
         fh.write(f"\n$ {' '.join(stage.argv)}\n")
         fh.flush()
@@ -369,7 +370,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
          f"analysis: {out / 'analysis'}   manifest: {manifest}   logs: {out / 'logs'}")
     if failed:
         echo(f"study {cfg.study.name}: {len(failed)} stage(s) failed or blocked: {', '.join(sorted(failed))}")
-        return 1
+        return USER_ERROR
     return 0
 
 
@@ -380,9 +381,8 @@ def main() -> None:
     def _main(cfg: DictConfig) -> None:
         try:
             code = run(cfg)
-        except (StudyError, OmegaConfBaseException) as e:
-            print(f"error: {config_error(e) or e}", file=sys.stderr)
-            code = 2
+        except Exception as e:
+            exit_on_error(e)
         if code:
             sys.exit(code)
 

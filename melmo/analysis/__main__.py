@@ -8,25 +8,27 @@ cells and adds table1_paper and table1_minus_paper.
 
 ``--paper`` analyses the bundled Table 4 of the paper (with its Table 3 M0.4 sizes unless --sizes is
 given). ``--wandb-dir DIR`` also logs the tables and figures to a W&B run (offline without a network or
-key, melmo.utils.loggers), beside the LM runs and evaluations of the same project. Bad input: one line on stderr naming the file and row, exit status 2, nothing written.
+key, melmo.utils.loggers), beside the LM runs and evaluations of the same project.
+Bad input: one line on stderr naming the file and row, exit status 1, nothing written
+(melmo.utils.errors).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 from melmo.analysis.paper import paper_sizes, paper_table4_path
 from melmo.analysis.report import log_to_wandb, make_report
-from melmo.languages import UnknownLanguageError, check_language
-from melmo.results.table import ResultsError
+from melmo.languages import check_language
+from melmo.utils.errors import ArgumentParser
+from melmo.utils.errors import report as report_error
 from melmo.utils.loggers import start_wandb_run
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m melmo.analysis", description=__doc__.split("\n")[0])
+def parser() -> ArgumentParser:
+    p = ArgumentParser(prog="python -m melmo.analysis", description=__doc__.split("\n")[0])
     p.add_argument("results", nargs="?", help="long results CSV: encoder,task,metric,language,seed,value")
     p.add_argument("--paper", action="store_true", help="analyse the paper's own Table 4 (bundled)")
     p.add_argument("--sizes", help="corpus sizes: a prepared corpus's metadata.json or a CSV language,tokens")
@@ -54,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     if (args.results is None) == (not args.paper):
-        print("error: give a results CSV or --paper (not both)", file=sys.stderr)
-        return 2
+        parser().error("give a results CSV or --paper (not both)")
     results = str(paper_table4_path()) if args.paper else args.results
     sizes = args.sizes if args.sizes else (paper_sizes("M0.4") if args.paper else None)
     try:
@@ -64,9 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                              predictions_dir=predictions, n_resamples=args.resamples, cells=args.cells,
                              languages=[check_language(lang) for lang in args.languages] if args.languages else None)
         written = report.write(args.out)
-    except (ResultsError, UnknownLanguageError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except Exception as e:  # one line, exit status 1 (melmo.utils.errors)
+        return report_error(e)
     for path in written:
         print(path)
     if args.wandb_dir:

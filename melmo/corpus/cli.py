@@ -10,40 +10,33 @@ It prints the prepared directory and the per-language sizes it realised.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
+from argparse import RawDescriptionHelpFormatter
 from pathlib import Path
-
-from hydra.errors import HydraException
-from omegaconf import DictConfig
-from omegaconf.errors import OmegaConfBaseException
 
 from melmo.corpus.from_config import prepare_from_config, summary
 from melmo.corpus.readers import CorpusError
-from melmo.corpus.sampling import SamplingError
-from melmo.languages import UnknownLanguageError
-from melmo.utils.errors import config_error
+from melmo.utils.errors import ArgumentParser, report
 
 
-def compose(overrides: list[str], config_dir: Path | None = None) -> DictConfig:
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+def prepare_with_overrides(overrides: list[str], config_dir: Path | None = None) -> Path:
+    """Compose train.yaml with ``overrides`` and prepare its corpus, inside Hydra's config search path
+    (``data.vocab_from`` composes another sampling config from it)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
 
     config_dir = (config_dir or Path.cwd() / "conf").resolve()
     if not (config_dir / "train.yaml").is_file():
-        raise SystemExit(f"{config_dir}: no train.yaml here; run from the repository root or pass --config-dir")
+        raise CorpusError(f"{config_dir}: no train.yaml here; run from the repository root or pass --config-dir")
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-        cfg = hydra_compose("train", overrides=overrides, return_hydra_config=True)
-    from hydra.core.hydra_config import HydraConfig
-
-    HydraConfig.instance().set_config(cfg)  # resolves ${hydra:runtime.cwd} in paths
-    return cfg
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+        HydraConfig.instance().set_config(cfg)  # resolves ${hydra:runtime.cwd} in paths
+        return prepare_from_config(cfg)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m melmo.corpus", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(prog="python -m melmo.corpus", description=__doc__,
+                        formatter_class=RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("prepare", help="prepare (or reuse) the corpus of a train config")
     p.add_argument("--config-dir", type=Path, default=None, help="directory holding train.yaml (default ./conf)")
@@ -51,10 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        cfg = compose(args.overrides, args.config_dir)
-        out = prepare_from_config(cfg)
-    except (CorpusError, SamplingError, UnknownLanguageError, HydraException, OmegaConfBaseException) as err:
-        print(f"error: {config_error(err) or str(err).splitlines()[0]}", file=sys.stderr)
-        return 2
+        out = prepare_with_overrides(args.overrides, args.config_dir)
+    except Exception as err:  # one line, exit status 1 (melmo.utils.errors)
+        return report(err)
     print(summary(out))
     return 0

@@ -35,12 +35,25 @@ def prepare_from_config(cfg: DictConfig) -> Path:
     if vocab_from:  # the vocabulary of the corpus that sampling config `vocab_from` prepares from the same inputs
         if opts.vocab_file:
             raise CorpusError(f"data.vocab_from={vocab_from} and data.prepare.vocab_file={opts.vocab_file}: set one of them")
-        path = Path(cfg.paths.root_dir) / "conf" / "sampling" / f"{vocab_from}.yaml"
-        if not path.is_file():
-            raise CorpusError(f"{path}: no sampling config named {vocab_from!r} (data.vocab_from)")
-        named = prepare(sources, instantiate(OmegaConf.load(path)), out_root, cache, opts, name=data.name)
+        named = prepare(sources, instantiate(sampling_config(str(vocab_from))), out_root, cache, opts, name=data.name)
         opts = replace(opts, vocab_file=str(named / "vocab.txt"))
     return prepare(sources, sampler, out_root, cache, opts, name=data.name)
+
+
+def sampling_config(name: str) -> DictConfig:
+    """The sampling config group's option ``name`` (conf/sampling/<name>.yaml), composed by Hydra from the
+    running app's config search path, so its defaults list and interpolations apply as for ``sampling=<name>``."""
+    from hydra import compose
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import MissingConfigException
+
+    if not GlobalHydra.instance().is_initialized():
+        raise CorpusError(f"data.vocab_from={name}: composing sampling={name} needs Hydra's config search path "
+                          "(call inside @hydra.main or hydra.initialize_config_dir)")
+    try:
+        return compose(overrides=[f"+sampling={name}"]).sampling
+    except MissingConfigException:
+        raise CorpusError(f"data.vocab_from={name}: no sampling config named {name!r} (conf/sampling/)") from None
 
 
 def summary(corpus_dir: Path) -> str:

@@ -67,17 +67,18 @@ FLUSH_TOKENS = 4_000_000  # tokens a write worker buffers before its bucket piec
 
 @dataclass(frozen=True)
 class PrepareOptions:
-    """Every number of corpus preparation (from conf/data/*.yaml)."""
+    """Every number of corpus preparation. The defaults are conf/data/sample.yaml's (the sample's sizes;
+    conf/data/conll17.yaml's paper-scale ones override four); the YAML comments say where each comes from."""
 
-    seed: int = 1
-    vocab_size: int = 100_000
+    seed: int = 1  # train.py passes ${seed}
+    vocab_size: int = 20_000
     max_types: int = 2_000_000  # types kept in types.txt (beyond: <UNK>, spelled as such)
     count_capacity: int = 5_000_000  # type counter entries before rare ones are pruned
     max_sentence_tokens: int = 200
-    max_chars: int = 50  # bilm-tf max_characters_per_token (bilm-tf bin/train_elmo.py options)
-    heldout_tokens: int = 50_000  # held-out tokens per language (whole sentences, drawn until reached)
+    max_chars: int = 50  # melmo.model.chars.MAX_CHARS (not imported: it loads torch); train.py passes the model's
+    heldout_tokens: int = 2_500  # held-out tokens per language (whole sentences, drawn until reached)
     heldout_max_share: float = 0.25  # but never more than this share of a language's tokens
-    shard_tokens: int = 10_000_000
+    shard_tokens: int = 200_000
     workers: int = 2
     vocab_file: str | None = None  # a given vocabulary (e.g. a model's vocab.txt): its tokens are the softmax classes
 

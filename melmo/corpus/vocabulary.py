@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from melmo.corpus.readers import CorpusError
+from melmo.utils.textfile import read_lines
 
 SPECIALS = ("<S>", "</S>", "<UNK>")  # bilm-tf vocabulary order: the first three lines of vocab.txt (bilm/data.py)
 
@@ -19,12 +20,7 @@ SPECIALS = ("<S>", "</S>", "<UNK>")  # bilm-tf vocabulary order: the first three
 def read_vocab_file(path: str | Path) -> list[str]:
     """The file's tokens in file order (``!!!MAXTERMID`` skipped, as bilm-tf does); one-line errors."""
     path = Path(path)
-    if not path.is_file():
-        raise CorpusError(f"{path}: vocabulary file (data.prepare.vocab_file) not found")
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except UnicodeDecodeError as err:
-        raise CorpusError(f"{path}: vocabulary file is not UTF-8 ({err.reason} at byte {err.start})") from None
+    lines = read_lines(path, "vocabulary file (data.prepare.vocab_file)", CorpusError)
     words = [w for w in (line.strip() for line in lines) if w and w != "!!!MAXTERMID"]
     seen: set[str] = set()
     for w in words:

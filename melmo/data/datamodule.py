@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from melmo.data.heldout import HeldoutDataset, HeldoutOptions
 from melmo.data.prepared import PreparedCorpus
 from melmo.data.stream import LMStream
+from melmo.model.chars import MAX_CHARS
 from melmo.utils.dist import gather_per_rank, pick_rank
 
 
@@ -52,7 +53,7 @@ class _TrainStream(IterableDataset):
 
 class LMDataModule(L.LightningDataModule):
     def __init__(self, batch_size: int = 32, unroll_steps: int = 20, heldout: HeldoutOptions | None = None,
-                 seed: int = 1, corpus_dir: str | Path | None = None, max_chars: int = 50):
+                 seed: int = 1, corpus_dir: str | Path | None = None, max_chars: int = MAX_CHARS):
         super().__init__()
         self.batch_size, self.unroll_steps = batch_size, unroll_steps
         self.heldout = heldout or HeldoutOptions()

@@ -39,7 +39,7 @@ from melmo.utils.atomic import publish_dir
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1  # bump when the layout or the meaning of a key field changes
-ACTS_NAME, OFFSETS_NAME, META_NAME = "activations.f16", "offsets.npy", "meta.json"
+ACTS_NAME, OFFSETS_NAME, CACHE_META_NAME = "activations.f16", "offsets.npy", "meta.json"
 
 
 def data_sha256(sentences: Sequence[Sequence[str]]) -> str:
@@ -62,7 +62,7 @@ class CachedActivations:
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.meta = json.loads((directory / META_NAME).read_text(encoding="utf-8"))
+        self.meta = json.loads((directory / CACHE_META_NAME).read_text(encoding="utf-8"))
         self.offsets = np.load(directory / OFFSETS_NAME)
         shape = (self.meta["n_tokens"], self.meta["n_layers"], self.meta["dim"])
         self.acts = (np.memmap(directory / ACTS_NAME, dtype=np.float16, mode="r", shape=shape)
@@ -79,7 +79,7 @@ class CachedActivations:
 def _intact(directory: Path) -> bool:
     """True when meta.json, offsets.npy and an activation file of the recorded size are all there."""
     try:
-        meta = json.loads((directory / META_NAME).read_text(encoding="utf-8"))
+        meta = json.loads((directory / CACHE_META_NAME).read_text(encoding="utf-8"))
         offsets = np.load(directory / OFFSETS_NAME)
         size = (directory / ACTS_NAME).stat().st_size
     except (OSError, ValueError):
@@ -105,7 +105,7 @@ class ActivationCache:
         if final.exists():
             ok = _intact(final)
             if ok and verify:
-                ok = file_sha256(final / ACTS_NAME) == json.loads((final / META_NAME).read_text())["sha256"]
+                ok = file_sha256(final / ACTS_NAME) == json.loads((final / CACHE_META_NAME).read_text())["sha256"]
             if ok:
                 return CachedActivations(final)
             log.warning("activation cache %s is incomplete or corrupt: rebuilding it", final)
@@ -141,10 +141,10 @@ class ActivationCache:
                 "max_characters_per_token": model.max_chars, "tokens_cut": cut,
                 "tokens_cut_share": {language or "all": cut / n_tokens if n_tokens else 0.0},
             }
-            (tmp / META_NAME).write_text(json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+            (tmp / CACHE_META_NAME).write_text(json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
             for p in tmp.iterdir():
                 os.chmod(p, 0o644)
-            publish_dir(tmp, final, META_NAME)
+            publish_dir(tmp, final, CACHE_META_NAME)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -6,6 +6,7 @@
 out.hdf5 has one dataset per line, named by the line index ("0", "1", ...), as AllenNLP's
 ``elmo`` command writes them, plus ``sentence_to_index`` (JSON: sentence text -> index). Tokens are
 separated by single spaces. The file is written under a temporary name and renamed when complete.
+An error is one line on stderr and exit status 1 (melmo.utils.errors).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from melmo.utils.errors import ArgumentParser, report
 
 
 def _layers(spec: str):
@@ -27,7 +30,7 @@ def _layers(spec: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m melmo.encode.embed_cli", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m melmo.encode.embed_cli", description=__doc__.splitlines()[0])
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)
     p.add_argument("--model", required=True, type=Path, help="model directory (options.json + *.hdf5)")
@@ -62,9 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                 for i, line in enumerate(lines):
                     index.setdefault(" ".join(sentences[i]), i)
                 f.create_dataset("sentence_to_index", data=[json.dumps(index, ensure_ascii=False)])
-    except (OSError, ValueError, TypeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except Exception as e:  # one line, exit status 1 (melmo.utils.errors)
+        return report(e)
     print(f"wrote {len(sentences)} sentences to {args.output}", file=sys.stderr)
     return 0
 

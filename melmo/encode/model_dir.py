@@ -30,8 +30,8 @@ import yaml
 
 from melmo.corpus.readers import file_sha256
 from melmo.model.io import OPTIONS_NAME, BilmFormatError, find_weights, load_bilm
+from melmo.pretrain import META_NAME
 
-META_NAME = "melmo.json"
 RANDOM_PREFIX = "random:"
 MODEL_CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "model"  # conf/model/<arch>.yaml
 

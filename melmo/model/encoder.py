@@ -106,11 +106,6 @@ class BiLM(nn.Module):
         unique, inverse = torch.unique(rows, dim=0, return_inverse=True)
         return self.token_encoder(unique)[inverse]
 
-    def token_embedding(self, char_ids: torch.Tensor) -> torch.Tensor:
-        """char_ids (B, T, C) -> (B, T, P) context-independent representations, zeros at padding."""
-        mask = (char_ids > 0).any(-1)
-        return self._scatter(self._encode_rows(char_ids[mask]), mask)
-
     @staticmethod
     def _scatter(rows: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(N, P) rows -> (*mask.shape, P), zeros where mask is False (dtype of rows: autocast-safe)."""

@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from melmo.corpus.readers import file_sha256
+from melmo.pretrain import META_NAME
 from melmo.utils.atomic import staged_dir
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def export(module, corpus, directory: str | Path, cfg=None, checkpoint: dict | N
         save_bilm(module.encoder, tmp, vocab=corpus.vocab, softmax=(module.softmax.weight, module.softmax.bias))
         meta = {"corpus": corpus.metadata, "corpus_dir": str(corpus.directory), "run": _run_info(cfg, module),
                 "tokenizers": bundle_tokenizers(corpus.metadata, tmp, _conllu_udpipe_dir(cfg)), "checkpoint": checkpoint}
-        (tmp / "melmo.json").write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
+        (tmp / META_NAME).write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
     return directory
 
 CHOICES = ("best", "last")

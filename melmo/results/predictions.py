@@ -27,6 +27,7 @@ import pandas as pd
 
 from melmo.results.table import ResultsError
 from melmo.utils.atomic import write_atomic
+from melmo.utils.textfile import read_lines
 
 HEADER = ("item", "gold", "prediction")
 METRICS = ("acc", "uas", "las")
@@ -69,14 +70,7 @@ def read_predictions(path: str | Path) -> pd.DataFrame:
     header, a row without three fields or a repeated item.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ResultsError(f"{path}: no such predictions file")
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except UnicodeDecodeError as e:
-        raise ResultsError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = read_lines(path, "predictions file", ResultsError)
     if not lines or tuple(lines[0].rstrip("\r").split("\t")) != HEADER:
         raise ResultsError(f"{path}: line 1: the header must be item<TAB>gold<TAB>prediction")
     items, gold, pred, seen = [], [], [], {}

@@ -244,17 +244,3 @@ def write_conllu(path: str | Path, sentences: list[Sentence], heads: list[list[i
             out.append(line)
         out.append("")
     return write_atomic(path, "\n".join(out) + "\n")
-
-
-def upos_accuracy(gold: list[Sentence], pred: list[Sentence], gold_name: str = "gold", pred_name: str = "prediction") -> float:
-    """UPOS accuracy over syntactic words (CoNLL 2018 on gold tokenization: multiword ranges and
-    empty nodes skipped, punctuation included). Both files must have the same words."""
-    if len(gold) != len(pred):
-        raise ValueError(f"{pred_name}: {len(pred)} sentences, {gold_name} has {len(gold)}")
-    correct = total = 0
-    for g, p in zip(gold, pred):
-        if [w.form for w in g.words] != [w.form for w in p.words]:
-            raise ValueError(f"{pred_name}:{p.line}: words differ from {gold_name}:{g.line}")
-        correct += sum(a.upos == b.upos for a, b in zip(g.words, p.words))
-        total += len(g.words)
-    return correct / total if total else 0.0

@@ -25,6 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 from melmo.encode.cache import ActivationCache, CachedActivations
 from melmo.encode.model_dir import ModelDir
 from melmo.encode.policy import Policy, as_policy
+from melmo.languages import UnknownLanguageError
 from melmo.results.predictions import predictions_path, write_predictions
 from melmo.results.table import (
     append_results,
@@ -37,10 +38,6 @@ from melmo.results.table import (
 from melmo.utils.atomic import write_atomic
 
 log = logging.getLogger(__name__)
-
-
-class UnknownLanguageError(ValueError):
-    pass
 
 
 class EvalContext:

@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 from melmo.data.heldout import HeldoutDataset
 from melmo.data.prepared import PreparedCorpus
 from melmo.model.io import BilmFormatError, find_weights, load_bilm, load_softmax, read_vocab
+from melmo.pretrain import META_NAME
 from melmo.pretrain.heldout_metric import HeldoutPerplexity, batch_nll
 
 
@@ -65,8 +66,8 @@ def perplexity(cfg: DictConfig, trainer) -> list[dict]:
 
     ctx = EvalContext(cfg)
     export = Path(cfg.encoder.path)
-    corpus_dir = cfg.task.get("corpus_dir") or json.loads((export / "melmo.json").read_text())["corpus_dir"]
     encoder, (W, b), vocab = load_lm(export)
+    corpus_dir = cfg.task.get("corpus_dir") or json.loads((export / META_NAME).read_text())["corpus_dir"]
     corpus = PreparedCorpus(corpus_dir, encoder.options["char_cnn"]["max_characters_per_token"])
     langs = [lang for lang in ctx.languages(corpus.languages, "perplexity", str(corpus_dir)) if ctx.pending("perplexity", lang)]
     if not langs:

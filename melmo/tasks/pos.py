@@ -19,43 +19,14 @@ import torchmetrics
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
-from melmo.tasks.conllu import UPOS_TAGS, read_conllu
+from melmo.tasks.conllu import UPOS_TAGS
 from melmo.tasks.context import EvalContext
-from melmo.tasks.features import CachedTokens, collate_tokens
+from melmo.tasks.features import collate_tokens
 from melmo.tasks.head import HeadModule, MLPTagger, fit_head, predict
-from melmo.tasks.ud import make_units, split_plan, treebank_files, ud_languages
+from melmo.tasks.treebank import Treebank
+from melmo.tasks.ud import split_plan, ud_languages
 
 log = logging.getLogger(__name__)
-
-
-class Treebank:
-    """One language's splits, their units and cached activations (encoded once per split)."""
-
-    def __init__(self, ctx: EvalContext, root, lang: str, tcfg: DictConfig, check_trees: bool = False):
-        self.lang = lang
-        files = treebank_files(root, lang)
-        self.sentences = {split: [s for p in paths for s in read_conllu(p, check_trees=check_trees)]
-                          for split, paths in files.items()}
-        self.files = {split: [str(p) for p in paths] for split, paths in files.items()}
-        self.units = {split: [make_units(s, tcfg.encoder_input, tcfg.convention, lang) for s in sents]
-                      for split, sents in self.sentences.items()}
-        self.ctx, self._acts = ctx, {}
-        self.tokenization = {"source": "conllu", "encoder_input": tcfg.encoder_input}
-
-    def acts(self, split: str):
-        if split not in self._acts:
-            self._acts[split] = self.ctx.encode([u.fed for u in self.units[split]], tokenization=self.tokenization,
-                                                label=f"{self.lang}/{split}", language=self.lang)
-        return self._acts[split]
-
-    def dataset(self, split: str, indices) -> CachedTokens:
-        units = self.units[split]
-        return CachedTokens(self.acts(split), indices, [units[i].labels for i in indices], [units[i].positions for i in indices])
-
-    def tokens_cut_share(self) -> float:
-        cut = sum(self.acts(s).meta["tokens_cut"] for s in self.units)
-        total = sum(self.acts(s).meta["n_tokens"] for s in self.units)
-        return cut / total if total else 0.0
 
 
 def _loader(ds, tcfg, shuffle: bool, seed: int = 0) -> DataLoader:

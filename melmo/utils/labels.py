@@ -18,6 +18,10 @@ composes its config; with Hydra's compose API, ``import melmo`` first):
   to W&B's 64-character tag limit.
 * ``${melmo.encoder_label:PATH,NAME}`` -- an evaluated encoder in a sweep subdir: NAME when set, else the
   run directory of the export PATH (``.../runs/<run>/model`` -> ``<run>``).
+* ``${melmo.paper_languages:}`` -- the paper's 13 languages (melmo.languages.PAPER_LANGUAGES), the one
+  list every config that means "the paper's languages" reads.
+* ``${melmo.without:LIST,ITEM,...}`` -- LIST without the ITEMs, in order (the languages of a task that
+  has no row for English: ``${melmo.without:${study.languages},en}``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import re
 from pathlib import Path
 
 from omegaconf import ListConfig, OmegaConf
+
+from melmo.languages import PAPER_LANGUAGES
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._,=+\-\[\]]")
 WANDB_TAG_MAX = 64  # wandb.sdk: tags longer than 64 characters are rejected
@@ -88,8 +94,27 @@ def encoder_label(path, name=None) -> str:
     return _UNSAFE.sub("_", (p.parent.name if p.name == "model" and p.parent.name else p.name) or "encoder")
 
 
+def paper_languages() -> list[str]:
+    return list(PAPER_LANGUAGES)
+
+
+def without(items, *drop) -> list:
+    """``items`` in order, less every element of ``drop``."""
+    return [x for x in list(items) if x not in drop]
+
+
+def _as_node(fn):
+    """A resolver that returns a ListConfig where ``fn`` returns a list: OmegaConf.resolve (``--cfg job
+    --resolve``) cannot put a plain list where an interpolation was (omegaconf 2.3 UnsupportedValueType)."""
+    def resolver(*args):
+        out = fn(*args)
+        return ListConfig(out) if isinstance(out, list) else out
+    return resolver
+
+
 def register() -> None:
     for name, fn in (("melmo.alpha_name", alpha_name), ("melmo.changes", changes), ("melmo.label", label),
-                     ("melmo.tags", tags), ("melmo.encoder_label", encoder_label)):
+                     ("melmo.tags", tags), ("melmo.encoder_label", encoder_label),
+                     ("melmo.paper_languages", paper_languages), ("melmo.without", without)):
         if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, fn)
+            OmegaConf.register_new_resolver(name, _as_node(fn))

@@ -81,8 +81,11 @@ def test_roles_configurable_and_missing_reported(tmp_path, caplog):
 
 
 def test_module_entry_point(tmp_path, capsys):
-    assert main(["--out", str(tmp_path)]) == 2
-    assert capsys.readouterr().err.strip() == "error: give a results CSV or --paper (not both)"
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path)])
+    assert stop.value.code == 1
+    assert capsys.readouterr().err.strip() == ("error: python -m melmo.analysis: give a results CSV or --paper (not both) "
+                                               "(--help for usage)")
     p = tmp_path / "r.csv"
     p.write_text("encoder,task,metric,language,seed,value\nM0.4,pos,acc,fi,1,0.8\nM0.2,pos,acc,fi,1,0.9\n")
     r = subprocess.run([sys.executable, "-m", "melmo.analysis", str(p), "--out", str(tmp_path / "out")], cwd=ROOT,

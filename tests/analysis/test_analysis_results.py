@@ -74,7 +74,7 @@ def test_dataframe_rows_named():
 def test_cli_bad_input_one_line_nonzero_nothing_written(tmp_path, capsys):
     p = _write(tmp_path, GOOD + "M0.4,pos,acc,en,1,0.90\n")
     out = tmp_path / "out"
-    assert main([str(p), "--out", str(out)]) == 2
+    assert main([str(p), "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(p) in err[0] and "row 4 (line 5)" in err[0]
     assert not out.exists()

@@ -125,3 +125,39 @@ def test_the_export_records_the_wandb_group_and_tags_its_evaluations_log_under(c
     assert info["run_tags"] == ["dev", "alpha03", "elmo_tiny", "model.lstm.n_layers=1"]
     wb = _plain(cfg)["logger"]["wandb"]
     assert (wb["group"], wb["tags"]) == (info["run_label"], info["run_tags"])
+
+
+@pytest.mark.parametrize("choice,alpha", [("alpha04", 0.4), ("alpha02", 0.2), ("trunc", 0.0), ("full", 1.0)])
+def test_paper_sampling_configs_are_alpha_with_one_value(compose_train, choice, alpha):
+    assert _resolved(compose_train, f"sampling={choice}")["sampling"] == {
+        "_target_": "melmo.corpus.sampling.AlphaSampling", "name": choice, "alpha": alpha}
+
+
+def test_vocab_from_composes_its_sampling_config_with_hydra():
+    """data.vocab_from=<name> gets conf/sampling/<name>.yaml as sampling=<name> would (defaults list applied)."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from melmo.corpus.from_config import sampling_config
+    from melmo.corpus.readers import CorpusError
+
+    GlobalHydra.instance().clear()
+    with pytest.raises(CorpusError, match="data.vocab_from=alpha04: .*Hydra's config search path"):
+        sampling_config("alpha04")
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        got = OmegaConf.to_container(sampling_config("alpha02"), resolve=True)
+        with pytest.raises(CorpusError, match="data.vocab_from=nosuch: no sampling config named 'nosuch'"):
+            sampling_config("nosuch")
+    assert got == {"_target_": "melmo.corpus.sampling.AlphaSampling", "name": "alpha02", "alpha": 0.2}
+
+
+def test_the_resolvers_lists_resolve_in_place(compose_train):
+    """``--cfg job --resolve`` runs OmegaConf.resolve, which cannot put a plain list where an interpolation was:
+    every list-valued resolver (changes, tags, paper_languages, without) must give a ListConfig."""
+    cfg = compose_train("model.lstm.n_layers=1", fast=False)
+    job = OmegaConf.create({k: cfg[k] for k in cfg if k != "hydra"})
+    job.tags = "${melmo.tags:[a],${changes}}"
+    job.not_en = "${melmo.without:${data.languages},en}"
+    OmegaConf.resolve(job)
+    assert list(job.changes) == ["model.lstm.n_layers=1"] and job.run_label == "alpha04+model.lstm.n_layers=1"
+    assert list(job.tags) == ["a", "model.lstm.n_layers=1"] and "en" not in job.not_en and len(job.not_en) == 12

@@ -17,6 +17,18 @@ NOT_EN = [x for x in LANGS if x != "en"]
 TASKS = {"pos": LANGS, "parsing": LANGS, "pos_transfer": LANGS, "tatoeba": NOT_EN, "xnli": ["ar", "en", "hi", "ru", "tr", "zh"]}
 
 
+def test_the_paper_languages_are_one_list_in_the_paper_order(compose_study, compose_train):
+    """conf/ reads the paper's languages from one list (melmo.languages): the training data, the study, its
+    MONO models and the tasks without an English row all agree, in the order the paper names them (§1)."""
+    paper = compose_study("study=paper", "study.data_root=/d", "study.conll17_root=/c").study
+    assert list(paper.languages) == LANGS and list(paper.mono) == LANGS
+    assert {t: list(v) for t, v in paper.evaluate.tasks.items() if t != "xnli"} == TASKS
+    assert list(compose_train().data.languages) == LANGS
+    two = compose_study("study.languages=[en,fi]").study.evaluate.tasks
+    assert {t: list(v) for t, v in two.items()} == {"pos": ["en", "fi"], "parsing": ["en", "fi"],
+                                                   "pos_transfer": ["fi"], "tatoeba": ["fi"]}
+
+
 def arg(argv, key):
     """The value of override ``key`` in ``argv``, quotes removed."""
     hits = [a.split("=", 1)[1] for a in argv if a.startswith(key + "=")]
@@ -187,10 +199,10 @@ def test_the_paper_study_needs_its_data_roots(compose_study):
 def test_paper_heads_train_on_the_gpu_in_bf16(compose_study, monkeypatch):
     """study=paper's evaluate commands put every head's Lightning trainer on one GPU with bf16 autocast;
     the sample study keeps the CPU. (Composed and handed to the Trainer here; no GPU is needed.)"""
+    from types import SimpleNamespace
+
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-
-    from types import SimpleNamespace
 
     import melmo.tasks.head as head
 

@@ -158,7 +158,8 @@ def test_cli_errors_are_one_line(tmp_path):
                         f"paths.log_dir={tmp_path}", "hydra.run.dir=" + str(tmp_path / "h")],
                        cwd=ROOT, capture_output=True, text=True, check=False)
     assert r.returncode == 1
-    assert r.stderr.strip().splitlines()[-1] == f"error: {tmp_path / 'nope'}: no such model directory"
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and f"{tmp_path / 'nope'}: no such model directory" in last
     r = subprocess.run([sys.executable, "evaluate.py", "task=nosuchtask", "encoder.path=x", "hydra.run.dir=" + str(tmp_path / "h")],
                        cwd=ROOT, capture_output=True, text=True, check=False)
     assert r.returncode != 0 and "nosuchtask" in r.stderr

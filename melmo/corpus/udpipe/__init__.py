@@ -35,7 +35,7 @@ documented in the UDPipe 1 user's manual (ufal.mff.cuni.cz/udpipe/1/docs/udpipe)
 
 from melmo.corpus.udpipe.batch import TEST_ONLY_TRAIN, train_all, training_files
 from melmo.corpus.udpipe.cli import main
-from melmo.corpus.udpipe.conllu import parse_slice, read_conllu
+from melmo.corpus.udpipe.conllu import parse_slice, read_udpipe_sentences
 from melmo.corpus.udpipe.errors import (
     InvalidModelError,
     ModelNotFoundError,
@@ -51,7 +51,7 @@ from melmo.corpus.udpipe.training import TRAIN_METHOD, train_tokenizer
 
 __all__ = [
     "TOKENIZER_OPTIONS", "UDPipeError", "ModelNotFoundError", "InvalidModelError", "TrainingError", "OptionError",
-    "train_tokenizer", "load_model", "Tokenizer", "resolve_model", "read_conllu", "score_tokenization",
+    "train_tokenizer", "load_model", "Tokenizer", "resolve_model", "read_udpipe_sentences", "score_tokenization",
     "training_files", "main",
     # also public, outside the historical __all__
     "train_all", "tokenizer_option_string", "parse_slice", "TEST_ONLY_TRAIN", "TRAIN_METHOD",

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import ufal.udpipe as ud
 
 from melmo.corpus.readers import file_sha256
-from melmo.corpus.udpipe.conllu import _read_text, read_conllu
+from melmo.corpus.udpipe.conllu import _read_text, read_udpipe_sentences
 from melmo.corpus.udpipe.options import tokenizer_option_string
 from melmo.corpus.udpipe.scoring import score_tokenization
 from melmo.corpus.udpipe.training import train_tokenizer
@@ -71,7 +71,7 @@ def _train_one(lang: str, lang_dir: str, out_path: str, options: dict, log_dir: 
     train_tokenizer([plan["train"]], Path(out_path), heldout_paths=[plan["heldout"]] if plan["heldout"] else None,
                     options=options, sentences=plan["train_sentences"], log_path=log)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    n_train = len(read_conllu([plan["train"]], plan["train_sentences"]))
+    n_train = len(read_udpipe_sentences([plan["train"]], plan["train_sentences"]))
     rec = {
         "lang": lang, "model": Path(out_path).name, "bytes": Path(out_path).stat().st_size,
         "sha256": file_sha256(Path(out_path)), "options": options,

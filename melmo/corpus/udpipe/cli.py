@@ -1,4 +1,6 @@
-"""The command line ``python -m melmo.corpus.udpipe {train,train-all,score,tokenize}``."""
+"""The command line ``python -m melmo.corpus.udpipe {train,train-all,score,tokenize}``.
+
+An error is one line on stderr and exit status 1 (melmo.utils.errors)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from pathlib import Path
 
 from melmo.corpus.udpipe.batch import train_all
 from melmo.corpus.udpipe.conllu import parse_slice
-from melmo.corpus.udpipe.errors import OptionError, UDPipeError
+from melmo.corpus.udpipe.errors import OptionError
 from melmo.corpus.udpipe.options import TOKENIZER_OPTIONS
 from melmo.corpus.udpipe.scoring import score_tokenization
 from melmo.corpus.udpipe.tokenizer import BUILTINS, MULTIWORD_MODES, SENTENCE_MODES, Tokenizer
 from melmo.corpus.udpipe.training import train_tokenizer
 from melmo.languages import check_language
+from melmo.utils.errors import ArgumentParser, report
 
 
 def _options_from_args(args: argparse.Namespace) -> dict:
@@ -32,7 +35,7 @@ def _options_from_args(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m melmo.corpus.udpipe",
+    ap = ArgumentParser(prog="python -m melmo.corpus.udpipe",
                                  description="Train, score and inspect UDPipe 1 tokenizer models.")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
@@ -96,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             tok = Tokenizer(args.model, multiword=args.multiword, sentences=args.sentences, builtin=args.builtin)
             for tokens in tok.tokenize_lines(sys.stdin):
                 sys.stdout.write(" ".join(tokens) + "\n")
-    except (UDPipeError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except Exception as err:  # one line, exit status 1 (melmo.utils.errors)
+        return report(err)
     return 0
 

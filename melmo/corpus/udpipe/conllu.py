@@ -25,7 +25,7 @@ def _read_text(path: Path) -> str:
         raise UDPipeError(f"{path}: cannot read ({err})") from None
 
 
-def read_conllu(paths: Sequence[Path], sentences: slice | None = None) -> "ud.Sentences":
+def read_udpipe_sentences(paths: Sequence[Path], sentences: slice | None = None) -> "ud.Sentences":
     """The sentences of ``paths`` (read in order; .xz/.gz allowed) as UDPipe objects, ``sentences`` sliced."""
     out = ud.Sentences()
     index = 0

@@ -8,7 +8,7 @@ from typing import Iterable
 
 import ufal.udpipe as ud
 
-from melmo.corpus.udpipe.conllu import read_conllu
+from melmo.corpus.udpipe.conllu import read_udpipe_sentences
 from melmo.corpus.udpipe.errors import UDPipeError
 from melmo.corpus.udpipe.tokenizer import Tokenizer
 
@@ -56,7 +56,7 @@ def score_tokenization(tokenizer: "Tokenizer | Path | str", conllu: Path, *, sen
     """Word-level tokenization P/R/F1 on gold CoNLL-U: exact character-span match of surface tokens
     (a multiword token counts as one token), as the CoNLL 2018 shared task's `Tokens` metric."""
     tok = tokenizer if isinstance(tokenizer, Tokenizer) else Tokenizer(tokenizer, multiword="surface")
-    gold_sents = read_conllu([Path(conllu)], sentences)
+    gold_sents = read_udpipe_sentences([Path(conllu)], sentences)
     text, gold_tokens = _gold_document(gold_sents)
     pred_tokens = [t for forms in tok._run(text) for t in forms] if tok.mode.multiword == "surface" else None
     if pred_tokens is None:

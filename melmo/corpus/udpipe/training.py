@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import ufal.udpipe as ud
 
-from melmo.corpus.udpipe.conllu import _is_test_file, read_conllu
+from melmo.corpus.udpipe.conllu import _is_test_file, read_udpipe_sentences
 from melmo.corpus.udpipe.errors import TrainingError
 from melmo.corpus.udpipe.options import tokenizer_option_string
 from melmo.utils.atomic import write_atomic
@@ -71,10 +71,10 @@ def train_tokenizer(
             raise ValueError(f"{p}: a test file cannot be heldout data (early stopping would select on test)")
         if any(p.resolve() == q.resolve() for q in conllu_paths):
             raise ValueError(f"{p}: the same file is given as training and heldout data")
-    train = read_conllu(conllu_paths, sentences)
+    train = read_udpipe_sentences(conllu_paths, sentences)
     if len(train) == 0:
         raise TrainingError(f"{conllu_paths[0]}: no training sentences (selection {sentences})")
-    heldout = read_conllu(heldout_paths) if heldout_paths else ud.Sentences()
+    heldout = read_udpipe_sentences(heldout_paths) if heldout_paths else ud.Sentences()
 
     out_path = Path(out_path)
     tmpdir = None

@@ -146,9 +146,3 @@ def decode_mst(scores, lengths) -> np.ndarray:
         n = int(lengths[k])
         heads[k, :n] = chu_liu_edmonds(s[k, :n, : n + 1])
     return heads
-
-
-def tree_score(scores: np.ndarray, heads: np.ndarray) -> float:
-    """Sum of ``scores[i, heads[i]]`` over the words of one sentence (``(n, n + 1)`` and ``(n,)``)."""
-    s = _as_numpy(scores)
-    return float(s[np.arange(len(heads)), np.asarray(heads)].sum())

@@ -1,6 +1,6 @@
 """task=parsing: the biaffine parser (Dozat & Manning 2017) on frozen, cached ELMo activations.
 
-Per language, with pos's split protocol and activation cache (melmo/tasks/ud.py, pos.Treebank):
+Per language, with pos's split protocol and activation cache (melmo/tasks/ud.py, melmo/tasks/treebank.py):
 a ScalarMix + BiaffineParser head is trained on the protocol's train sentences (relations of the
 training sentences only; an unseen gold relation is left out of the loss and counts as wrong),
 early-stopped and selected on the held-out sentences by ``monitor`` (UAS or LAS, torchmetrics,
@@ -32,10 +32,10 @@ from melmo.tasks.context import EvalContext
 from melmo.tasks.features import IGNORE, CachedTokens, collate_tokens
 from melmo.tasks.head import HeadModule, fit_head, predict
 from melmo.tasks.parsing.parser import BiaffineParser
+from melmo.tasks.parsing.prediction_items import prediction_items
 from melmo.tasks.parsing.scores import conllu_scores
-from melmo.tasks.parsing.treebank import prediction_items
 from melmo.tasks.parsing.vocab import RelationVocab
-from melmo.tasks.pos import Treebank
+from melmo.tasks.treebank import Treebank
 from melmo.tasks.ud import split_plan, ud_languages
 
 log = logging.getLogger(__name__)

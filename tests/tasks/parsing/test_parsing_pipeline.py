@@ -6,10 +6,9 @@ from pathlib import Path
 
 import torch
 
-from melmo.tasks.conllu import read_conllu
+from melmo.tasks.conllu import read_conllu, write_conllu
 from melmo.tasks.parsing import conllu_scores
 from melmo.tasks.parsing.parser import BiaffineParser
-from melmo.tasks.parsing.treebank import write_predictions
 from melmo.tasks.parsing.vocab import RelationVocab
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -49,7 +48,7 @@ def test_train_decode_write_score(tmp_path):
     pred_heads = [ph[b, : len(s.forms)].tolist() for b, s in enumerate(sents)]
     pred_rels = [vocab.decode(pr[b, : len(s.forms)].tolist()) for b, s in enumerate(sents)]
     out = tmp_path / "pred" / "en.conllu"
-    write_predictions(gold, out, pred_heads, pred_rels)
+    write_conllu(out, read_conllu(gold, check_upos=False), pred_heads, pred_rels)
     scores = conllu_scores(gold, out)  # also checks that every predicted tree is well formed
     n = sum(len(s.forms) for s in sents)
     uas = sum(h == g for s, hs in zip(sents, pred_heads) for h, g in zip(hs, s.heads)) / n

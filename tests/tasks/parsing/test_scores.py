@@ -3,9 +3,9 @@ the prediction writer, and bad gold files."""
 
 import pytest
 
-from melmo.tasks.conllu import ConlluError, read_conllu
+from melmo.tasks.conllu import ConlluError, read_conllu, write_conllu
 from melmo.tasks.parsing import conllu_scores
-from melmo.tasks.parsing.treebank import prediction_items, write_predictions
+from melmo.tasks.parsing.prediction_items import prediction_items
 
 udeval = pytest.importorskip("udtools.udeval")
 
@@ -93,7 +93,7 @@ def test_writer_round_trip_and_unseen_relation_counts_wrong(tmp_path):
     rels = [list(s.deprels) for s in sents]
     rels[1][6] = "obj"  # gold "conj" was unseen in training: the parser can only say something else
     out = tmp_path / "out" / "pred.conllu"
-    write_predictions(gold, out, heads, rels)
+    write_conllu(out, read_conllu(gold, check_upos=False), heads, rels)  # as the parsing task writes it
     assert conllu_scores(gold, out) == pytest.approx(
         {"uas": 1.0, "las": 12 / 13, "upos": 1.0, "uas_nopunct": 1.0, "las_nopunct": 9 / 10})
     assert official(gold, out)["las"] == pytest.approx(12 / 13)
@@ -108,7 +108,7 @@ def test_writer_length_mismatch_writes_nothing(tmp_path):
     gold = write(tmp_path / "gold.conllu", ROWS_GOLD)
     sents = read_conllu(gold)
     with pytest.raises(ConlluError, match=r"p.conllu: sentence 0 \(line 1\) has 5 words, got 4 heads"):
-        write_predictions(gold, tmp_path / "p.conllu", [s.heads[:-1] for s in sents], [s.deprels for s in sents])
+        write_conllu(tmp_path / "p.conllu", sents, [s.heads[:-1] for s in sents], [s.deprels for s in sents])
     assert not (tmp_path / "p.conllu").exists()
 
 

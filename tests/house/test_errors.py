@@ -1,0 +1,63 @@
+"""One error convention for every entry point (README "Errors", melmo/utils/errors.py): a bad input ends
+in one line on stderr starting with ``error:``, exit status 1, no traceback; HYDRA_FULL_ERROR=1 shows the
+traceback instead. Each input here fails before any heavy work (no corpus prepared, no model trained)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
+    """entry point -> (argv after the interpreter, a text its error line must hold)."""
+    missing = tmp / "missing"
+    run = [f"hydra.run.dir={tmp / 'run'}", f"paths.log_dir={tmp / 'logs'}"]
+    return {
+        "train.py": (["train.py", "budget.tokens=-5", "export=false", *run], "budget.tokens: must be > 0"),
+        "evaluate.py": (["evaluate.py", "task=pos", f"encoder.path={missing}", *run], f"{missing}: no such model directory"),
+        "melmo.corpus": (["-m", "melmo.corpus", "prepare", "--config-dir", str(ROOT / "conf"), "data.languages=[en]",
+                          f"data.corpus_pattern='{missing}/{{lang}}.txt'", f"paths.cache_dir={tmp / 'cache'}"],
+                         f"{missing}/en.txt: corpus file for language 'en' not found"),
+        "melmo.corpus.udpipe": (["-m", "melmo.corpus.udpipe", "score", "--model", str(missing / "m.udpipe"),
+                                 "--conllu", str(missing / "x.conllu")], str(missing)),
+        "melmo.encode.embed_cli": (["-m", "melmo.encode.embed_cli", str(missing / "in.txt"), str(tmp / "out.hdf5"),
+                                    "--model", str(missing)], f"{missing / 'in.txt'}: no such input file"),
+        "melmo.analysis": (["-m", "melmo.analysis", str(missing / "results.csv"), "--out", str(tmp / "analysis")],
+                           str(missing / "results.csv")),
+        "melmo.study": (["-m", "melmo.study", "study=sample", "dry_run=true", "stages=[bogus]", f"paths.log_dir={tmp}"],
+                        "stages: unknown stage kind(s) ['bogus']"),
+        "argparse usage": (["-m", "melmo.analysis"], "the following arguments are required: --out"),
+    }
+
+
+def call(argv: list[str], **env) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+                          env={**environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline", **env})
+
+
+@pytest.mark.parametrize("entry", list(cases(Path("/x"))))
+def test_a_bad_input_is_one_line_on_stderr_and_exit_status_1(entry, tmp_path):
+    argv, expected = cases(tmp_path)[entry]
+    res = call(argv)
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert res.returncode == 1, (entry, res.returncode, res.stderr[-2000:])
+    assert "Traceback" not in res.stdout + res.stderr, res.stderr[-2000:]
+    assert len(errors) == 1 and expected in errors[0], res.stderr[-2000:]
+    assert res.stderr.strip().splitlines()[-1] == errors[0]  # the last thing said
+    assert not (tmp_path / "out.hdf5").exists() and not (tmp_path / "analysis").exists()
+
+
+@pytest.mark.parametrize("entry", ["train.py", "evaluate.py", "melmo.corpus", "melmo.corpus.udpipe",
+                                   "melmo.encode.embed_cli", "melmo.analysis", "melmo.study"])
+def test_hydra_full_error_shows_the_traceback(entry, tmp_path):
+    argv, expected = cases(tmp_path)[entry]
+    res = call(argv, HYDRA_FULL_ERROR="1")
+    assert res.returncode == 1, (entry, res.returncode, res.stderr[-2000:])
+    assert "Traceback (most recent call last)" in res.stderr and expected in res.stderr, res.stderr[-2000:]
