@@ -6,7 +6,7 @@
     python -m melmo.datasets layout ... --treebank ko=ko_kaist --treebank ru=ru_gsd   # change the map
 
 Then ``python -m melmo.study study=paper study.data_root=/data/melmo study.conll17_root=/data/melmo/conll17``.
-A problem ends in one line naming the file and exit status 1; nothing is written.
+A problem ends in one line naming the file and exit status 1 (melmo.utils.errors); nothing is written.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from pathlib import Path
 
 from melmo.datasets.checks import check_root
 from melmo.datasets.layout import load_settings, write_layout
-from melmo.datasets.official import DatasetError, Sources
+from melmo.datasets.official import Sources
+from melmo.utils.errors import ArgumentParser, report
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "datasets.yaml"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m melmo.datasets", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(prog="python -m melmo.datasets", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     lay = sub.add_parser("layout", help="link the official downloads into a data root, checked")
     chk = sub.add_parser("check", help="check an existing data root")
@@ -47,9 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             src = Sources(args.ud, args.xnli, args.mnli, args.tatoeba, args.conll17)
             counts = write_layout(src, args.root, cfg, replace=args.replace)
-    except DatasetError as err:
-        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
-        return 1
+    except Exception as err:  # one line, exit status 1 (melmo.utils.errors)
+        return report(err)
     for key, n in counts.items():
         print(f"{key}\t{n}")
     print(f"ok: {args.root}")

@@ -121,7 +121,7 @@ def test_check_finds_two_treebanks_pooled_in_a_root(src, tmp_path, capsys):
     assert run(capsys, "layout", root, "--ud", src["ud"])[0] == 0
     os.symlink(next(src["ud"].glob("UD_Korean-Kaist/*.conllu")), root / "ud" / "ko" / "ko_kaist-ud-test.conllu")
     rc, _, err = run(capsys, "check", root)
-    assert rc == 1 and f"error: {root / 'ud' / 'ko'}: 2 treebanks (ko_gsd, ko_kaist) where one is expected" in err
+    assert rc == 1 and f"error: DatasetError: {root / 'ud' / 'ko'}: 2 treebanks (ko_gsd, ko_kaist) where one is expected" in err
     (root / "ud" / "ko" / "ko_kaist-ud-test.conllu").unlink()
     (root / "ud" / "sv" / "sv_talbanken-ud-test.conllu").unlink()
     rc, _, err = run(capsys, "check", root)

@@ -32,6 +32,7 @@ def cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
                            str(missing / "results.csv")),
         "melmo.study": (["-m", "melmo.study", "study=sample", "dry_run=true", "stages=[bogus]", f"paths.log_dir={tmp}"],
                         "stages: unknown stage kind(s) ['bogus']"),
+        "melmo.datasets": (["-m", "melmo.datasets", "layout", str(tmp / "root"), "--ud", str(missing)], str(missing)),
         "argparse usage": (["-m", "melmo.analysis"], "the following arguments are required: --out"),
     }
 
@@ -55,7 +56,7 @@ def test_a_bad_input_is_one_line_on_stderr_and_exit_status_1(entry, tmp_path):
 
 
 @pytest.mark.parametrize("entry", ["train.py", "evaluate.py", "melmo.corpus", "melmo.corpus.udpipe",
-                                   "melmo.encode.embed_cli", "melmo.analysis", "melmo.study"])
+                                   "melmo.encode.embed_cli", "melmo.analysis", "melmo.study", "melmo.datasets"])
 def test_hydra_full_error_shows_the_traceback(entry, tmp_path):
     argv, expected = cases(tmp_path)[entry]
     res = call(argv, HYDRA_FULL_ERROR="1")
