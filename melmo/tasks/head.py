@@ -18,6 +18,11 @@ and optionally ``make_metrics() -> dict[name, torchmetrics.Metric]`` with
 ``acc``: torchmetrics accuracy of ``predict`` against ``batch["target"]`` where the target is not
 IGNORE. The first metric is the one early stopping and model selection watch (``val/<name>``,
 maximised). Only the scalar mix and the head have parameters here; the encoder never enters.
+
+Speed: the loaders are ``melmo.tasks.features`` batches (tensors built once, length-bucketed); the
+best epoch's weights are kept in memory (``KeepBest``), no checkpoint file is written and nothing is
+logged per step. ``fit_head`` logs the best epoch and warns when it is the last allowed one (the
+head has not converged: raise ``trainer.max_epochs`` or the learning rate).
 """
 
 from __future__ import annotations
@@ -174,6 +179,8 @@ def fit_head(module: HeadModule, train_loader, val_loader, trainer_cfg: Mapping,
     info = {"best_score": best.score if best.score is not None else float("nan"), "best_epoch": best_epoch,
             "epochs": trainer.current_epoch, "stopped_epoch": stop.stopped_epoch, "max_epochs": max_epochs,
             "converged": max_epochs is None or best_epoch < int(max_epochs)}
+    log.info("head: best %s %.4f at epoch %d of at most %s (%d run)", module.monitor, info["best_score"], best_epoch,
+             max_epochs, info["epochs"])
     if not info["converged"]:
         log.warning("head: the best %s came at the last allowed epoch (%d): raise trainer.max_epochs or the learning "
                     "rate, the head has not converged", module.monitor, best_epoch)

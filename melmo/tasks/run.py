@@ -50,4 +50,17 @@ def run(cfg: DictConfig) -> list[dict]:
         torch.set_num_threads(int(cfg.threads))
     rows = fn(cfg)
     log.info("%s: %d rows appended to %s", name, len(rows), cfg.results)
+    for line in seed_spread(rows):
+        log.info(line)
     return rows
+
+
+def seed_spread(rows: list[dict]) -> list[str]:
+    """Per (task, metric, language) with several seeds: mean and sample std over the seeds of ``rows``."""
+    import statistics
+
+    groups: dict[tuple, list[float]] = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["metric"], r["language"]), []).append(float(r["value"]))
+    return [f"{t} {m} {lang}: mean {statistics.mean(v):.4f}, seed std {statistics.stdev(v):.4f} over {len(v)} seeds"
+            for (t, m, lang), v in groups.items() if len(v) > 1]

@@ -124,3 +124,11 @@ def test_mlp_tagger_ignores_padding_in_loss():
     batch = {"target": torch.tensor([[0, 1, -100], [2, -100, -100]])}
     expected = F.cross_entropy(torch.stack([out[0, 0], out[0, 1], out[1, 0]]), torch.tensor([0, 1, 2]))
     torch.testing.assert_close(head.loss(out, batch), expected)
+
+
+def test_seed_spread_is_the_sample_std_over_seeds_per_task_metric_language():
+    from melmo.tasks.run import seed_spread
+
+    rows = [{"task": "pos", "metric": "acc", "language": "en", "seed": s, "value": v} for s, v in ((1, 0.5), (2, 0.7), (3, 0.9))]
+    rows.append({"task": "pos", "metric": "acc", "language": "fi", "seed": 1, "value": 0.4})  # one seed: no spread
+    assert seed_spread(rows) == ["pos acc en: mean 0.7000, seed std 0.2000 over 3 seeds"]  # sqrt(((.2)^2 * 2) / 2)
