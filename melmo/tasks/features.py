@@ -1,22 +1,25 @@
-"""Batches of cached layer activations for a head, built as tensors once (no encoder runs while heads train).
+"""Batches of cached layer activations for a head: one float16 -> float32 copy, then a vectorised
+gather per batch (no encoder runs while heads train, no per-item Python).
 
     batches = TokenBatches(acts, indices, targets, positions=None, batch_size=32, shuffle=True, seed=1)
-    for batch in batches:       # a new batch order every epoch (seeded), the same batches
+    for batch in batches:       # a new order every epoch (seeded)
         batch["layers"]   # (B, T, L, D) float32: every layer of every unit
         batch["mask"]     # (B, T) bool
         batch["target"]   # (B, T) int64, IGNORE (-100) at padding and at units without a label
         batch["index"]    # (B,) the sentence index in the cached file
 
-Sentences are sorted by length and packed into batches of ``batch_size`` sentences or of about
-``batch_tokens`` units (length bucketing, as AllenNLP's bucket iterator and Dozat & Manning's
-parser do: little padding); every batch is gathered from the float16 memory map with one
-vectorised index and converted to float32 once, when the batches are built; an epoch only
-permutes their order. ``positions[k]`` (optional, per sentence) maps unit j of the head to row
-positions[k][j] of the cached sentence: this is how every syntactic word of a multiword token gets
-its surface token's vector when the encoder read surface tokens. ``extras`` adds more per-unit
-integer fields (e.g. the parser's ``rels``), padded with IGNORE. Sentence pairs (XNLI):
-``PairBatches`` fills ``layers_b`` / ``mask_b`` too, and ``target`` is one label per pair.
-Memory: the float32 activations of the set (n_units x L x D x 4 bytes) for as long as it is used.
+The units of the set are copied once from the float16 memory map into one float32 array; a batch
+is one fancy index into it (padding reads a zero row). ``batch_size``: batches of that many
+sentences, in the order torch's ``DataLoader(shuffle=True, generator=torch.Generator().manual_seed(seed))``
+draws them (so a seeded head sees the batches it saw when the tasks used a DataLoader), in index
+order when not shuffled. ``batch_tokens``: length-bucketed batches of about that many units
+(sentences sorted by length and packed once, as Dozat & Manning's parser does), their order
+permuted every epoch by ``numpy.random.default_rng(seed)``. ``positions[k]`` (optional, per
+sentence) maps unit j of the head to row positions[k][j] of the cached sentence: this is how every
+syntactic word of a multiword token gets its surface token's vector when the encoder read surface
+tokens. ``extras`` adds more per-unit integer fields (e.g. the parser's ``rels``), padded with
+IGNORE. Sentence pairs (XNLI): ``PairBatches`` fills ``layers_b`` / ``mask_b`` too, and ``target``
+is one label per pair. Memory: the float32 activations of the set (n_units x L x D x 4 bytes).
 """
 
 from __future__ import annotations
@@ -50,48 +53,82 @@ def pack(lengths: Sequence[int], batch_size: int | None = None, batch_tokens: in
     return batches
 
 
-def gather(acts, sentences: Sequence[int], positions: Sequence[np.ndarray] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Padded ``(B, T, L, D)`` float32 layers and ``(B, T)`` mask of the cached ``sentences``:
-    one fancy index into the float16 memory map, one float32 conversion."""
-    offsets = acts.offsets
-    if positions is None:
-        rows = [np.arange(offsets[i], offsets[i + 1]) for i in sentences]
-    else:
-        rows = [offsets[i] + np.asarray(p, dtype=np.int64) for i, p in zip(sentences, positions)]
-    lens = np.array([len(r) for r in rows], dtype=np.int64)
-    B, T = len(rows), int(lens.max(initial=0))
-    mask = np.arange(T)[None, :] < lens[:, None]
-    flat = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    layers = np.zeros((B, T, *acts.acts.shape[1:]), dtype=np.float32)
-    layers[mask] = acts.acts[flat]  # float16 -> float32 in one assignment
-    return torch.from_numpy(layers), torch.from_numpy(mask)
+class UnitStore:
+    """The units of a set of cached sentences as one float32 array (plus a zero row for padding)
+    and per-unit integer fields; ``batch(items)`` gathers padded ``(B, T, ...)`` tensors at once."""
 
+    def __init__(self, acts, sentences: Sequence[int], positions: Sequence[np.ndarray] | None = None,
+                 fields: Mapping[str, Sequence[np.ndarray]] | None = None):
+        offsets = acts.offsets
+        if positions is None:
+            rows = [np.arange(offsets[i], offsets[i + 1]) for i in sentences]
+        else:
+            rows = [offsets[i] + np.asarray(p, dtype=np.int64) for i, p in zip(sentences, positions)]
+        self.lens = np.array([len(r) for r in rows], dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.lens)[:-1]]).astype(np.int64)
+        n = int(self.lens.sum())
+        flat = np.zeros((n + 1, *acts.acts.shape[1:]), dtype=np.float32)  # row n: padding
+        if n:
+            flat[:n] = acts.acts[np.concatenate(rows)]  # the one float16 -> float32 copy
+        self.layers = torch.from_numpy(flat)
+        self.fields = {}
+        for name, values in (fields or {}).items():
+            col = np.full(n + 1, IGNORE, dtype=np.int64)
+            if n:
+                col[:n] = np.concatenate([np.asarray(v, dtype=np.int64) for v in values])
+            self.fields[name] = torch.from_numpy(col)
+        self.sentences = torch.as_tensor(np.asarray(sentences, dtype=np.int64))
 
-def pad_ints(values: Sequence[np.ndarray], mask: torch.Tensor, fill: int = IGNORE) -> torch.Tensor:
-    """``(B, T)`` int64 of per-unit values, ``fill`` at padding."""
-    out = np.full(tuple(mask.shape), fill, dtype=np.int64)
-    if len(values):
-        out[mask.numpy()] = np.concatenate([np.asarray(v, dtype=np.int64) for v in values])
-    return torch.from_numpy(out)
+    def __len__(self) -> int:
+        return len(self.lens)
+
+    def batch(self, items: np.ndarray, suffix: str = "") -> dict:
+        lens = self.lens[items]
+        T = int(lens.max(initial=0))
+        mask = np.arange(T)[None, :] < lens[:, None]
+        idx = torch.from_numpy(np.where(mask, self.starts[items][:, None] + np.arange(T)[None, :], len(self.layers) - 1))
+        out = {f"layers{suffix}": self.layers[idx], f"mask{suffix}": torch.from_numpy(mask)}
+        out.update({name + suffix: col[idx] for name, col in self.fields.items()})
+        return out
 
 
 class Batches:
-    """A fixed list of batch dicts, iterated in a seeded new order every epoch when ``shuffle``
-    (a plain iterable with a length: Lightning and a hand-written loop read it alike)."""
+    """Batches over ``n`` items (see the module docstring for the two orders); a plain iterable
+    with a length, so Lightning and a hand-written loop read it alike."""
 
-    def __init__(self, batches: list[dict], shuffle: bool, seed: int = 0):
-        self.batches, self.shuffle = batches, shuffle
+    def __init__(self, n: int, lengths: Sequence[int], batch_size: int | None, batch_tokens: int | None,
+                 shuffle: bool, seed: int):
+        self.n, self.shuffle = n, shuffle
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.packed = pack(lengths, batch_tokens=batch_tokens) if batch_tokens is not None else None
+        if self.packed is None and self.batch_size is None:
+            raise ValueError("give exactly one of batch_size and batch_tokens")
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        self.generator = torch.Generator().manual_seed(seed)
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
-        return len(self.batches)
+        return len(self.packed) if self.packed is not None else -(-self.n // self.batch_size)
+
+    def parts(self) -> list[np.ndarray]:
+        if self.packed is not None:
+            order = self.rng.permutation(len(self.packed)) if self.shuffle else range(len(self.packed))
+            return [self.packed[k] for k in order]
+        if self.shuffle:  # DataLoader: the per-epoch base seed draw, RandomSampler's permutation, and the
+            torch.empty((), dtype=torch.int64).random_(generator=self.generator)  # empty tail permutation it
+            order = torch.randperm(self.n, generator=self.generator).numpy()  # draws when exhausted
+            torch.randperm(self.n, generator=self.generator)
+        else:
+            order = np.arange(self.n)
+        return [order[k : k + self.batch_size] for k in range(0, self.n, self.batch_size)]
 
     def __iter__(self):
-        order = self.rng.permutation(len(self.batches)) if self.shuffle else range(len(self.batches))
-        return iter([self.batches[k] for k in order])
+        return (self.make(part) for part in self.parts())
 
-    def n_units(self) -> int:
-        return sum(int(b["mask"].sum()) + int(b["mask_b"].sum() if "mask_b" in b else 0) for b in self.batches)
+    def make(self, part: np.ndarray) -> dict:
+        raise NotImplementedError
 
 
 class TokenBatches(Batches):
@@ -101,37 +138,36 @@ class TokenBatches(Batches):
         indices = list(indices)
         if len(indices) != len(targets) or (positions is not None and len(positions) != len(indices)):
             raise ValueError("TokenBatches: indices, targets and positions must have one entry per sentence")
-        extras = dict(extras or {})
         n_units = [len(p) for p in positions] if positions is not None else \
             [int(acts.offsets[i + 1] - acts.offsets[i]) for i in indices]
         for k, (i, t) in enumerate(zip(indices, targets)):
             if len(t) != n_units[k]:
                 raise ValueError(f"sentence {i}: {len(t)} labels for {n_units[k]} units")
-        batches = []
-        for part in pack(n_units, batch_size, batch_tokens):
-            sents = [indices[k] for k in part]
-            layers, mask = gather(acts, sents, None if positions is None else [positions[k] for k in part])
-            batch = {"layers": layers, "mask": mask, "target": pad_ints([targets[k] for k in part], mask),
-                     "index": torch.tensor(sents, dtype=torch.long)}
-            batch.update({name: pad_ints([vals[k] for k in part], mask) for name, vals in extras.items()})
-            batches.append(batch)
-        super().__init__(batches, shuffle, seed)
+        self.store = UnitStore(acts, indices, positions, {"target": targets, **dict(extras or {})})
+        super().__init__(len(indices), n_units, batch_size, batch_tokens, shuffle, seed)
+
+    def make(self, part: np.ndarray) -> dict:
+        return {**self.store.batch(part), "index": self.store.sentences[part]}
+
+    def n_units(self) -> int:
+        return int(self.store.lens.sum())
 
 
 class PairBatches(Batches):
     """Premise (``layers``, ``mask``) and hypothesis (``layers_b``, ``mask_b``) activations of the same
-    pairs, ``target`` (B,) their labels, ``index`` (B,) the pair index; bucketed by the longer side."""
+    pairs, ``target`` (B,) their labels, ``index`` (B,) the pair index."""
 
     def __init__(self, acts_a, acts_b, labels: Sequence[int], *, batch_size: int, shuffle: bool = False, seed: int = 0):
         if not len(acts_a) == len(acts_b) == len(labels):
             raise ValueError(f"{len(acts_a)} premises, {len(acts_b)} hypotheses, {len(labels)} labels")
         self.labels = list(labels)
-        longer = np.maximum(np.diff(acts_a.offsets), np.diff(acts_b.offsets))
-        batches = []
-        for part in pack(longer, batch_size=batch_size):
-            layers, mask = gather(acts_a, part)
-            layers_b, mask_b = gather(acts_b, part)
-            batches.append({"layers": layers, "mask": mask, "layers_b": layers_b, "mask_b": mask_b,
-                            "target": torch.tensor([self.labels[k] for k in part], dtype=torch.long),
-                            "index": torch.from_numpy(part.astype(np.int64))})
-        super().__init__(batches, shuffle, seed)
+        self.a, self.b = UnitStore(acts_a, range(len(labels))), UnitStore(acts_b, range(len(labels)))
+        self.targets = torch.as_tensor(self.labels, dtype=torch.long)
+        super().__init__(len(labels), [], batch_size, None, shuffle, seed)
+
+    def make(self, part: np.ndarray) -> dict:
+        idx = torch.from_numpy(part.astype(np.int64))
+        return {**self.a.batch(part), **self.b.batch(part, "_b"), "target": self.targets[idx], "index": idx}
+
+    def n_units(self) -> int:
+        return int(self.a.lens.sum() + self.b.lens.sum())

@@ -57,13 +57,13 @@ def test_token_batches_hold_each_sentence_rows_as_float32_with_masked_padding():
         TokenBatches(acts, [8], [np.zeros(2)], [positions[8]], batch_size=2)
 
 
-def test_shuffle_reorders_the_same_batches_per_epoch_and_seed():
+def test_token_packed_batches_are_fixed_and_reordered_per_epoch_and_seed():
     acts = FakeActs(LENGTHS)
     idx = list(range(len(LENGTHS)))
     targets = [np.zeros(n, dtype=np.int64) for n in LENGTHS]
 
     def orders(seed, epochs=4):
-        tb = TokenBatches(acts, idx, targets, batch_size=2, shuffle=True, seed=seed)
+        tb = TokenBatches(acts, idx, targets, batch_tokens=30, shuffle=True, seed=seed)
         return [[tuple(b["index"].tolist()) for b in tb] for _ in range(epochs)]
 
     a, b = orders(1), orders(1)
@@ -71,7 +71,24 @@ def test_shuffle_reorders_the_same_batches_per_epoch_and_seed():
     assert len({tuple(e) for e in a}) > 1  # a new order across epochs
     assert all(sorted(e) == sorted(a[0]) for e in a + orders(2))  # always the same batches
     plain = TokenBatches(acts, idx, targets, batch_size=2)
-    assert [tuple(x["index"].tolist()) for x in plain] == [tuple(x["index"].tolist()) for x in plain]
+    assert [tuple(x["index"].tolist()) for x in plain] == [tuple(idx[k : k + 2]) for k in range(0, len(idx), 2)]
+
+
+def test_sentence_batches_come_in_the_order_a_seeded_dataloader_draws():
+    """batch_size batches = DataLoader(shuffle=True, generator=manual_seed(seed)) batches, epoch after epoch,
+    so a seeded head sees the batches it saw before the tasks moved off the DataLoader."""
+    from torch.utils.data import DataLoader
+
+    acts = FakeActs(LENGTHS)
+    idx = [8, 0, 3, 6, 2, 1, 5]
+    targets = [np.zeros(LENGTHS[i], dtype=np.int64) for i in idx]
+    ours = TokenBatches(acts, idx, targets, batch_size=3, shuffle=True, seed=7)
+    loader = DataLoader(idx, batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(7))
+    for _ in range(3):
+        assert [b["index"].tolist() for b in ours] == [b.tolist() for b in loader]
+    ours.reseed(7)
+    loader.generator.manual_seed(7)
+    assert [b["index"].tolist() for b in ours] == [b.tolist() for b in loader]
 
 
 def test_pair_batches_align_premise_and_hypothesis():

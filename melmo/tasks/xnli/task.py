@@ -155,7 +155,7 @@ def run_xnli(cfg: DictConfig) -> list[dict]:
             continue
         head = ESIMHead(instantiate(tcfg.head, n_in=ctx.model.dim))
         module = build_module(tcfg.module, head, ctx.model.n_layers)
-        train.rng = np.random.default_rng(seed)  # the batch order of this seed
+        train.reseed(seed)  # the batch order of this seed
         module, info = fit_head(module, train, val, OmegaConf.to_container(tcfg.trainer, resolve=True), seed)
         protocol["select_scores"][seed] = info["best_score"]
         for lang in tlangs:
