@@ -11,8 +11,9 @@ gather per batch (no encoder runs while heads train, no per-item Python).
 The units of the set are copied once from the float16 memory map into one float32 array; a batch
 is one fancy index into it (padding reads a zero row). ``batch_size``: batches of that many
 sentences, in the order torch's ``DataLoader(shuffle=True, generator=torch.Generator().manual_seed(seed))``
-draws them (so a seeded head sees the batches it saw when the tasks used a DataLoader), in index
-order when not shuffled. ``batch_tokens``: length-bucketed batches of about that many units
+draws them, in index order when not shuffled; every epoch consumes the random numbers the
+DataLoader did (its generator's, or one global draw without one), so a seeded head trains as it
+did when the tasks used DataLoaders, to the bit. ``batch_tokens``: length-bucketed batches of about that many units
 (sentences sorted by length and packed once, as Dozat & Manning's parser does), their order
 permuted every epoch by ``numpy.random.default_rng(seed)``. ``positions[k]`` (optional, per
 sentence) maps unit j of the head to row positions[k][j] of the cached sentence: this is how every
@@ -113,6 +114,8 @@ class Batches:
         return len(self.packed) if self.packed is not None else -(-self.n // self.batch_size)
 
     def parts(self) -> list[np.ndarray]:
+        if self.packed is not None or not self.shuffle:  # a DataLoader without a generator draws its per-epoch
+            torch.empty((), dtype=torch.int64).random_()  # base seed from the global RNG: so do we (same dropout)
         if self.packed is not None:
             order = self.rng.permutation(len(self.packed)) if self.shuffle else range(len(self.packed))
             return [self.packed[k] for k in order]
