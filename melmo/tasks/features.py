@@ -127,8 +127,9 @@ class Batches:
             order = np.arange(self.n)
         return [order[k : k + self.batch_size] for k in range(0, self.n, self.batch_size)]
 
-    def __iter__(self):
-        return (self.make(part) for part in self.parts())
+    def __iter__(self):  # a generator: nothing is drawn until the first batch is asked for (Lightning
+        for part in self.parts():  # calls iter() once on a non-DataLoader iterable just to check it)
+            yield self.make(part)
 
     def make(self, part: np.ndarray) -> dict:
         raise NotImplementedError
