@@ -6,8 +6,9 @@ and encoding throughput (tokens/s) of the stateless and stateful policies at a f
 
 Without --model, a model of the --arch architecture (conf/model/<arch>.yaml) with random weights is
 used: the timing does not depend on the weights. The head is the task=pos head (ScalarMix + MLP,
-conf/task/pos.yaml sizes), trained one epoch with Adam in a plain loop; "re-encode" runs the
-frozen encoder (stateless, no grad) on every batch of that epoch as a cache-less pipeline would.
+conf/task/pos.yaml sizes), trained one epoch with Adam in a plain loop over the task's length-bucketed
+batches (melmo.tasks.features.TokenBatches); "re-encode" runs the frozen encoder
+(stateless, no grad) on the words of every batch of that epoch as a cache-less pipeline would.
 Prints seconds per epoch each way and their ratio (goal >= 10x), then the throughput table.
 """
 
@@ -20,7 +21,6 @@ from pathlib import Path
 
 import torch
 import yaml
-from torch.utils.data import DataLoader
 
 from melmo.encode.cache import ActivationCache
 from melmo.encode.model_dir import ModelDir
@@ -29,7 +29,7 @@ from melmo.model.chars import batch_to_ids
 from melmo.model.encoder import BiLM
 from melmo.model.io import save_bilm
 from melmo.tasks.conllu import UPOS_TAGS, read_conllu
-from melmo.tasks.features import CachedTokens, collate_tokens
+from melmo.tasks.features import TokenBatches
 from melmo.tasks.head import HeadModule, MLPTagger
 from melmo.tasks.ud import make_units
 
@@ -46,14 +46,14 @@ def model_dir(args, tmp: Path) -> ModelDir:
     return ModelDir(tmp / "model")
 
 
-def head_epoch(module, loader, encoder=None) -> float:
+def head_epoch(module, loader, encoder=None, words=None) -> float:
     """One training epoch; with ``encoder`` the layers are recomputed from the words of each batch."""
     opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=1e-3)
     t = time.perf_counter()
     for batch in loader:
         if encoder is not None:
             with torch.inference_mode():
-                out = encoder(batch_to_ids(batch["words"]))
+                out = encoder(batch_to_ids([words[i] for i in batch["index"].tolist()]))
                 layers = torch.stack(out.layers, 2)  # (B, T, L, D)
             batch = {**batch, "layers": layers.clone(), "mask": out.mask}
         loss = module.head.loss(module(batch), batch)
@@ -86,19 +86,12 @@ def main() -> None:
         t = time.perf_counter()
         acts = ActivationCache(tmp / "cache").get(model, words, tokenization={"source": "conllu", "encoder_input": "words"})
         build = time.perf_counter() - t
-        ds = CachedTokens(acts, list(range(len(units))), [u.labels for u in units])
-
-        def with_words(items):
-            b = collate_tokens(items)
-            b["words"] = [words[i] for i in b["index"].tolist()]
-            return b
-
-        loader = DataLoader(ds, batch_size=32, shuffle=True, collate_fn=with_words, generator=torch.Generator().manual_seed(0))
+        loader = TokenBatches(acts, list(range(len(units))), [u.labels for u in units], batch_size=32, shuffle=True, seed=0)
         torch.manual_seed(0)
         module = HeadModule(MLPTagger(model.dim, 256, len(UPOS_TAGS), 0.3), model.n_layers)
         head_epoch(module, loader)  # warm-up
         cached = min(head_epoch(module, loader) for _ in range(2))
-        reenc = head_epoch(module, loader, model.encoder)
+        reenc = head_epoch(module, loader, model.encoder, words)
         print(f"cache build (once): {build:.2f} s; head epoch with the cache: {cached:.3f} s; re-encoding every epoch: "
               f"{reenc:.3f} s; ratio {reenc / cached:.1f}x")
 

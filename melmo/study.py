@@ -311,6 +311,19 @@ def write_manifest(cfg: DictConfig, stages: list[Stage]) -> Path:
     return out / "study.json"
 
 
+def stage_times(stages: list[Stage]) -> str:
+    """One line: seconds of the stages run now, per kind, per evaluated task and in total."""
+    per: dict[str, float] = {}
+    for s in stages:
+        if s.seconds is None:
+            continue
+        task = next((a.split("=", 1)[1] for a in s.argv if a.startswith("task=")), "") if s.kind == "evaluate" else ""
+        key = f"{s.kind} {task}".strip()
+        per[key] = per.get(key, 0.0) + s.seconds
+    parts = ", ".join(f"{k} {v:.0f} s" for k, v in per.items())
+    return f"stage times (this run): {parts or 'nothing run'}; total {sum(per.values()):.0f} s"
+
+
 def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runner,
         echo: Callable[[str], None] = print) -> int:
     """Run the study's unfinished stages; returns 0, or 1 when a stage failed."""
@@ -366,6 +379,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
                 (out / "analysis" / ".done").write_text((sha256(out / "results.csv") or "") + "\n")
         write_manifest(cfg, stages)
     manifest = write_manifest(cfg, stages)
+    echo(stage_times(stages))
     echo(f"models: {out / 'models'}/<name>/model   results: {out / 'results.csv'}   "
          f"analysis: {out / 'analysis'}   manifest: {manifest}   logs: {out / 'logs'}")
     if failed:

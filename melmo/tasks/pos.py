@@ -16,37 +16,36 @@ import logging
 import lightning as L
 import torch
 import torchmetrics
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from torch.utils.data import DataLoader
 
 from melmo.tasks.conllu import UPOS_TAGS
 from melmo.tasks.context import EvalContext
-from melmo.tasks.features import collate_tokens
-from melmo.tasks.head import HeadModule, MLPTagger, fit_head, predict
+from melmo.tasks.features import TokenBatches
+from melmo.tasks.head import build_module, fit_head, predict
 from melmo.tasks.treebank import Treebank
 from melmo.tasks.ud import split_plan, ud_languages
 
 log = logging.getLogger(__name__)
 
 
-def _loader(ds, tcfg, shuffle: bool, seed: int = 0) -> DataLoader:
-    g = torch.Generator().manual_seed(seed)
-    return DataLoader(ds, batch_size=int(tcfg.batch_size), shuffle=shuffle, collate_fn=collate_tokens, generator=g)
+def _loader(tb: Treebank, split: str, indices, tcfg, shuffle: bool = False, seed: int = 0) -> TokenBatches:
+    return tb.batches(split, indices, int(tcfg.batch_size), shuffle, seed)
 
 
 def _train(ctx: EvalContext, tb: Treebank, plan, tcfg: DictConfig, seed: int):
     L.seed_everything(seed, workers=True, verbose=False)  # the head's initial weights come from its own seed
-    head = MLPTagger(ctx.model.dim, int(tcfg.head.hidden_dim), len(UPOS_TAGS), float(tcfg.head.dropout))
-    module = HeadModule(head, ctx.model.n_layers, bool(tcfg.head.layer_norm), float(tcfg.optim.lr), float(tcfg.optim.weight_decay))
-    train = _loader(tb.dataset(plan["train"].split, plan["train"].indices), tcfg, True, seed)
-    select = _loader(tb.dataset(plan["select"].split, plan["select"].indices), tcfg, False)
+    head = instantiate(tcfg.head, in_dim=ctx.model.dim, n_labels=len(UPOS_TAGS))
+    module = build_module(tcfg.module, head, ctx.model.n_layers)
+    train = _loader(tb, plan["train"].split, plan["train"].indices, tcfg, True, seed)
+    select = _loader(tb, plan["select"].split, plan["select"].indices, tcfg)
     trainer_cfg = OmegaConf.to_container(tcfg.trainer, resolve=True)
     return fit_head(module, train, select, trainer_cfg, seed)
 
 
 def _score(ctx: EvalContext, task: str, module, tb: Treebank, split: str, indices, tcfg, seed: int) -> float:
     """Accuracy (torchmetrics) of ``module`` on ``indices`` of ``split``; writes the predictions file."""
-    preds = predict(module, _loader(tb.dataset(split, indices), tcfg, False))
+    preds = predict(module, _loader(tb, split, indices, tcfg))
     acc = torchmetrics.classification.MulticlassAccuracy(len(UPOS_TAGS), average="micro")
     items, gold, pred = [], [], []
     for i in indices:

@@ -55,6 +55,8 @@ def run(cfg: DictConfig) -> list[dict]:
     log.info("%s: %d rows written to %s", name, len(rows), cfg.results)
     if rows and wandb_settings(cfg.get("logger")) is not None:
         log_rows_to_wandb(cfg, rows)
+    for line in seed_spread(rows):
+        log.info(line)
     return rows
 
 
@@ -92,3 +94,14 @@ def log_rows_to_wandb(cfg: DictConfig, rows: list[dict]) -> None:
         run.summary.update({f"{t}/{m}/{lang}": float(v) for (t, m, lang), v in means.items()})
     finally:
         run.finish()
+
+
+def seed_spread(rows: list[dict]) -> list[str]:
+    """Per (task, metric, language) with several seeds: mean and sample std over the seeds of ``rows``."""
+    import statistics
+
+    groups: dict[tuple, list[float]] = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["metric"], r["language"]), []).append(float(r["value"]))
+    return [f"{t} {m} {lang}: mean {statistics.mean(v):.4f}, seed std {statistics.stdev(v):.4f} over {len(v)} seeds"
+            for (t, m, lang), v in groups.items() if len(v) > 1]

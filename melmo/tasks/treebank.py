@@ -8,7 +8,7 @@ from omegaconf import DictConfig
 
 from melmo.tasks.conllu import read_conllu
 from melmo.tasks.context import EvalContext
-from melmo.tasks.features import CachedTokens
+from melmo.tasks.features import TokenBatches
 from melmo.tasks.ud import make_units, treebank_files
 
 
@@ -32,9 +32,10 @@ class Treebank:
                                                 label=f"{self.lang}/{split}", language=self.lang)
         return self._acts[split]
 
-    def dataset(self, split: str, indices) -> CachedTokens:
+    def batches(self, split: str, indices, batch_size: int, shuffle: bool = False, seed: int = 0) -> TokenBatches:
         units = self.units[split]
-        return CachedTokens(self.acts(split), indices, [units[i].labels for i in indices], [units[i].positions for i in indices])
+        return TokenBatches(self.acts(split), indices, [units[i].labels for i in indices], [units[i].positions for i in indices],
+                            batch_size=batch_size, shuffle=shuffle, seed=seed)
 
     def tokens_cut_share(self) -> float:
         cut = sum(self.acts(s).meta["tokens_cut"] for s in self.units)

@@ -1,12 +1,15 @@
 """The generic head framework: a sentence-pair head (as XNLI's ESIM will be) trains through
 HeadModule; only the scalar mix and the head have parameters; early stopping selects the best epoch."""
 
+from functools import partial
+
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from melmo.tasks.head import HeadModule, MLPTagger, fit_head, predict
+from melmo.tasks.head import HeadModule, KeepBest, MLPTagger, fit_head, predict
 
 
 class PairHead(nn.Module):
@@ -54,9 +57,14 @@ def _collate(items):
             "index": torch.tensor([it["index"] for it in items])}
 
 
-def test_pair_head_trains_and_selects(tmp_path):
+def test_pair_head_trains_and_selects(tmp_path, monkeypatch):
     torch.set_num_threads(1)
-    module = HeadModule(PairHead(4), n_layers=3, lr=0.05)
+
+    def no_checkpoint(*a, **k):
+        raise AssertionError("fit_head wrote a checkpoint: the best weights must stay in memory")
+
+    monkeypatch.setattr(torch, "save", no_checkpoint)
+    module = HeadModule(PairHead(4), n_layers=3, optimizer=partial(torch.optim.Adam, lr=0.05))
     assert {n.split(".")[0] for n, _ in module.named_parameters()} == {"head", "mix"}
     train = DataLoader(_pair_data(256, 0), batch_size=32, shuffle=True, collate_fn=_collate)
     val = DataLoader(_pair_data(128, 1), batch_size=64, collate_fn=_collate)
@@ -68,6 +76,51 @@ def test_pair_head_trains_and_selects(tmp_path):
     acc = sum(int(preds[i]) == gold[i] for i in gold) / len(gold)
     assert acc == info["best_score"] and acc > 0.8  # the restored weights are the selected epoch's
     assert module.mix.weights()[2] > module.mix.weights()[0]  # the mix learnt where the signal is
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+    assert 1 <= info["best_epoch"] <= info["epochs"] and info["converged"] == (info["best_epoch"] < 15)
+
+
+class _Trainer:
+    sanity_checking = False
+
+    def __init__(self):
+        self.callback_metrics, self.current_epoch = {}, 0
+
+
+def test_keep_best_restores_the_best_validation_not_the_last():
+    """Validation scores 0.5, 0.9, 0.7 with the weights changed every epoch: the kept state is the 0.9 epoch's."""
+    module, trainer, keep = nn.Linear(2, 1), _Trainer(), KeepBest("val/acc")
+    for epoch, score in enumerate([0.5, 0.9, 0.7]):
+        with torch.no_grad():
+            module.weight.fill_(float(epoch))
+        trainer.current_epoch, trainer.callback_metrics = epoch, {"val/acc": torch.tensor(score)}
+        keep.on_validation_end(trainer, module)
+    assert keep.epoch == 1 and keep.score == pytest.approx(0.9)
+    assert torch.equal(keep.state["weight"], torch.full((1, 2), 1.0))  # a copy, not the live (last) tensor
+
+
+def test_task_configs_build_their_head_module_with_the_configured_optimizer():
+    """conf/task/{pos,parsing,xnli}.yaml: head and module mirror the constructors (``_target_``, optimizer partial)."""
+    from pathlib import Path
+
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from melmo.tasks.head import build_module
+
+    conf = Path(__file__).resolve().parents[2] / "conf" / "task"
+    want = {"pos": (torch.optim.Adam, 1e-3, type(None)), "parsing": (torch.optim.Adam, 2e-3, torch.optim.lr_scheduler.LambdaLR),
+            "xnli": (torch.optim.Adam, 4e-4, torch.optim.lr_scheduler.ReduceLROnPlateau)}
+    sizes = {"pos": {"in_dim": 8, "n_labels": 17}, "parsing": {"n_in": 8, "n_rels": 3}, "xnli": {"n_in": 8}}
+    for task, (opt_cls, lr, sched_cls) in want.items():
+        cfg = OmegaConf.load(conf / f"{task}.yaml")
+        assert "optim" not in cfg and "layer_norm" not in cfg and "layer_norm" not in cfg.head
+        module = build_module(cfg.module, instantiate(cfg.head, **sizes[task]), n_layers=3)
+        assert isinstance(module, HeadModule)
+        got = module.configure_optimizers()
+        opt = got["optimizer"] if isinstance(got, dict) else got
+        sched = got["lr_scheduler"]["scheduler"] if isinstance(got, dict) else None
+        assert type(opt) is opt_cls and opt.defaults["lr"] == lr and isinstance(sched, sched_cls), task
 
 
 def test_mlp_tagger_ignores_padding_in_loss():
@@ -76,3 +129,11 @@ def test_mlp_tagger_ignores_padding_in_loss():
     batch = {"target": torch.tensor([[0, 1, -100], [2, -100, -100]])}
     expected = F.cross_entropy(torch.stack([out[0, 0], out[0, 1], out[1, 0]]), torch.tensor([0, 1, 2]))
     torch.testing.assert_close(head.loss(out, batch), expected)
+
+
+def test_seed_spread_is_the_sample_std_over_seeds_per_task_metric_language():
+    from melmo.tasks.run import seed_spread
+
+    rows = [{"task": "pos", "metric": "acc", "language": "en", "seed": s, "value": v} for s, v in ((1, 0.5), (2, 0.7), (3, 0.9))]
+    rows.append({"task": "pos", "metric": "acc", "language": "fi", "seed": 1, "value": 0.4})  # one seed: no spread
+    assert seed_spread(rows) == ["pos acc en: mean 0.7000, seed std 0.2000 over 3 seeds"]  # sqrt(((.2)^2 * 2) / 2)

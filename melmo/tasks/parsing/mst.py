@@ -10,14 +10,12 @@ tree with one root child with vectorised pointer doubling; only the sentences th
 a trained parser) go through Chu-Liu-Edmonds (Chu & Liu 1965; Edmonds 1967), the contraction
 algorithm, O(n^3) worst case here with NumPy doing each contraction in O(n^2).
 
-Single root: every arborescence has at least one ROOT child, so subtracting a constant M from all
-ROOT arcs lowers a tree with k ROOT children by k*M. With M larger than any difference of two trees'
-scores ((n + 1) times the range of the finite scores), the maximum of the penalised problem has
-exactly one ROOT child and is the best such tree of the original scores: an exact reduction (the
-constraint discussed by Zmigrod, Vieira & Cotterell 2020, "Please Mind the Root", after Gabow &
-Tarjan 1984), one CLE run instead of the try-every-root loop of Dozat's Parser-v3 and SuPar. It
-runs only when the unconstrained tree (CLE without the penalty) has several ROOT children: the
-penalty removes every ROOT arc from the first greedy graph, so it costs more contractions.
+Single root (Gabow & Tarjan 1984, as Zmigrod, Vieira & Cotterell 2020, "Please Mind the Root",
+formulate it): once the greedy graph of the current (contracted) graph has no cycle, while ROOT
+has several children the child whose switch to its best other head costs least is switched; a
+cycle this closes is contracted as usual, and the contracted node may still enter it through any
+member's ROOT arc. One CLE run, no penalised second run and no try-every-root loop (Dozat's
+Parser-v3, SuPar).
 """
 
 from __future__ import annotations
@@ -34,38 +32,55 @@ def _as_numpy(scores) -> np.ndarray:
 
 
 def _find_cycle(parent: np.ndarray) -> np.ndarray | None:
-    """Nodes of one cycle of the functional graph ``parent`` (node 0 = root, its own parent), or None."""
-    m = len(parent)
-    state = np.zeros(m, dtype=np.int8)  # 0 unseen, 1 on the current path, 2 finished
+    """Nodes of one cycle of the functional graph ``parent`` (node 0 = root, its own parent), or None.
+    Plain Python lists: for the few dozen nodes of a sentence they beat NumPy's per-call overhead."""
+    par = parent.tolist()
+    state = [0] * len(par)  # 0 unseen, 1 on the current path, 2 finished
     state[0] = 2
-    for start in range(1, m):
+    for start in range(1, len(par)):
         if state[start]:
             continue
         path, v = [], start
         while state[v] == 0:
             state[v] = 1
             path.append(v)
-            v = parent[v]
+            v = par[v]
         if state[v] == 1:
             return np.array(path[path.index(v):], dtype=np.int64)
-        state[path] = 2
+        for u in path:
+            state[u] = 2
     return None
 
 
-def _cle(s: np.ndarray) -> np.ndarray:
-    """Chu-Liu-Edmonds on a dense ``(m, m)`` matrix ``s[dep, head]`` (row 0 = root, all -inf;
-    forbidden arcs -inf). Returns parents ``(m,)`` with parent[0] = 0."""
-    parent = s.argmax(1)
-    parent[0] = 0
-    cyc = _find_cycle(parent)
-    if cyc is None:
-        return parent
+def _cle(s: np.ndarray, root_arc: np.ndarray) -> np.ndarray:
+    """Chu-Liu-Edmonds with exactly one root child on a dense ``(m, m)`` matrix ``s[dep, head]``
+    (row 0 = root, all -inf; forbidden arcs -inf; ``s`` is modified). ``root_arc`` ``(m,)``: each
+    node's root arc score, also where ``s[:, 0]`` has it swapped out. Returns parents ``(m,)``.
+
+    The root constraint as Gabow & Tarjan (1984), in Zmigrod, Vieira & Cotterell's (2020)
+    formulation: once the greedy graph has no cycle, while the root has several children the one
+    whose swap to its best other head costs least is swapped (its root arc leaves ``s``); a cycle
+    the swap closes is contracted as usual, and the contracted node may enter it through the root
+    arc of any member, swapped or not."""
+    while True:
+        parent = s.argmax(1)
+        parent[0] = 0
+        cyc = _find_cycle(parent)
+        if cyc is not None:
+            break
+        roots = np.flatnonzero(parent[1:] == 0) + 1
+        if len(roots) <= 1:
+            return parent
+        other = s[roots, 1:].max(1)  # best non-root head of each root child
+        s[roots[np.argmin(s[roots, 0] - other)], 0] = NEG_INF
     in_cycle = np.zeros(len(s), dtype=bool)
     in_cycle[cyc] = True
     out = np.flatnonzero(~in_cycle)  # out[0] == 0, the root is never on a cycle
     o = len(out)
     kept = s[cyc, parent[cyc]]  # score of each cycle node's cycle arc
-    enter = s[cyc[:, None], out] - kept[:, None]  # gain of breaking the cycle at i with head j
+    heads_in = s[cyc[:, None], out]
+    heads_in[:, 0] = root_arc[cyc]  # the contracted node may enter through any member's root arc
+    enter = heads_in - kept[:, None]  # gain of breaking the cycle at i with head j
     enter_dep = enter.argmax(0)
     leave = s[out[:, None], cyc]  # outside dependent k taking a head inside the cycle
     leave_head = leave.argmax(1)
@@ -75,7 +90,8 @@ def _cle(s: np.ndarray) -> np.ndarray:
     t[o, :o] = enter[enter_dep, np.arange(o)]
     t[o, o] = NEG_INF
     t[0, :] = NEG_INF
-    sub = _cle(t)
+    sub_root = np.append(root_arc[out], t[o, 0])
+    sub = _cle(t, sub_root)
     result = parent.copy()  # cycle nodes keep their cycle arcs but one
     via_cycle = sub[:o] == o
     result[out] = np.where(via_cycle, cyc[leave_head], out[np.minimum(sub[:o], o - 1)])
@@ -98,16 +114,12 @@ def chu_liu_edmonds(scores: np.ndarray) -> np.ndarray:
     np.fill_diagonal(m, NEG_INF)
     if not np.isfinite(m[1:, 0]).all():
         raise ValueError("every word needs a finite score for ROOT as its head")
-    heads = _cle(m)  # unconstrained first: often already one ROOT child, and cheaper
-    if (heads[1:] == 0).sum() == 1:
-        return heads[1:]
-    finite = m[np.isfinite(m)]
-    m[1:, 0] -= (n + 1) * (finite.max() - finite.min()) + 1.0
-    return _cle(m)[1:]
+    return _cle(m, m[:, 0].copy())[1:]
 
 
-def _greedy(s: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Row-wise argmax heads ``(B, T)`` with padding heads and self-loops forbidden."""
+def _greedy(s: np.ndarray, lengths: np.ndarray, return_masked: bool = False):
+    """Row-wise argmax heads ``(B, T)`` with padding heads and self-loops forbidden (and, with
+    ``return_masked``, the scores with every forbidden arc at -inf)."""
     _b, t, _ = s.shape
     pos = np.arange(t + 1)
     allowed = pos[None, None, :] <= lengths[:, None, None]  # head must be ROOT or a real word
@@ -115,7 +127,7 @@ def _greedy(s: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     masked = np.where(allowed & ~np.isnan(s), s, NEG_INF)
     heads = masked.argmax(-1)
     heads[np.arange(t)[None, :] >= lengths[:, None]] = 0
-    return heads
+    return (heads, masked) if return_masked else heads
 
 
 def is_tree(heads: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -141,8 +153,12 @@ def decode_mst(scores, lengths) -> np.ndarray:
     lengths = np.asarray(_as_numpy(lengths), dtype=np.int64)
     if s.ndim != 3 or s.shape[2] != s.shape[1] + 1 or lengths.shape != (s.shape[0],):
         raise ValueError(f"scores must be (B, T, T + 1) and lengths (B,), got {s.shape} and {lengths.shape}")
-    heads = _greedy(s, lengths)
+    heads, masked = _greedy(s, lengths, return_masked=True)
     for k in np.flatnonzero(~is_tree(heads, lengths)):
         n = int(lengths[k])
-        heads[k, :n] = chu_liu_edmonds(s[k, :n, : n + 1])
+        if not np.isfinite(masked[k, :n, 0]).all():
+            raise ValueError(f"sentence {k}: every word needs a finite score for ROOT as its head")
+        m = np.full((n + 1, n + 1), NEG_INF)
+        m[1:] = masked[k, :n, : n + 1]  # self-loops and padding already -inf
+        heads[k, :n] = _cle(m, m[:, 0].copy())[1:]
     return heads

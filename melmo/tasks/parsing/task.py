@@ -15,7 +15,6 @@ pair: ``uas``, ``las`` (CoNLL 2018, punctuation included), ``uas_nopunct``, ``la
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 
 import lightning as L
@@ -24,13 +23,12 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
 from torchmetrics.aggregation import MeanMetric
 
 from melmo.tasks.conllu import write_conllu
 from melmo.tasks.context import EvalContext
-from melmo.tasks.features import IGNORE, CachedTokens, collate_tokens
-from melmo.tasks.head import HeadModule, fit_head, predict
+from melmo.tasks.features import IGNORE, TokenBatches
+from melmo.tasks.head import build_module, fit_head, predict
 from melmo.tasks.parsing.parser import BiaffineParser
 from melmo.tasks.parsing.prediction_items import prediction_items
 from melmo.tasks.parsing.scores import conllu_scores
@@ -86,90 +84,23 @@ class ParserHead(nn.Module):
         metrics["las"].update((head_ok & rel_ok).float())
 
 
-class ParserModule(HeadModule):
-    """HeadModule with the configured optimizer (Adam, D&M's betas and eps) and a per-step decay
-    lr * gamma ** (step / every_steps)."""
-
-    def __init__(self, head: ParserHead, n_layers: int, layer_norm: bool, optimizer: Mapping, lr_decay: Mapping):
-        super().__init__(head, n_layers, layer_norm)
-        self.optimizer_cfg, self.lr_decay = dict(optimizer), dict(lr_decay)
-
-    def configure_optimizers(self):
-        opt = instantiate(self.optimizer_cfg, params=[p for p in self.parameters() if p.requires_grad])
-        gamma, every = float(self.lr_decay["gamma"]), float(self.lr_decay["every_steps"])
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: gamma ** (step / every))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-
-class ParseSet(Dataset):
-    """CachedTokens (target: gold heads) plus each sentence's relation ids."""
-
-    def __init__(self, tokens: CachedTokens, rels: list[np.ndarray]):
-        self.tokens, self.rels = tokens, rels
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def __getitem__(self, k: int) -> dict:
-        return {**self.tokens[k], "rels": torch.as_tensor(self.rels[k], dtype=torch.long)}
-
-
-def collate_parse(items: list[dict]) -> dict:
-    """collate_tokens plus ``heads`` (B, T) (0 on padding) and ``rels`` (B, T) (IGNORE on padding)."""
-    batch = collate_tokens(items)
-    batch["heads"] = batch["target"].clamp(min=0)
-    rels = torch.full_like(batch["target"], IGNORE)
-    for b, it in enumerate(items):
-        rels[b, : len(it["rels"])] = it["rels"]
-    batch["rels"] = rels
-    return batch
-
-
-class TokenBatches(Sampler):
-    """Batches of about ``batch_tokens`` words: sentences sorted by length and packed once (so the
-    batches never change), the batch order reshuffled every epoch when ``shuffle`` (seeded)."""
-
-    def __init__(self, lengths, batch_tokens: int, shuffle: bool, seed: int = 0):
-        order = np.argsort(np.asarray(lengths), kind="stable")
-        self.batches, cur, n = [], [], 0
-        for i in order.tolist():
-            if cur and n + lengths[i] > batch_tokens:
-                self.batches.append(cur)
-                cur, n = [], 0
-            cur.append(i)
-            n += lengths[i]
-        if cur:
-            self.batches.append(cur)
-        self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self):
-        order = self.rng.permutation(len(self.batches)) if self.shuffle else range(len(self.batches))
-        return iter([self.batches[k] for k in order])
-
-
-def _dataset(tb: Treebank, split: str, indices, vocab: RelationVocab) -> ParseSet:
+def _loader(tb: Treebank, split: str, indices, vocab: RelationVocab, tcfg, shuffle: bool = False, seed: int = 0) -> TokenBatches:
+    """Length-bucketed batches of about ``batch_tokens`` words: ``target`` and ``heads`` the gold
+    heads, ``rels`` the relation ids (IGNORE on padding)."""
     sents, units = tb.sentences[split], tb.units[split]
     heads = [np.asarray(sents[i].heads, dtype=np.int64) for i in indices]
     rels = [np.asarray(vocab.encode(sents[i].deprels), dtype=np.int64) for i in indices]
-    return ParseSet(CachedTokens(tb.acts(split), indices, heads, [units[i].positions for i in indices]), rels)
-
-
-def _loader(ds: ParseSet, tcfg, shuffle: bool, seed: int = 0) -> DataLoader:
-    lengths = [len(t) for t in ds.tokens.targets]
-    return DataLoader(ds, batch_sampler=TokenBatches(lengths, int(tcfg.batch_tokens), shuffle, seed), collate_fn=collate_parse)
+    return TokenBatches(tb.acts(split), indices, heads, [units[i].positions for i in indices], batch_tokens=int(tcfg.batch_tokens),
+                        shuffle=shuffle, seed=seed, extras={"heads": heads, "rels": rels})
 
 
 def _train(ctx: EvalContext, tb: Treebank, plan, vocab: RelationVocab, tcfg: DictConfig, seed: int):
     L.seed_everything(seed, workers=True, verbose=False)  # initial weights and the ROOT vector from the head's seed
     parser = instantiate(tcfg.head, n_in=ctx.model.dim, n_rels=len(vocab))
     head = ParserHead(parser, vocab, bool(tcfg.decode.projective), str(tcfg.monitor))
-    module = ParserModule(head, ctx.model.n_layers, bool(tcfg.layer_norm), OmegaConf.to_container(tcfg.optimizer),
-                          OmegaConf.to_container(tcfg.lr_decay))
-    train = _loader(_dataset(tb, plan["train"].split, plan["train"].indices, vocab), tcfg, True, seed)
-    select = _loader(_dataset(tb, plan["select"].split, plan["select"].indices, vocab), tcfg, False)
+    module = build_module(tcfg.module, head, ctx.model.n_layers)
+    train = _loader(tb, plan["train"].split, plan["train"].indices, vocab, tcfg, True, seed)
+    select = _loader(tb, plan["select"].split, plan["select"].indices, vocab, tcfg)
     return fit_head(module, train, select, OmegaConf.to_container(tcfg.trainer, resolve=True), seed)
 
 
@@ -179,7 +110,7 @@ def conllu_dir(ctx: EvalContext) -> Path:
 
 def _score(ctx: EvalContext, module, tb: Treebank, split: str, indices, vocab: RelationVocab, tcfg, seed: int) -> dict:
     """Decode the report sentences, write gold/predicted CoNLL-U and per-item predictions, score."""
-    preds = predict(module, _loader(_dataset(tb, split, indices, vocab), tcfg, False))
+    preds = predict(module, _loader(tb, split, indices, vocab, tcfg))
     gold = [tb.sentences[split][i] for i in indices]
     heads, rels = [], []
     for i, s in zip(indices, gold):

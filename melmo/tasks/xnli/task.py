@@ -19,16 +19,15 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
 
 from melmo.encode.tokenize import raw_tokenizer
 from melmo.tasks.context import EvalContext
-from melmo.tasks.head import HeadModule, fit_head, predict
+from melmo.tasks.features import PairBatches
+from melmo.tasks.head import build_module, fit_head, predict
 from melmo.tasks.xnli.esim import ESIM
 from melmo.tasks.xnli.readers import (
     LABELS,
@@ -65,55 +64,6 @@ class ESIMHead(nn.Module):
 
     def predict(self, output, batch):
         return output.argmax(-1)
-
-
-class NLIModule(HeadModule):
-    """HeadModule with the configured optimizer and ReduceLROnPlateau on held-out accuracy."""
-
-    def __init__(self, head: ESIMHead, n_layers: int, layer_norm: bool, optimizer: Mapping, lr_scheduler: Mapping):
-        super().__init__(head, n_layers, layer_norm)
-        self.optimizer_cfg, self.scheduler_cfg = dict(optimizer), dict(lr_scheduler)
-
-    def configure_optimizers(self):
-        opt = instantiate(self.optimizer_cfg, params=[p for p in self.parameters() if p.requires_grad])
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=float(self.scheduler_cfg["factor"]),
-                                                           patience=int(self.scheduler_cfg["patience"]))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": self.monitor, "interval": "epoch"}}
-
-
-class PairSet(Dataset):
-    """Cached premise and hypothesis activations of the same pairs, and their labels."""
-
-    def __init__(self, acts_a, acts_b, labels: list[int]):
-        if not len(acts_a) == len(acts_b) == len(labels):
-            raise ValueError(f"{len(acts_a)} premises, {len(acts_b)} hypotheses, {len(labels)} labels")
-        self.a, self.b, self.labels = acts_a, acts_b, labels
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, k: int) -> dict:
-        return {"layers": torch.from_numpy(np.array(self.a.sentence(k), dtype=np.float32)),
-                "layers_b": torch.from_numpy(np.array(self.b.sentence(k), dtype=np.float32)),
-                "target": self.labels[k], "index": k}
-
-
-def _pad(xs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    n, T = len(xs), max(x.shape[0] for x in xs)
-    out = torch.zeros(n, T, *xs[0].shape[1:])
-    mask = torch.zeros(n, T, dtype=torch.bool)
-    for k, x in enumerate(xs):
-        out[k, : len(x)] = x
-        mask[k, : len(x)] = True
-    return out, mask
-
-
-def collate_pairs(items: list[dict]) -> dict:
-    """``layers`` (B, Tp, L, D), ``mask`` (B, Tp), ``layers_b`` (B, Th, L, D), ``mask_b``, ``target`` (B,), ``index`` (B,)."""
-    layers, mask = _pad([it["layers"] for it in items])
-    layers_b, mask_b = _pad([it["layers_b"] for it in items])
-    return {"layers": layers, "mask": mask, "layers_b": layers_b, "mask_b": mask_b,
-            "target": torch.tensor([it["target"] for it in items]), "index": torch.tensor([it["index"] for it in items])}
 
 
 def _layout(base: Path, layouts) -> Mapping:
@@ -182,23 +132,20 @@ class NLISets:
             data.pairs = data.pairs[: int(self.max_eval)]
         return data
 
-    def dataset(self, data: NLIData, lang: str, label: str, tok=None) -> PairSet:
+    def dataset(self, data: NLIData, lang: str, label: str, tcfg, tok=None, shuffle: bool = False, seed: int = 0) -> PairBatches:
         how = tok.describe() if tok else WHITESPACE
         prem, hyp = _tokens(data, tok, label)
         enc = self.ctx.encode
-        return PairSet(enc(prem, tokenization=how, label=f"{label}/premise", language=lang),
-                       enc(hyp, tokenization=how, label=f"{label}/hypothesis", language=lang), [p.label for p in data.pairs])
+        return PairBatches(enc(prem, tokenization=how, label=f"{label}/premise", language=lang),
+                           enc(hyp, tokenization=how, label=f"{label}/hypothesis", language=lang), [p.label for p in data.pairs],
+                           batch_size=int(tcfg.batch_size), shuffle=shuffle, seed=seed)
 
 
-def _loader(ds: PairSet, tcfg, shuffle: bool, seed: int = 0) -> DataLoader:
-    g = torch.Generator().manual_seed(seed)
-    return DataLoader(ds, batch_size=int(tcfg.batch_size), shuffle=shuffle, collate_fn=collate_pairs, generator=g)
-
-
-def _accuracy(ctx: EvalContext, task: str, module, ds: PairSet, lang: str, seed: int, tcfg) -> float:
-    preds = predict(module, _loader(ds, tcfg, False))
-    pred = [int(preds[k]) for k in range(len(ds))]
-    ctx.write_predictions(task, lang, seed, range(len(ds)), [LABELS[g] for g in ds.labels], [LABELS[p] for p in pred])
+def _accuracy(ctx: EvalContext, task: str, module, ds: PairBatches, lang: str, seed: int) -> float:
+    preds = predict(module, ds)
+    n = len(ds.labels)
+    pred = [int(preds[k]) for k in range(n)]
+    ctx.write_predictions(task, lang, seed, range(n), [LABELS[g] for g in ds.labels], [LABELS[p] for p in pred])
     return float(np.mean(np.array(pred) == np.array(ds.labels)))
 
 
@@ -225,9 +172,9 @@ def run_xnli(cfg: DictConfig) -> list[dict]:
     mnli_tok = raw_tokenizer(ctx.model, "en", cfg.encode.get("raw_tokenizer")) if sets.raw_mnli else None
     if mnli_tok is not None:
         sets.tokenizers["mnli"] = mnli_tok.describe()
-    train = _loader(sets.dataset(sets.train, "en", "mnli_train", mnli_tok), tcfg, True)
-    val = sets.dataset(sets.val, "en", "mnli_val", mnli_tok)
-    evals: dict[tuple[str, str], PairSet] = {}
+    train = sets.dataset(sets.train, "en", "mnli_train", tcfg, mnli_tok, shuffle=True)
+    val = sets.dataset(sets.val, "en", "mnli_val", tcfg, mnli_tok)
+    evals: dict[tuple[str, str], PairBatches] = {}
     protocol = {"train": f"{sets.train.path} ({sets.n_train} pairs after dropping {sets.dropped} whose premise is in "
                          f"an XNLI dev/test set; the first {len(sets.train)} used)",
                 "select": f"{sets.val.path} ({len(sets.val)} pairs), accuracy", "xnli": f"{sets.xnli_dir} (layout {sets.layout})",
@@ -238,10 +185,9 @@ def run_xnli(cfg: DictConfig) -> list[dict]:
             continue
         L.seed_everything(seed, workers=True, verbose=False)  # the head's initial weights come from its own seed
         head = ESIMHead(instantiate(tcfg.head, n_in=ctx.model.dim))
-        module = NLIModule(head, ctx.model.n_layers, bool(tcfg.layer_norm), OmegaConf.to_container(tcfg.optimizer),
-                           OmegaConf.to_container(tcfg.lr_scheduler))
-        train.generator.manual_seed(seed)
-        module, info = fit_head(module, train, _loader(val, tcfg, False), OmegaConf.to_container(tcfg.trainer, resolve=True), seed)
+        module = build_module(tcfg.module, head, ctx.model.n_layers)
+        train.reseed(seed)  # the batch order of this seed
+        module, info = fit_head(module, train, val, OmegaConf.to_container(tcfg.trainer, resolve=True), seed)
         protocol["select_scores"][seed] = info["best_score"]
         for lang in tlangs:
             new = []
@@ -249,8 +195,8 @@ def run_xnli(cfg: DictConfig) -> list[dict]:
                 if (lang, split) not in evals:
                     tok = raw_tokenizer(ctx.model, lang, cfg.encode.get("raw_tokenizer"))
                     sets.tokenizers[lang] = tok.describe()
-                    evals[(lang, split)] = sets.dataset(sets.xnli[(lang, split)], lang, f"xnli/{split}-{lang}", tok)
-                acc = _accuracy(ctx, task, module, evals[(lang, split)], lang, seed, tcfg)
+                    evals[(lang, split)] = sets.dataset(sets.xnli[(lang, split)], lang, f"xnli/{split}-{lang}", tcfg, tok)
+                acc = _accuracy(ctx, task, module, evals[(lang, split)], lang, seed)
                 new.append(ctx.row(TASK, str(metric), lang, seed, acc))
             ctx.append(new)
             rows += new

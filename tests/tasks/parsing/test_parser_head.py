@@ -5,7 +5,7 @@ import torch
 
 from melmo.tasks.features import IGNORE
 from melmo.tasks.parsing.parser import BiaffineParser
-from melmo.tasks.parsing.task import ParserHead, TokenBatches
+from melmo.tasks.parsing.task import ParserHead
 from melmo.tasks.parsing.vocab import RelationVocab
 
 
@@ -29,12 +29,3 @@ def test_metrics_strip_subtypes_and_count_unseen_wrong():
     assert metrics["las"].compute().item() == 2 / 4
     out = head.predict((s_arc, s_rel), batch)
     assert out[0, :, 0].tolist() == pred_heads and out[0, :, 1].tolist() == pred_rels
-
-
-def test_token_batches_pack_by_length_and_keep_every_sentence():
-    lengths = [5, 30, 12, 7, 40, 3, 22]
-    tb = TokenBatches(lengths, 45, shuffle=True, seed=0)
-    batches = list(tb)
-    assert sorted(i for b in batches for i in b) == list(range(len(lengths))) and len(batches) == len(tb)
-    assert all(sum(lengths[i] for i in b) <= 45 or len(b) == 1 for b in batches)
-    assert sorted(map(sorted, batches)) == sorted(map(sorted, TokenBatches(lengths, 45, shuffle=True, seed=1)))  # same batches

@@ -19,5 +19,5 @@ def test_parsing_config_instantiates_dozat_manning_2017():
     assert head.lstm.hidden_size == 400 and head.lstm.num_layers == 3
     assert head.arc_attn.n_in == 500 and head.rel_attn.n_in == 100 and head.rel_attn.n_out == 3
     assert head.arc_attn.bias_x and not head.arc_attn.bias_y
-    opt = instantiate(cfg.optimizer, params=head.parameters())
+    opt = instantiate(cfg.module.optimizer)(params=head.parameters())
     assert isinstance(opt, torch.optim.Adam) and opt.defaults["betas"] == (0.9, 0.9)

@@ -1,0 +1,17 @@
+"""The study prints each stage kind's time (evaluations per task) and the total at the end of a run."""
+
+from melmo.study import Stage, stage_times
+
+
+def test_stage_times_sum_per_kind_and_task():
+    def stage(kind, name, task=None, seconds=None):
+        argv = ["python", "x.py"] + ([f"task={task}"] if task else [])
+        return Stage(kind, name, argv, f"{name}.log", seconds=seconds)
+
+    stages = [stage("train", "train-a", seconds=70.0), stage("train", "train-b", seconds=5.5),
+              stage("evaluate", "evaluate-a-pos", "pos", 12.0), stage("evaluate", "evaluate-b-pos", "pos", 8.0),
+              stage("evaluate", "evaluate-a-parsing", "parsing", 30.0), stage("evaluate", "evaluate-b-parsing", "parsing"),
+              stage("analyse", "analyse", seconds=4.0)]
+    assert stage_times(stages) == ("stage times (this run): train 76 s, evaluate pos 20 s, evaluate parsing 30 s, "
+                                   "analyse 4 s; total 130 s")
+    assert stage_times(stages[-2:-1]) == "stage times (this run): nothing run; total 0 s"

@@ -1,0 +1,36 @@
+"""heads=sample (evaluate's default, study=sample) gives CPU-sized heads; heads=paper (study=paper) the papers' sizes."""
+
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def _task(*overrides):
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return compose("evaluate", overrides=list(overrides)).task
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def test_sample_heads_by_default_paper_heads_on_request():
+    sample, paper = _task("task=parsing"), _task("task=parsing", "heads=paper")
+    assert (sample.head.n_lstm_layers, sample.head.n_lstm_hidden) == (1, 128) and sample.module.lr_scheduler is None
+    assert (paper.head.n_lstm_layers, paper.head.n_lstm_hidden, paper.batch_tokens) == (3, 400, 5000)  # D&M 2017
+    assert _task("task=xnli").head.hidden == 100 and _task("task=xnli", "heads=paper").head.hidden == 300
+    for task in ("pos", "pos_transfer"):
+        assert _task(f"task={task}").module.optimizer.lr == 5e-3 and _task(f"task={task}", "heads=paper").module.optimizer.lr == 1e-3
+    assert "heads" not in _task("task=tatoeba") and _task("task=tatoeba").name == "tatoeba"  # tasks without a head: unchanged
+
+
+def test_the_studies_choose_their_heads():
+    def overrides(name):
+        return OmegaConf.to_container(OmegaConf.load(CONF / "study" / f"{name}.yaml").evaluate.overrides, resolve=False)
+
+    sample, paper = overrides("sample"), overrides("paper")
+    assert "heads=sample" in sample and "heads=paper" in paper
