@@ -1,5 +1,5 @@
-"""ESIM learns an inference rule through the real training path (ScalarMix + ESIMHead + NLIModule +
-fit_head, early stopping and best-epoch selection), in seconds: the default-suite version of
+"""ESIM learns an inference rule through the real training path (PairBatches + ScalarMix + ESIMHead in a
+HeadModule with XNLI's optimizer and plateau schedule + fit_head, early stopping and best-epoch selection), in seconds: the default-suite version of
 test_xnli_slow.py, which needs the full MultiNLI data and hours on 2 CPU cores.
 
 Synthetic pairs over a 40-word vocabulary (random word vectors as 3 "layers" of cached activations):
@@ -10,22 +10,36 @@ hypothesis word compared with the premise words, which is what ESIM's soft align
 encoded independently) 0.72, contradiction right and the other two classes near chance.
 """
 
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
 
-from melmo.tasks.head import fit_head, predict
+from melmo.tasks.features import PairBatches
+from melmo.tasks.head import HeadModule, fit_head, predict
 from melmo.tasks.xnli.esim import ESIM
-from melmo.tasks.xnli.task import ESIMHead, NLIModule, collate_pairs
+from melmo.tasks.xnli.task import ESIMHead
 
 VOCAB, NOT, DIM, LAYERS, PREMISE = 40, 0, 16, 3, 5
 ENTAIL, NEUTRAL, CONTRADICT = 0, 1, 2
 
 
-def synthetic_pairs(n: int, seed: int, words: np.ndarray) -> list[dict]:
-    """``n`` pairs in the collate_pairs item format, labels cycling through the three classes."""
+class Cached:
+    """Sentences as the activation cache holds them: one (tokens, layers, dim) array and sentence offsets."""
+
+    def __init__(self, sentences: list[np.ndarray]):
+        self.acts = np.concatenate(sentences)
+        self.offsets = np.concatenate([[0], np.cumsum([len(x) for x in sentences])])
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+def synthetic_pairs(n: int, seed: int, words: np.ndarray) -> tuple[list, list, list[int]]:
+    """``n`` (premise vectors, hypothesis vectors, label) pairs, labels cycling through the three classes."""
     rng = np.random.default_rng(seed)
-    items = []
+    premises, hypotheses, labels = [], [], []
     for k in range(n):
         label = k % 3
         premise = rng.choice(np.arange(1, VOCAB), PREMISE, replace=False)
@@ -35,9 +49,10 @@ def synthetic_pairs(n: int, seed: int, words: np.ndarray) -> list[dict]:
             hyp = rng.choice(np.setdiff1d(np.arange(1, VOCAB), premise), 1)
         else:
             hyp = rng.permutation([rng.choice(premise), NOT])
-        items.append({"layers": torch.from_numpy(words[premise]), "layers_b": torch.from_numpy(words[hyp]),
-                      "target": label, "index": k})
-    return items
+        premises.append(words[premise])
+        hypotheses.append(words[hyp])
+        labels.append(label)
+    return premises, hypotheses, labels
 
 
 def accuracy_of_trained_esim(seed: int = 0) -> float:
@@ -45,17 +60,18 @@ def accuracy_of_trained_esim(seed: int = 0) -> float:
     words = np.random.default_rng(100).standard_normal((VOCAB, LAYERS, DIM)).astype(np.float32)
     train, val, test = (synthetic_pairs(n, s, words) for n, s in ((600, 1), (150, 2), (300, 3)))
 
-    def loader(items, shuffle):
-        return torch.utils.data.DataLoader(items, batch_size=32, shuffle=shuffle, collate_fn=collate_pairs,
-                                           generator=torch.Generator().manual_seed(seed))
+    def batches(pairs, shuffle):
+        premises, hypotheses, labels = pairs
+        return PairBatches(Cached(premises), Cached(hypotheses), labels, batch_size=32, shuffle=shuffle, seed=seed)
 
     head = ESIMHead(ESIM(n_in=DIM, hidden=32, dropout=0.0))
-    module = NLIModule(head, LAYERS, False, {"_target_": "torch.optim.Adam", "lr": 1e-2}, {"factor": 0.5, "patience": 2})
+    module = HeadModule(head, LAYERS, False, optimizer=partial(torch.optim.Adam, lr=1e-2),
+                        lr_scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau, mode="max", factor=0.5, patience=2))
     trainer = {"max_epochs": 15, "patience": 4, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
                "deterministic": True, "log_every_n_steps": 50}
-    module, _ = fit_head(module, loader(train, True), loader(val, False), trainer, seed)
-    preds = predict(module, loader(test, False))
-    return float(np.mean([int(preds[it["index"]]) == it["target"] for it in test]))
+    module, _ = fit_head(module, batches(train, True), batches(val, False), trainer, seed)
+    preds = predict(module, batches(test, False))
+    return float(np.mean([int(preds[k]) == label for k, label in enumerate(test[2])]))
 
 
 @pytest.mark.usefixtures("one_torch_thread")
