@@ -147,8 +147,9 @@ def summary_table(results, encoders: Sequence[str] | None = None, columns: Seque
     means = cells.groupby(["encoder", "task", "metric"]).mean()
     per_seed = df.groupby(["encoder", "task", "metric", "seed"])["value"].mean()
     stds = per_seed.groupby(["encoder", "task", "metric"]).std(ddof=1)
-    out = pd.DataFrame(index=pd.Index(encoders, name="encoder"),
-                       columns=pd.MultiIndex.from_tuples([(label(*c), s) for c in columns for s in STATS]), dtype=float)
+    heads = [(label(*c), s) for c in columns for s in STATS]  # none: a results file without the paper's metrics
+    out = pd.DataFrame(index=pd.Index(encoders, name="encoder"), dtype=float,
+                       columns=pd.MultiIndex.from_tuples(heads) if heads else pd.MultiIndex.from_arrays([[], []]))
     for (e, t, m), v in means.items():
         out.loc[e, (label(t, m), "mean")] = v
     for (e, t, m), v in stds.items():

@@ -31,8 +31,8 @@ from melmo.results.table import append_results, done_keys
 from melmo.tasks.conllu import read_conllu
 from melmo.tasks.tatoeba import read_pair, tatoeba_languages
 from melmo.tasks.ud import Units, make_units, split_plan, treebank_files, ud_languages
-from melmo.tasks.xnli.readers import LABELS, read_mnli_sample, read_xtreme
-from melmo.tasks.xnli.task import _layout
+from melmo.tasks.xnli.readers import LABELS
+from melmo.tasks.xnli.task import _layout, _read_mnli, _read_xnli
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,13 @@ def pos_transfer_floor(cfg: DictConfig) -> dict[tuple[str, str, str], float]:
 def xnli_floor(cfg: DictConfig) -> dict[tuple[str, str, str], float]:
     x = cfg.task.xnli
     base = Path(str(x.data.dir))
-    xnli_dir, _ = _layout(base, x.data.layouts)
-    train = read_mnli_sample(base / str(x.data.train))
+    lay = _layout(base, x.data.layouts)  # the layout the xnli task reads (official, xtreme or the shipped slice)
+    train = _read_mnli(base / str(lay["train"]), str(lay["format"]), None)
     counts = Counter(p.label for p in train.pairs)
     majority = min(counts, key=lambda k: (-counts[k], k))
     out = {}
     for lang in _languages(cfg, [str(v) for v in x.languages], "xnli"):
-        dev = read_xtreme(xnli_dir, lang, "dev")
+        dev = _read_xnli(base / str(lay["xnli"]), str(lay["xnli_format"]), lang, "dev", None)
         out[("majority", "xnli", lang)] = float(np.mean([p.label == majority for p in dev.pairs]))
         out[("chance", "xnli", lang)] = 1.0 / len(LABELS)
     return out

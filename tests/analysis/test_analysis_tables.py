@@ -106,3 +106,15 @@ def test_formats():
     assert "Tatoeba std" in back.columns
     diff = difference_table(t1, t1)
     assert (diff.xs("mean", axis=1, level=1).fillna(0) == 0).all().all()
+
+
+def test_a_results_file_without_the_papers_metrics_gives_an_empty_table1():
+    """evaluate.py task=perplexity writes only ppl / ppl_iv / unk rows: Table 1 has no column, no error."""
+    import pandas as pd
+
+    from melmo.analysis import summary_table
+
+    df = pd.DataFrame({"encoder": ["tiny"] * 3, "task": ["perplexity"] * 3, "metric": ["ppl", "ppl_iv", "ppl"],
+                       "language": ["en", "en", "fi"], "seed": [0] * 3, "value": [100.0, 80.0, 120.0]})
+    table = summary_table(df)
+    assert list(table.index) == ["tiny"] and table.shape[1] == 0
