@@ -97,11 +97,12 @@ def log_rows_to_wandb(cfg: DictConfig, rows: list[dict]) -> None:
 
 
 def seed_spread(rows: list[dict]) -> list[str]:
-    """Per (task, metric, language) with several seeds: mean and sample std over the seeds of ``rows``."""
+    """Per (encoder, task, metric, language) with several seeds: mean and sample std over the seeds of ``rows``
+    (one evaluation may write several encoders' rows: task=baseline writes majority and chance)."""
     import statistics
 
     groups: dict[tuple, list[float]] = {}
     for r in rows:
-        groups.setdefault((r["task"], r["metric"], r["language"]), []).append(float(r["value"]))
-    return [f"{t} {m} {lang}: mean {statistics.mean(v):.4f}, seed std {statistics.stdev(v):.4f} over {len(v)} seeds"
-            for (t, m, lang), v in groups.items() if len(v) > 1]
+        groups.setdefault((r.get("encoder", ""), r["task"], r["metric"], r["language"]), []).append(float(r["value"]))
+    return [f"{(e + ' ') if e else ''}{t} {m} {lang}: mean {statistics.mean(v):.4f}, seed std {statistics.stdev(v):.4f} "
+            f"over {len(v)} seeds" for (e, t, m, lang), v in groups.items() if len(v) > 1]

@@ -137,3 +137,7 @@ def test_seed_spread_is_the_sample_std_over_seeds_per_task_metric_language():
     rows = [{"task": "pos", "metric": "acc", "language": "en", "seed": s, "value": v} for s, v in ((1, 0.5), (2, 0.7), (3, 0.9))]
     rows.append({"task": "pos", "metric": "acc", "language": "fi", "seed": 1, "value": 0.4})  # one seed: no spread
     assert seed_spread(rows) == ["pos acc en: mean 0.7000, seed std 0.2000 over 3 seeds"]  # sqrt(((.2)^2 * 2) / 2)
+    # two encoders' rows of one evaluation (task=baseline: majority and chance) are two groups, not one
+    floors = [{"encoder": e, "task": "xnli", "metric": "acc", "language": "tr", "seed": 1, "value": v}
+              for e, v in (("majority", 0.33), ("chance", 1 / 3))]
+    assert seed_spread(floors) == []
