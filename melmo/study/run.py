@@ -1,0 +1,163 @@
+"""Running the study (``python -m melmo.study``): the planned stages in order, skipping what is done.
+
+``python -m melmo.study study=sample`` (conf/study.yaml, conf/study/*.yaml). Every stage is a
+subprocess of the project's own CLIs, so each can also be run, and debugged, on its own:
+
+* train -- ``python train.py sampling=<s> ... hydra.run.dir=<dir>/models/<name>`` per model of the
+  sampling family (``study.strategies``, MONO for ``study.mono``, extra ``study.models``); done when
+  ``<dir>/models/<name>/model/melmo.json`` exists (train.py writes it last, atomically).
+* evaluate -- ``python evaluate.py encoder.path=... task=<task> seeds=[...]`` per (model, task), or
+  per (model, task, language) with ``language=<lang>`` (MONO models, ``evaluate.split_languages``),
+  all into ``<dir>/results.csv``; not launched when the row of every seed and every language of
+  ``study.evaluate.tasks[task]`` is already in the CSV.
+* analyse -- ``python -m melmo.analysis <dir>/results.csv --sizes ... --out <dir>/analysis``; not
+  rerun while the results CSV is the one it last analysed (its SHA-256 in ``analysis/.done``).
+
+Each stage writes its output to ``<dir>/logs/<stage>.log``. A failed stage prints one line naming
+it and its log; the evaluations of a model that failed to train are not launched, every other
+stage still runs (the analysis on the rows there are), and the exit status is 1 (USER_ERROR, the one of
+every entry point: melmo.utils.errors).
+``study.logger=wandb`` (any conf/logger name) goes to every train and evaluate stage, and the analysis logs its
+tables and figures to a W&B run too (group ``study-<name>``, saved under ``<dir>/wandb``).
+``<dir>/study.json`` is the manifest: the composed config, every stage's command and status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from melmo.study.plan import (
+    Stage,
+    StudyError,
+    analysed,
+    check_inputs,
+    estimate,
+    mark_analysed,
+    plan,
+    sizes_file,
+)
+from melmo.utils.atomic import write_atomic
+from melmo.utils.errors import USER_ERROR, exit_on_error
+
+
+def subprocess_runner(stage: Stage, cwd: Path) -> int:
+    """Run one stage with its output appended to its log file; returns the exit status."""
+    Path(stage.log).parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # HYDRA_FULL_ERROR=1 on the study reaches every stage
+    with open(stage.log, "a", encoding="utf-8") as fh:
+        fh.write(f"\n$ {' '.join(stage.argv)}\n")
+        fh.flush()
+        return subprocess.run(stage.argv, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                              check=False).returncode
+
+
+def write_manifest(cfg: DictConfig, stages: list[Stage]) -> Path:
+    """``<dir>/study.json``: the composed config and every stage (written atomically)."""
+    out = Path(cfg.dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
+              for k in cfg if k != "hydra"}
+    body = {"config": config, "stages": [asdict(s) for s in stages],
+            "results": str(out / "results.csv"), "analysis": str(out / "analysis"), "models": str(out / "models")}
+    write_atomic(out / "study.json", json.dumps(body, indent=1, default=str))
+    return out / "study.json"
+
+
+def stage_times(stages: list[Stage]) -> str:
+    """One line: seconds of the stages run now, per kind, per evaluated task and in total."""
+    per: dict[str, float] = {}
+    for s in stages:
+        if s.seconds is None:
+            continue
+        task = next((a.split("=", 1)[1] for a in s.argv if a.startswith("task=")), "") if s.kind == "evaluate" else ""
+        key = f"{s.kind} {task}".strip()
+        per[key] = per.get(key, 0.0) + s.seconds
+    parts = ", ".join(f"{k} {v:.0f} s" for k, v in per.items())
+    return f"stage times (this run): {parts or 'nothing run'}; total {sum(per.values()):.0f} s"
+
+
+def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runner,
+        echo: Callable[[str], None] = print) -> int:
+    """Run the study's unfinished stages; returns 0, or 1 when a stage failed."""
+    stages = plan(cfg)
+    check_inputs(cfg)
+    out = Path(cfg.dir)
+    total = len(stages)
+    todo = sum(not s.done for s in stages)
+    echo(f"study {cfg.study.name}: {total} stages, {total - todo} already done, {todo} to run; directory {out}")
+    write_manifest(cfg, stages)
+    failed: set[str] = set()
+    for i, s in enumerate(stages, 1):
+        tag = f"[{i}/{total}] {s.name}"
+        where = f" -> {out / 'models' / s.name[len('train-'):] / 'model'}" if s.kind == "train" else ""
+        if s.kind == "analyse":  # the CSV may have grown during this run: decide now
+            s.done = analysed(out)
+        if s.done:
+            s.status = "skipped"
+            echo(f"{tag}: done before, skipped{where}")
+            continue
+        blocked = [n for n in s.needs if n in failed]
+        if blocked:
+            s.status = "blocked"
+            failed.add(s.name)
+            echo(f"{tag}: not run, it needs {blocked[0]} which failed")
+            continue
+        if cfg.dry_run:
+            echo(f"{tag}: would run {' '.join(s.argv)}")
+            if s.kind == "train" and cfg.study.get("estimate"):
+                echo(f"{tag}: {estimate(cfg, s.argv)}")
+            continue
+        if s.kind == "analyse":
+            try:
+                s.argv[s.argv.index("--sizes") + 1] = sizes_file(cfg)
+            except StudyError as e:
+                s.status = "failed"
+                failed.add(s.name)
+                echo(f"study: stage {s.name} failed: {e}")
+                continue
+        echo(f"{tag}: running (log {s.log})")
+        t0 = time.monotonic()
+        rc = runner(s, Path(cfg.paths.root_dir))
+        s.seconds = round(time.monotonic() - t0, 1)
+        if rc != 0:
+            s.status = "failed"
+            failed.add(s.name)
+            echo(f"study: stage {s.name} failed (exit {rc}), log: {s.log}")
+        else:
+            s.status = "ok"
+            echo(f"{tag}: ok in {s.seconds:.0f} s{where}")
+            if s.kind == "analyse":
+                mark_analysed(out)
+        write_manifest(cfg, stages)
+    manifest = write_manifest(cfg, stages)
+    echo(stage_times(stages))
+    echo(f"models: {out / 'models'}/<name>/model   results: {out / 'results.csv'}   "
+         f"analysis: {out / 'analysis'}   manifest: {manifest}   logs: {out / 'logs'}")
+    if failed:
+        echo(f"study {cfg.study.name}: {len(failed)} stage(s) failed or blocked: {', '.join(sorted(failed))}")
+        return USER_ERROR
+    return 0
+
+
+def main() -> None:
+    import hydra
+
+    @hydra.main(version_base="1.3", config_path=str(Path(__file__).resolve().parents[2] / "conf"), config_name="study")
+    def _main(cfg: DictConfig) -> None:
+        try:
+            code = run(cfg)
+        except Exception as e:
+            exit_on_error(e)
+        if code:
+            sys.exit(code)
+
+    _main()
