@@ -194,7 +194,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
     paths = {m.name: quoted(out / "models" / m.name / "model") for m in family}
     needs = {m.name: f"train-{m.name}" for m in family}
     evaluated = list(family)
-    if study.get("floors") and family:   # the random-weight encoder of floors_of's architecture and tokenizers
+    if study.get("floors") and study.get("random_floor", True) and family:   # the random-weight encoder of floors_of's architecture and tokenizers
         of = str(study.get("floors_of") or family[0].name)
         if of not in needs:
             raise StudyError(f"study.floors_of: {of!r} is not a model of the study ({', '.join(needs)})")

@@ -30,7 +30,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -49,10 +51,11 @@ from melmo.utils.atomic import write_atomic
 from melmo.utils.errors import USER_ERROR, exit_on_error
 
 
-def subprocess_runner(stage: Stage, cwd: Path) -> int:
-    """Run one stage with its output appended to its log file; returns the exit status."""
+def subprocess_runner(stage: Stage, cwd: Path, env: dict[str, str] | None = None) -> int:
+    """Run one stage with its output appended to its log file (``env``: more environment
+    variables); returns the exit status."""
     Path(stage.log).parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # HYDRA_FULL_ERROR=1 on the study reaches every stage
+    env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}  # HYDRA_FULL_ERROR=1 on the study reaches every stage
     with open(stage.log, "a", encoding="utf-8") as fh:
         fh.write(f"\n$ {' '.join(stage.argv)}\n")
         fh.flush()
@@ -85,37 +88,56 @@ def stage_times(stages: list[Stage]) -> str:
     return f"stage times (this run): {parts or 'nothing run'}; total {sum(per.values()):.0f} s"
 
 
+def _threads_env(jobs: int) -> dict[str, str]:
+    """Torch threads per stage when ``jobs`` stages share the machine: the cores split between them
+    (a setting the user exported already wins)."""
+    if jobs <= 1:
+        return {}
+    per = str(max(1, (os.cpu_count() or 1) // jobs))
+    return {k: os.environ.get(k, per) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runner,
         echo: Callable[[str], None] = print) -> int:
-    """Run the study's unfinished stages; returns 0, or 1 when a stage failed."""
+    """Run the study's unfinished stages, ``study.jobs`` at a time (a stage starts once the stages it
+    needs have finished; the analysis starts after every other stage); returns 0, or 1 when a
+    stage failed."""
     stages = plan(cfg)
     check_inputs(cfg)
     out = Path(cfg.dir)
+    jobs = max(1, int(cfg.study.get("jobs") or 1))
+    if runner is subprocess_runner:
+        runner = partial(subprocess_runner, env=_threads_env(jobs))
     total = len(stages)
     todo = sum(not s.done for s in stages)
-    echo(f"study {cfg.study.name}: {total} stages, {total - todo} already done, {todo} to run; directory {out}")
+    echo(f"study {cfg.study.name}: {total} stages, {total - todo} already done, {todo} to run"
+         f"{f', {jobs} at a time' if jobs > 1 else ''}; directory {out}")
     write_manifest(cfg, stages)
     failed: set[str] = set()
-    for i, s in enumerate(stages, 1):
-        tag = f"[{i}/{total}] {s.name}"
-        where = f" -> {out / 'models' / s.name[len('train-'):] / 'model'}" if s.kind == "train" else ""
+    finished: set[str] = set()
+    number = {s.name: i for i, s in enumerate(stages, 1)}
+    tag = lambda s: f"[{number[s.name]}/{total}] {s.name}"  # noqa: E731
+    where = lambda s: f" -> {out / 'models' / s.name[len('train-'):] / 'model'}" if s.kind == "train" else ""  # noqa: E731
+
+    def launchable(s: Stage) -> bool:
+        """Settle ``s`` without running it (done before, blocked, dry run, no sizes): False; else True."""
         if s.kind == "analyse":  # the CSV may have grown during this run: decide now
             s.done = analysed(out)
         if s.done:
             s.status = "skipped"
-            echo(f"{tag}: done before, skipped{where}")
-            continue
+            echo(f"{tag(s)}: done before, skipped{where(s)}")
+            return False
         blocked = [n for n in s.needs if n in failed]
         if blocked:
             s.status = "blocked"
             failed.add(s.name)
-            echo(f"{tag}: not run, it needs {blocked[0]} which failed")
-            continue
+            echo(f"{tag(s)}: not run, it needs {blocked[0]} which failed")
+            return False
         if cfg.dry_run:
-            echo(f"{tag}: would run {' '.join(s.argv)}")
+            echo(f"{tag(s)}: would run {' '.join(s.argv)}")
             if s.kind == "train" and cfg.study.get("estimate"):
-                echo(f"{tag}: {estimate(cfg, s.argv)}")
-            continue
+                echo(f"{tag(s)}: {estimate(cfg, s.argv)}")
+            return False
         if s.kind == "analyse":
             try:
                 s.argv[s.argv.index("--sizes") + 1] = sizes_file(cfg)
@@ -123,21 +145,55 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
                 s.status = "failed"
                 failed.add(s.name)
                 echo(f"study: stage {s.name} failed: {e}")
-                continue
-        echo(f"{tag}: running (log {s.log})")
-        t0 = time.monotonic()
-        rc = runner(s, Path(cfg.paths.root_dir))
-        s.seconds = round(time.monotonic() - t0, 1)
+                return False
+        return True
+
+    def settle(s: Stage, rc: int, seconds: float) -> None:
+        s.seconds = round(seconds, 1)
         if rc != 0:
             s.status = "failed"
             failed.add(s.name)
             echo(f"study: stage {s.name} failed (exit {rc}), log: {s.log}")
         else:
             s.status = "ok"
-            echo(f"{tag}: ok in {s.seconds:.0f} s{where}")
+            echo(f"{tag(s)}: ok in {s.seconds:.0f} s{where(s)}")
             if s.kind == "analyse":
                 mark_analysed(out)
         write_manifest(cfg, stages)
+
+    def timed(s: Stage) -> tuple[int, float]:
+        t0 = time.monotonic()
+        return runner(s, Path(cfg.paths.root_dir)), time.monotonic() - t0
+
+    pending = list(stages)
+    running: dict[Future, Stage] = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            before = len(pending)
+            while len(running) < jobs:
+                ready = [s for s in pending if all(n in finished for n in s.needs if n in number)
+                         and not (s.kind == "analyse" and (running or len(pending) > 1))]
+                if not ready:
+                    break
+                # plan order, but another model's stage first: two evaluations of one model at once would
+                # encode the same data twice (the activation cache is filled by whichever gets there first)
+                busy = {n for r in running.values() for n in r.needs}
+                s = min(ready, key=lambda p: (bool(busy & set(p.needs)), number[p.name]))
+                pending.remove(s)
+                if not launchable(s):
+                    finished.add(s.name)
+                    continue
+                echo(f"{tag(s)}: running (log {s.log})")
+                running[pool.submit(timed, s)] = s
+            if not running:
+                if len(pending) == before:  # nothing can start and nothing runs: a stage needs a later one
+                    raise StudyError(f"study: stages wait on each other: {', '.join(s.name for s in pending)}")
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: number[running[f].name]):
+                s = running.pop(fut)
+                settle(s, *fut.result())
+                finished.add(s.name)
     manifest = write_manifest(cfg, stages)
     echo(stage_times(stages))
     echo(f"models: {out / 'models'}/<name>/model   results: {out / 'results.csv'}   "

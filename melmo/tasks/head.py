@@ -56,7 +56,11 @@ class MLPTagger(nn.Module):
                                  nn.Linear(hidden_dim, n_labels))
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor, batch: Mapping) -> torch.Tensor:
-        return self.net(features)  # (B, T, n_labels)
+        """(B, T, D) -> (B, T, n_labels); only the real units go through the MLP (padding: 0 logits,
+        never scored), so padding costs no dropout draws, matmuls or gradients."""
+        mask = mask.bool()
+        real = self.net(features[mask])  # (N, n_labels), N real units
+        return real.new_zeros(*mask.shape, self.n_labels).masked_scatter(mask.unsqueeze(-1), real)
 
     def loss(self, output: torch.Tensor, batch: Mapping) -> torch.Tensor:
         return F.cross_entropy(output.flatten(0, 1), batch["target"].flatten(), ignore_index=IGNORE)

@@ -266,7 +266,7 @@ def test_a_results_file_of_another_format_is_named_in_one_line(compose_study, tm
 
 def test_floors_are_evaluated_beside_the_models(compose_study, tmp_path):
     out = tmp_path / "studies" / "sample"
-    stages = S.plan(compose_study("study.strategies=[alpha04,trunc]", floors=True))
+    stages = S.plan(compose_study("study.strategies=[alpha04,trunc]", "study.random_floor=true", floors=True))
     rand = [s for s in stages if arg(s.argv, "encoder.name") == "RANDOM"]
     assert [arg(s.argv, "task") for s in rand] == list(TASKS)   # every task, like a model
     assert {arg(s.argv, "encoder.path") for s in rand} == {f"random:{out / 'models' / 'alpha04' / 'model'}"}
@@ -287,11 +287,14 @@ def test_floors_are_evaluated_beside_the_models(compose_study, tmp_path):
 
 
 def test_floors_follow_the_first_model_unless_named(compose_study, tmp_path):
-    stages = S.plan(compose_study("study.strategies=[trunc,alpha02]", floors=True))
+    without = S.plan(compose_study("study.strategies=[trunc,alpha02]", floors=True))   # the sample studies' default
+    assert "evaluate-floors" in [s.name for s in without] and not any("RANDOM" in s.argv for s in without)
+    assert not any(arg(s.argv, "encoder.name") == "RANDOM" for s in without)
+    stages = S.plan(compose_study("study.strategies=[trunc,alpha02]", "study.random_floor=true", floors=True))
     rand = [s for s in stages if arg(s.argv, "encoder.name") == "RANDOM"]
     assert rand and all(s.needs == ["train-trunc"] for s in rand)
     with pytest.raises(S.StudyError, match="study.floors_of: 'alpha04' is not a model"):
-        S.plan(compose_study("study.strategies=[trunc]", "study.floors_of=alpha04", floors=True))
+        S.plan(compose_study("study.strategies=[trunc]", "study.floors_of=alpha04", "study.random_floor=true", floors=True))
 
 
 def test_a_real_tatoeba_evaluation_counts_as_done(compose_study, tmp_path, tiny_dir):
@@ -341,3 +344,48 @@ def test_logger_wandb_goes_to_every_train_and_evaluate_stage_and_the_analysis(co
     assert [a for a in plain[0].argv if a.startswith("logger=")] == ["logger=csv"]
     assert not any(a.startswith("logger=") for s in plain[1:] for a in s.argv)
     assert "--wandb-dir" not in plain[-1].argv
+
+
+def test_jobs_run_stages_side_by_side_after_what_they_need(compose_study, tmp_path):
+    """study.jobs=2: two stages at once, none before the stages it needs, the analysis after all, the
+    same stages and rows as one at a time; each stage gets half the cores as torch threads."""
+    import threading
+    import time
+
+    def run(jobs: int, out_root: Path):
+        out = out_root / "studies" / "sample"
+        fake, lock, spans, live = Fake(out), threading.Lock(), {}, []
+
+        def runner(stage, cwd):
+            with lock:
+                live.append(stage.name)
+                start = time.monotonic()
+                peak = len(live)
+            time.sleep(2.0 if stage.name == "train-mono_fi" else 0.3 if stage.kind == "train" else 0.01)  # others overtake MONO
+            with lock:  # the fake's CSV appends are not locked as evaluate.py's are
+                rc = fake(stage, cwd)
+                live.remove(stage.name)
+                spans[stage.name] = (start, time.monotonic(), peak)
+            return rc
+
+        cfg = compose_study(f"study.jobs={jobs}", f"paths.log_dir={out_root}", "study.strategies=[alpha04,trunc]", "study.mono=[fi]")
+        assert S.run(cfg, runner=runner, echo=lambda _: None) == 0
+        stages = S.plan(cfg)
+        with open(out / "results.csv") as fh:
+            rows = sorted(map(tuple, csv.reader(fh)))
+        return stages, spans, rows
+
+    stages, spans, rows = run(2, tmp_path / "two")
+    _, spans_one, rows_one = run(1, tmp_path / "one")
+    assert set(spans) == set(spans_one) and rows == rows_one
+    assert max(p for *_, p in spans.values()) == 2 and max(p for *_, p in spans_one.values()) == 1
+    for s in stages:
+        for need in s.needs:
+            assert spans[need][1] <= spans[s.name][0], f"{s.name} started before {need} ended"
+    last = max(end for name, (_, end, _) in spans.items() if name != "analyse")
+    assert spans["analyse"][0] >= last
+    import os
+
+    from melmo.study.run import _threads_env
+    assert _threads_env(2)["OMP_NUM_THREADS"] == os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // 2)))
+    assert _threads_env(1) == {}

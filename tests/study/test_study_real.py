@@ -73,7 +73,8 @@ def test_a_real_tiny_study_runs_every_stage_and_logs_to_wandb(tmp_path, session_
            "study.max_tokens=400",  # 5 steps of 8 x 10
            f"study.evaluate.seeds=[{','.join(map(str, SEEDS))}]", "~study.evaluate.tasks", f"+study.evaluate.tasks={tasks}",
            "study.evaluate.mono_tasks=[pos,parsing]", f"study.train.extra_overrides={_list(train)}",
-           f"study.evaluate.extra_overrides={_list(evaluate)}", "study.logger=wandb"]
+           f"study.evaluate.extra_overrides={_list(evaluate)}", "study.logger=wandb",
+           "study.random_floor=true", "study.jobs=2"]   # RANDOM too (off by default), two stages at a time
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
                          env={**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"})
     out = tmp_path / "studies" / "small"

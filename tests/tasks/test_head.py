@@ -141,3 +141,24 @@ def test_seed_spread_is_the_sample_std_over_seeds_per_task_metric_language():
     floors = [{"encoder": e, "task": "xnli", "metric": "acc", "language": "tr", "seed": 1, "value": v}
               for e, v in (("majority", 0.33), ("chance", 1 / 3))]
     assert seed_spread(floors) == []
+
+
+def test_the_tagger_runs_only_the_real_words_through_its_mlp():
+    """Padding costs nothing and changes nothing: real positions get net(features), padded ones 0, and the
+    loss and gradients do not depend on what sits in the padding."""
+    torch.manual_seed(0)
+    head = MLPTagger(4, 8, 3, dropout=0.0)
+    x = torch.randn(2, 5, 4)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
+    target = torch.tensor([[0, 1, 2, 0, 1], [2, 1, -100, -100, -100]])
+    out = head(x, mask, {})
+    assert torch.allclose(out[mask], head.net(x[mask])) and torch.equal(out[~mask], torch.zeros(3, 3))
+    y = x.clone()
+    y[1, 2:] = 1e6   # garbage in the padding
+    losses = []
+    for feats in (x, y):
+        head.zero_grad()
+        loss = head.loss(head(feats, mask, {}), {"target": target})
+        loss.backward()
+        losses.append((loss.detach(), head.net[1].weight.grad.clone()))
+    assert torch.equal(losses[0][0], losses[1][0]) and torch.equal(losses[0][1], losses[1][1])

@@ -20,11 +20,11 @@ def _task(*overrides):
 
 def test_sample_heads_by_default_paper_heads_on_request():
     sample, paper = _task("task=parsing"), _task("task=parsing", "heads=paper")
-    assert (sample.head.n_lstm_layers, sample.head.n_lstm_hidden) == (1, 128) and sample.module.lr_scheduler is None
+    assert (sample.head.n_lstm_layers, sample.head.n_lstm_hidden) == (1, 64) and sample.module.lr_scheduler is None
     assert (paper.head.n_lstm_layers, paper.head.n_lstm_hidden, paper.batch_tokens) == (3, 400, 5000)  # D&M 2017
     assert _task("task=xnli").head.hidden == 100 and _task("task=xnli", "heads=paper").head.hidden == 300
     for task in ("pos", "pos_transfer"):
-        assert _task(f"task={task}").module.optimizer.lr == 5e-3 and _task(f"task={task}", "heads=paper").module.optimizer.lr == 1e-3
+        assert _task(f"task={task}").module.optimizer.lr == 1e-2 and _task(f"task={task}", "heads=paper").module.optimizer.lr == 1e-3
     assert "heads" not in _task("task=tatoeba") and _task("task=tatoeba").name == "tatoeba"  # tasks without a head: unchanged
 
 

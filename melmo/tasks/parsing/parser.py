@@ -5,6 +5,7 @@ syntactic word) and ``mask`` ``(B, T)`` bool (True on real words). A learned ROO
 prepended as position 0, so heads are indexed ``0..T`` with 0 = ROOT and word ``k`` at position ``k``.
 
     x -> dropout -> BiLSTM -> dropout -> arc MLP (dep), arc MLP (head), label MLP (dep), label MLP (head)
+    (``n_lstm_layers=0``: no BiLSTM, the MLPs read the dropped-out features: the encoder is already contextual)
     s_arc = Biaffine(n_arc_mlp, 1, bias_x=True, bias_y=False)   (B, T, T + 1)   [dependent, head]
     s_rel = Biaffine(n_rel_mlp, n_rels, True, True)             (B, T, T + 1, n_rels)
 
@@ -49,12 +50,14 @@ class BiaffineParser(nn.Module):
         self.n_rels = n_rels
         self.root = nn.Parameter(torch.randn(n_in) / n_in**0.5)
         self.input_dropout = SharedDropout(input_dropout)
+        if n_lstm_layers < 0:
+            raise ValueError(f"n_lstm_layers={n_lstm_layers}: use 0 (no BiLSTM) or more")
         self.lstm = nn.LSTM(
             n_in, n_lstm_hidden, num_layers=n_lstm_layers, batch_first=True, bidirectional=True,
             dropout=lstm_dropout if n_lstm_layers > 1 else 0.0,
-        )
+        ) if n_lstm_layers else None
         self.lstm_dropout = SharedDropout(lstm_dropout)
-        h = 2 * n_lstm_hidden
+        h = 2 * n_lstm_hidden if n_lstm_layers else n_in
         self.arc_mlp_d = MLP(h, n_arc_mlp, mlp_dropout)
         self.arc_mlp_h = MLP(h, n_arc_mlp, mlp_dropout)
         self.rel_mlp_d = MLP(h, n_rel_mlp, mlp_dropout)
@@ -69,11 +72,14 @@ class BiaffineParser(nn.Module):
         mask = mask.bool()
         x = torch.cat((self.root.to(x.dtype).expand(b, 1, -1), x), 1)
         full = torch.cat((mask.new_ones(b, 1), mask), 1)  # (B, T + 1), ROOT always present
-        lengths = full.sum(1).cpu()
-        packed = pack_padded_sequence(self.input_dropout(x), lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=t + 1)
-        out = self.lstm_dropout(out)
+        if self.lstm is None:
+            out = self.input_dropout(x)
+        else:
+            lengths = full.sum(1).cpu()
+            packed = pack_padded_sequence(self.input_dropout(x), lengths, batch_first=True, enforce_sorted=False)
+            out, _ = self.lstm(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=t + 1)
+            out = self.lstm_dropout(out)
         dep, head = out[:, 1:], out
         s_arc = self.arc_attn(self.arc_mlp_d(dep), self.arc_mlp_h(head))
         s_rel = self.rel_attn(self.rel_mlp_d(dep), self.rel_mlp_h(head))

@@ -153,3 +153,25 @@ def test_decode_gives_single_root_trees(projective):
     assert heads.shape == rels.shape == (3, 5) and heads.dtype == torch.long
     assert is_tree(heads.numpy(), lengths.numpy()).all()
     assert (heads[~mask] == 0).all() and (rels[~mask] == 0).all()
+
+
+def test_a_parser_without_a_bilstm_reads_the_features_directly():
+    """heads=sample's n_lstm_layers=0 is allowed and gives the same shapes; the arc scores of a word then
+    depend on its own features and the head's only (no recurrence carries other words in)."""
+    torch.manual_seed(0)
+    x, mask, heads, rels, _ = batch()
+    parser = small_parser(n_lstm_layers=0)
+    assert parser.lstm is None
+    torch.nn.init.normal_(parser.arc_attn.weight)   # zero at start (SuPar): make the scores depend on the words
+    s_arc, s_rel = parser(x, mask)
+    assert s_arc.shape == (3, 5, 6) and s_rel.shape == (3, 5, 6, 4)
+    BiaffineParser.loss(s_arc, s_rel, heads, rels, mask).backward()
+    assert parser.arc_mlp_d.linear.weight.grad.abs().sum() > 0
+    y = x.clone()
+    y[0, 4] += 1.0   # word 5 changes: the score of word 1 with head 3 does not
+    assert torch.equal(parser(y, mask)[0][0, 0, 3], s_arc[0, 0, 3])
+    with_lstm = small_parser(n_lstm_layers=1)   # the negative control: a biLSTM carries word 5 to word 1
+    torch.nn.init.normal_(with_lstm.arc_attn.weight)
+    assert not torch.equal(with_lstm(y, mask)[0][0, 0, 3], with_lstm(x, mask)[0][0, 0, 3])
+    with pytest.raises(ValueError, match="n_lstm_layers=-1"):
+        small_parser(n_lstm_layers=-1)
