@@ -191,6 +191,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
         stages.append(Stage("train", f"train-{m.name}", argv, str(logs / f"train-{m.name}.log"),
                             done=(run_dir / "model" / META_NAME).is_file()))
     split = bool(study.evaluate.get("split_languages", False))
+    launcher = study.evaluate.get("launcher")   # a conf/hydra/launcher name (a Hydra launcher plugin), or null
     paths = {m.name: quoted(out / "models" / m.name / "model") for m in family}
     needs = {m.name: f"train-{m.name}" for m in family}
     evaluated = list(family)
@@ -205,6 +206,19 @@ def plan(cfg: DictConfig) -> list[Stage]:
         tasks = {t: [str(x) for x in langs] for t, langs in study.evaluate.tasks.items()}
         if m.mono:
             tasks = {t: [m.mono] for t in study.evaluate.mono_tasks if m.mono in tasks.get(t, [])}
+        common = [f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
+                  *(study.evaluate.get("extra_overrides") or []), *logger]
+        if launcher and not split and tasks:  # the model's evaluations as one Hydra multirun, spread by the launcher
+            name = f"evaluate-{m.name}" + (f"-{m.mono}" if m.mono else "")
+            todo = [t for t, langs in tasks.items()
+                    if not all((m.encoder, t, lang, str(s)) in have for lang in langs for s in seeds_of(t, seeds))]
+            argv = [py, str(root / "evaluate.py"), "-m", f"hydra/launcher={launcher}",
+                    *(study.evaluate.get("launcher_overrides") or []), f"encoder.path={paths[m.name]}",
+                    f"encoder.name={m.encoder}", f"task={','.join(todo or tasks)}",
+                    *([f"language={m.mono}"] if m.mono else []), *common,
+                    f"hydra.sweep.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
+            stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[needs[m.name]], done=not todo))
+            continue
         for task, langs in tasks.items():
             # one subprocess per (model, task), evaluate.py doing every language of the task (MONO: its
             # own); or one per language with evaluate.split_languages=true
@@ -213,9 +227,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
                 name = f"evaluate-{m.name}-{task}" + (f"-{group[0]}" if split or m.mono else "")
                 lang_arg = [f"language={group[0]}"] if split or m.mono else []
                 argv = [py, str(root / "evaluate.py"), f"encoder.path={paths[m.name]}",
-                        f"encoder.name={m.encoder}", f"task={task}", *lang_arg,
-                        f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
-                        *(study.evaluate.get("extra_overrides") or []), *logger,
+                        f"encoder.name={m.encoder}", f"task={task}", *lang_arg, *common,
                         f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
                 done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds_of(task, seeds))
                 stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[needs[m.name]], done=done))

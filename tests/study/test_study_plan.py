@@ -173,17 +173,21 @@ def test_training_length_tokens_or_paper_epochs(compose_study):
 
 
 def test_small_study_runs_on_the_shipped_sample_with_one_vocabulary_and_budget(compose_study):
-    stages = S.plan(compose_study("study=small"))
+    stages = S.plan(compose_study("study=small", floors=True))   # study=small keeps floors: true
     trains = [s for s in stages if s.kind == "train"]
     assert [s.name for s in trains] == ["train-alpha04", "train-alpha02", "train-trunc", "train-mono_en", "train-mono_fi"]
     for s in trains:
         assert arg(s.argv, "data.vocab_from") == "alpha04"
         assert arg(s.argv, "budget.tokens") == str(2 * 176569.0)   # 2 epochs of the sample's alpha04 mixture
         assert arg(s.argv, "data.corpus_pattern") == f"{ROOT}/data/sample/text/{{lang}}.txt*"
-    evals = {(arg(s.argv, "encoder.name"), arg(s.argv, "task"), arg(s.argv, "language")) for s in stages if s.kind == "evaluate"}
-    assert evals == {(e, t, None) for e in ("M0.4", "M0.2", "TRUNC") for t in [*TASKS, "xnli"]} | \
-        {("MONO", t, lang) for t in ("pos", "parsing") for lang in ("en", "fi")}
+    evals = {(arg(s.argv, "encoder.name"), arg(s.argv, "task"), arg(s.argv, "language")) for s in stages
+             if s.kind == "evaluate" and s.name != "evaluate-floors"}
+    # the five tasks and held-out perplexity (beyond the paper) for the M models, MONO its language's pos, parsing, perplexity
+    assert evals == {(e, t, None) for e in ("M0.4", "M0.2", "TRUNC") for t in [*TASKS, "perplexity"]} | \
+        {("MONO", t, lang) for t in ("pos", "parsing", "perplexity") for lang in ("en", "fi")}
     assert all(arg(s.argv, "seeds") == "[1,2,3]" for s in stages if s.kind == "evaluate")
+    assert next(s for s in stages if s.name == "evaluate-floors")   # the encoder-free floors, not RANDOM (random_floor)
+    assert not any(arg(s.argv, "encoder.name") == "RANDOM" for s in stages)
 
 
 def test_the_paper_study_needs_its_data_roots(compose_study):
