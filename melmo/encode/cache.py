@@ -57,6 +57,20 @@ def cache_key(weights_sha256: str, data_hash: str, tokenization: Mapping, policy
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+class CacheSpaceError(OSError):
+    """The activations would not fit on the cache's disk."""
+
+
+def check_room(directory: Path, needed: int, what: str, margin: float = 0.05) -> None:
+    """Refuse, in one line, a cache that would fill the disk of ``directory``: ``needed`` bytes must
+    fit in its free space less ``margin`` of it (the rule for MultiNLI-sized sets, README "Parsing and XNLI")."""
+    free = shutil.disk_usage(directory).free
+    if needed > free * (1 - margin):
+        raise CacheSpaceError(f"{directory}: the float16 activation cache of {what} needs {needed / 1e9:.2f} GB and the "
+                              f"disk has {free / 1e9:.2f} GB free: point encode.cache_dir at a larger disk, or train on "
+                              "fewer pairs (task.data.max_train_pairs)")
+
+
 class CachedActivations:
     """A published cache entry, memory-mapped read-only."""
 
@@ -118,6 +132,7 @@ class ActivationCache:
         lengths = np.array([len(s) for s in sentences], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         n_tokens, L, D = int(offsets[-1]), model.n_layers, model.dim
+        check_room(final.parent, n_tokens * L * D * 2, f"{label or 'these sentences'}: {n_tokens} tokens x {L} layers x {D}")
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
         try:
             acts_path = tmp / ACTS_NAME

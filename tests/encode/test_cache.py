@@ -109,3 +109,27 @@ def test_no_temporary_left_on_failure(tiny_dir, tmp_path, monkeypatch):
         ActivationCache(tmp_path).get(ModelDir(tiny_dir), SENTS, tokenization=TOK)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
     shutil.rmtree(tmp_path)
+
+
+def test_a_cache_larger_than_the_free_disk_is_refused_before_encoding(tiny_dir, tmp_path, monkeypatch):
+    """The rule for MultiNLI-sized sets: a cache that would not fit is a one-line error naming the
+    directory, the size and the options, before any encoding or file; one that fits is built."""
+    import collections
+
+    import melmo.encode.cache as mod
+
+    model = ModelDir(tiny_dir)
+    need = sum(map(len, SENTS)) * model.n_layers * model.dim * 2   # float16, every layer
+    usage = collections.namedtuple("usage", "total used free")
+    encoded = []
+    real_encode = mod.encode
+    monkeypatch.setattr(mod, "encode", lambda *a, **k: encoded.append(1) or real_encode(*a, **k))
+    monkeypatch.setattr(mod.shutil, "disk_usage", lambda p: usage(10 * need, 9 * need, need))  # 5 % margin: too little
+    with pytest.raises(mod.CacheSpaceError) as err:
+        ActivationCache(tmp_path / "c").get(model, SENTS, tokenization=TOK, label="en/dev")
+    msg = str(err.value)
+    assert "\n" not in msg and str(tmp_path / "c") in msg and "en/dev" in msg and "encode.cache_dir" in msg
+    assert f"{need / 1e9:.2f} GB" in msg
+    assert not encoded and [p for p in (tmp_path / "c").rglob("*") if p.is_file()] == []
+    monkeypatch.setattr(mod.shutil, "disk_usage", lambda p: usage(10 * need, 8 * need, 2 * need))
+    assert ActivationCache(tmp_path / "c").get(model, SENTS, tokenization=TOK).meta["bytes"] == need
