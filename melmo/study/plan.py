@@ -208,10 +208,11 @@ def plan(cfg: DictConfig) -> list[Stage]:
             tasks = {t: [m.mono] for t in study.evaluate.mono_tasks if m.mono in tasks.get(t, [])}
         common = [f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
                   *(study.evaluate.get("extra_overrides") or []), *logger]
+        rows_there = lambda task, langs: all((m.encoder, task, lang, str(s)) in have  # noqa: E731
+                                             for lang in langs for s in seeds_of(task, seeds))
         if launcher and not split and tasks:  # the model's evaluations as one Hydra multirun, spread by the launcher
             name = f"evaluate-{m.name}" + (f"-{m.mono}" if m.mono else "")
-            todo = [t for t, langs in tasks.items()
-                    if not all((m.encoder, t, lang, str(s)) in have for lang in langs for s in seeds_of(t, seeds))]
+            todo = [t for t, langs in tasks.items() if not rows_there(t, langs)]
             argv = [py, str(root / "evaluate.py"), "-m", f"hydra/launcher={launcher}",
                     *(study.evaluate.get("launcher_overrides") or []), f"encoder.path={paths[m.name]}",
                     f"encoder.name={m.encoder}", f"task={','.join(todo or tasks)}",
@@ -229,8 +230,8 @@ def plan(cfg: DictConfig) -> list[Stage]:
                 argv = [py, str(root / "evaluate.py"), f"encoder.path={paths[m.name]}",
                         f"encoder.name={m.encoder}", f"task={task}", *lang_arg, *common,
                         f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
-                done = all((m.encoder, task, lang, str(s)) in have for lang in group for s in seeds_of(task, seeds))
-                stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[needs[m.name]], done=done))
+                stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[needs[m.name]],
+                                    done=rows_there(task, group)))
     if study.get("floors"):
         stages.append(floors_stage(study, py, root, out, seeds, results, have))
     sizes = f"<metadata.json of the {study.analysis.sizes_from} model's corpus>"   # known once it is trained
