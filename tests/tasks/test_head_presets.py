@@ -1,4 +1,4 @@
-"""heads=sample (evaluate's default, study=sample) gives CPU-sized heads; heads=paper (study=paper) the papers' sizes."""
+"""heads=sample (evaluate's default, study=small) gives CPU-sized heads, heads=quick (study=sample) the same on a shorter budget; heads=paper (study=paper) the papers' sizes."""
 
 from pathlib import Path
 
@@ -32,5 +32,12 @@ def test_the_studies_choose_their_heads():
     def overrides(name):
         return OmegaConf.to_container(OmegaConf.load(CONF / "study" / f"{name}.yaml").evaluate.overrides, resolve=False)
 
-    sample, paper = overrides("sample"), overrides("paper")
-    assert "heads=sample" in sample and "heads=paper" in paper
+    sample, small, paper = overrides("sample"), overrides("small"), overrides("paper")
+    assert "heads=quick" in sample and "heads=sample" in small and "heads=paper" in paper
+
+
+def test_quick_heads_are_the_sample_heads_on_a_shorter_budget():
+    for task in ("pos", "pos_transfer", "parsing", "xnli"):
+        quick, sample = _task(f"task={task}", "heads=quick"), _task(f"task={task}")
+        assert quick.trainer.max_epochs < sample.trainer.max_epochs
+        assert quick.head == sample.head and quick.module.optimizer == sample.module.optimizer

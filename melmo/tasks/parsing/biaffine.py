@@ -24,10 +24,21 @@ class Biaffine(nn.Module):
     def extra_repr(self) -> str:
         return f"n_in={self.n_in}, n_out={self.n_out}, bias_x={self.bias_x}, bias_y={self.bias_y}"
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def _biased(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.bias_x:
             x = torch.cat((x, torch.ones_like(x[..., :1])), -1)
         if self.bias_y:
             y = torch.cat((y, torch.ones_like(y[..., :1])), -1)
+        return x, y
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        x, y = self._biased(x, y)
         s = torch.einsum("bxi,oij,byj->bxyo", x, self.weight, y)
         return s.squeeze(-1) if self.n_out == 1 else s
+
+    def pairs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The scores of aligned pairs only: ``x``, ``y`` ``(B, T, n_in)`` -> ``(B, T, n_out)``,
+        ``s[b, t] = forward(x, y)[b, t, t]`` (e.g. each dependent with one chosen head: T pairs
+        instead of T x T)."""
+        x, y = self._biased(x, y)
+        return torch.einsum("bti,oij,btj->bto", x, self.weight, y)

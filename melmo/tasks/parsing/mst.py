@@ -73,9 +73,9 @@ def _cle(s: np.ndarray, root_arc: np.ndarray) -> np.ndarray:
             return parent
         other = s[roots, 1:].max(1)  # best non-root head of each root child
         s[roots[np.argmin(s[roots, 0] - other)], 0] = NEG_INF
-    in_cycle = np.zeros(len(s), dtype=bool)
-    in_cycle[cyc] = True
-    out = np.flatnonzero(~in_cycle)  # out[0] == 0, the root is never on a cycle
+    outside = np.ones(len(s), dtype=bool)
+    outside[cyc] = False
+    out = outside.nonzero()[0]  # out[0] == 0, the root is never on a cycle
     o = len(out)
     kept = s[cyc, parent[cyc]]  # score of each cycle node's cycle arc
     heads_in = s[cyc[:, None], out]
@@ -86,11 +86,13 @@ def _cle(s: np.ndarray, root_arc: np.ndarray) -> np.ndarray:
     leave_head = leave.argmax(1)
     t = np.empty((o + 1, o + 1))
     t[:o, :o] = s[out[:, None], out]
-    t[:o, o] = leave[np.arange(o), leave_head]
-    t[o, :o] = enter[enter_dep, np.arange(o)]
+    t[:o, o] = leave.max(1)
+    t[o, :o] = enter.max(0)
     t[o, o] = NEG_INF
     t[0, :] = NEG_INF
-    sub_root = np.append(root_arc[out], t[o, 0])
+    sub_root = np.empty(o + 1)
+    sub_root[:o] = root_arc[out]
+    sub_root[o] = t[o, 0]
     sub = _cle(t, sub_root)
     result = parent.copy()  # cycle nodes keep their cycle arcs but one
     via_cycle = sub[:o] == o
@@ -119,14 +121,18 @@ def chu_liu_edmonds(scores: np.ndarray) -> np.ndarray:
 
 def _greedy(s: np.ndarray, lengths: np.ndarray, return_masked: bool = False):
     """Row-wise argmax heads ``(B, T)`` with padding heads and self-loops forbidden (and, with
-    ``return_masked``, the scores with every forbidden arc at -inf)."""
+    ``return_masked``, the scores with every forbidden arc at -inf). Three passes over the scores
+    (mask the padding heads, find NaNs, argmax): the decoder's share for the trees greedy gets right."""
     _b, t, _ = s.shape
     pos = np.arange(t + 1)
-    allowed = pos[None, None, :] <= lengths[:, None, None]  # head must be ROOT or a real word
-    allowed = allowed & (pos[None, None, :] != (np.arange(t) + 1)[None, :, None])  # no self-loop
-    masked = np.where(allowed & ~np.isnan(s), s, NEG_INF)
+    masked = np.where(pos[None, None, :] <= lengths[:, None, None], s, NEG_INF)  # head must be ROOT or a real word
+    words = np.arange(t)
+    masked[:, words, words + 1] = NEG_INF  # no self-loop
+    nan = np.isnan(masked)
+    if nan.any():
+        masked[nan] = NEG_INF
     heads = masked.argmax(-1)
-    heads[np.arange(t)[None, :] >= lengths[:, None]] = 0
+    heads[words[None, :] >= lengths[:, None]] = 0
     return (heads, masked) if return_masked else heads
 
 

@@ -8,6 +8,7 @@ prepended as position 0, so heads are indexed ``0..T`` with 0 = ROOT and word ``
     (``n_lstm_layers=0``: no BiLSTM, the MLPs read the dropped-out features: the encoder is already contextual)
     s_arc = Biaffine(n_arc_mlp, 1, bias_x=True, bias_y=False)   (B, T, T + 1)   [dependent, head]
     s_rel = Biaffine(n_rel_mlp, n_rels, True, True)             (B, T, T + 1, n_rels)
+    (training and decoding need s_rel at one head per word only: ``encode`` + ``rel_at``, (B, T, n_rels))
 
 Padding heads and self-loops score -inf in ``s_arc``. ``loss`` is cross-entropy over heads plus
 cross-entropy over relations at the gold head (relations equal to ``ignore_index``, e.g. unseen in
@@ -65,9 +66,11 @@ class BiaffineParser(nn.Module):
         self.arc_attn = Biaffine(n_arc_mlp, 1, bias_x=True, bias_y=False)
         self.rel_attn = Biaffine(n_rel_mlp, n_rels, bias_x=True, bias_y=True)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x`` ``(B, T, n_in)``, ``mask`` ``(B, T)`` -> ``s_arc`` ``(B, T, T + 1)``,
-        ``s_rel`` ``(B, T, T + 1, n_rels)``; row ``i`` is word ``i + 1``, column ``j`` its head ``j``."""
+    def encode(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``x`` ``(B, T, n_in)``, ``mask`` ``(B, T)`` -> ``s_arc`` ``(B, T, T + 1)`` (row ``i`` is word
+        ``i + 1``, column ``j`` its head ``j``), and the relation MLPs' outputs ``rel_d`` ``(B, T, n_rel_mlp)``
+        (dependents) and ``rel_h`` ``(B, T + 1, n_rel_mlp)`` (heads, ROOT first), which ``rel_scores`` turns
+        into relation scores at every head (``forward``) or at one chosen head per word (``rel_at``)."""
         b, t, _ = x.shape
         mask = mask.bool()
         x = torch.cat((self.root.to(x.dtype).expand(b, 1, -1), x), 1)
@@ -82,22 +85,38 @@ class BiaffineParser(nn.Module):
             out = self.lstm_dropout(out)
         dep, head = out[:, 1:], out
         s_arc = self.arc_attn(self.arc_mlp_d(dep), self.arc_mlp_h(head))
-        s_rel = self.rel_attn(self.rel_mlp_d(dep), self.rel_mlp_h(head))
         pos = torch.arange(t + 1, device=x.device)
         self_loop = pos[None, :] == pos[1:, None]  # (T, T + 1): word i + 1 heading itself
         bad = ~full[:, None, :] | self_loop[None]
         s_arc = s_arc.masked_fill(bad, float("-inf"))
-        return s_arc, s_rel
+        return s_arc, self.rel_mlp_d(dep), self.rel_mlp_h(head)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` ``(B, T, n_in)``, ``mask`` ``(B, T)`` -> ``s_arc`` ``(B, T, T + 1)``,
+        ``s_rel`` ``(B, T, T + 1, n_rels)``: relation scores at every possible head."""
+        s_arc, rel_d, rel_h = self.encode(x, mask)
+        return s_arc, self.rel_attn(rel_d, rel_h)
+
+    def rel_at(self, rel_d: torch.Tensor, rel_h: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
+        """Relation scores of each word at one head only, ``heads`` ``(B, T)`` in ``0..T`` (padding: any
+        value; negative reads ROOT) -> ``(B, T, n_rels)`` = ``forward``'s ``s_rel`` gathered at ``heads``,
+        without the ``T + 1`` heads' worth of scores (the cost of training and decoding relations)."""
+        at = heads.clamp(min=0).unsqueeze(-1).expand(-1, -1, rel_h.shape[-1])
+        return self.rel_attn.pairs(rel_d, rel_h.gather(1, at))
 
     @staticmethod
     def loss(s_arc: torch.Tensor, s_rel: torch.Tensor, heads: torch.Tensor, rels: torch.Tensor,
              mask: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy over the gold heads of real words plus mean cross-entropy over
-        relations at the gold head. ``heads``, ``rels`` ``(B, T)`` long; ``mask`` ``(B, T)``."""
+        relations at the gold head. ``s_rel`` ``(B, T, T + 1, n_rels)`` at every head, or ``(B, T, n_rels)``
+        already at the gold heads (``rel_at``); ``heads``, ``rels`` ``(B, T)`` long; ``mask`` ``(B, T)``."""
         mask = mask.bool()
         gold = heads[mask]
         arc_loss = F.cross_entropy(s_arc[mask], gold)
-        rel_scores = s_rel[mask][torch.arange(len(gold), device=gold.device), gold]  # (N, n_rels)
+        if s_rel.dim() == 3:
+            rel_scores = s_rel[mask]  # (N, n_rels)
+        else:
+            rel_scores = s_rel[mask][torch.arange(len(gold), device=gold.device), gold]  # (N, n_rels)
         target = rels[mask]
         if (target == IGNORE_INDEX).all():
             return arc_loss
@@ -109,8 +128,14 @@ class BiaffineParser(nn.Module):
                projective: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Trees with one ROOT child (Chu-Liu-Edmonds, or Eisner if ``projective``) and the best
         relation at each predicted head: ``heads``, ``rels`` ``(B, T)`` long, 0 on padding."""
-        lengths = mask.bool().sum(1).cpu().numpy()
-        decode = decode_eisner if projective else decode_mst
-        heads = torch.from_numpy(np.asarray(decode(s_arc.float(), lengths))).to(s_arc.device)
+        heads = BiaffineParser.decode_heads(s_arc, mask, projective)
         rels = s_rel.argmax(-1).gather(2, heads.unsqueeze(-1)).squeeze(-1)
         return heads, rels.masked_fill(~mask.bool(), 0)
+
+    @staticmethod
+    @torch.no_grad()
+    def decode_heads(s_arc: torch.Tensor, mask: torch.Tensor, projective: bool = False) -> torch.Tensor:
+        """The best trees with one ROOT child: heads ``(B, T)`` long, 0 on padding."""
+        lengths = mask.bool().sum(1).cpu().numpy()
+        decode = decode_eisner if projective else decode_mst
+        return torch.from_numpy(np.asarray(decode(s_arc.float(), lengths))).to(s_arc.device)

@@ -42,7 +42,7 @@ TASK = "parsing"
 
 class ParserHead(nn.Module):
     """The HeadModule interface around a BiaffineParser. Batches carry ``heads`` and ``rels``
-    ``(B, T)``; ``predict`` returns ``(B, T, 2)``: decoded head and relation id per word. The held-out
+    ``(B, T)``; the output is ``BiaffineParser.encode``'s; ``predict`` returns ``(B, T, 2)``: decoded head and relation id per word. The held-out
     metrics are torchmetrics means over words of the decoded trees: ``uas`` and ``las`` (relations
     compared with subtypes stripped, as the CoNLL 2018 scorer does), ``monitor`` first."""
 
@@ -56,13 +56,22 @@ class ParserHead(nn.Module):
         self.register_buffer("base_of", torch.tensor([first[b] for b in bases], dtype=torch.long), persistent=False)
 
     def forward(self, features, mask, batch):
-        return self.parser(features, mask)
+        """(s_arc, rel_d, rel_h) of ``BiaffineParser.encode``: relations are scored at the gold heads
+        (loss) or the decoded ones (decode) only."""
+        return self.parser.encode(features, mask)
 
     def loss(self, output, batch):
-        return self.parser.loss(*output, batch["heads"], batch["rels"], batch["mask"])
+        s_arc, rel_d, rel_h = output
+        s_rel = self.parser.rel_at(rel_d, rel_h, batch["heads"])
+        return self.parser.loss(s_arc, s_rel, batch["heads"], batch["rels"], batch["mask"])
 
+    @torch.no_grad()
     def decode(self, output, batch):
-        return self.parser.decode(*output, batch["mask"], projective=self.projective)
+        s_arc, rel_d, rel_h = output
+        mask = batch["mask"].bool()
+        heads = self.parser.decode_heads(s_arc, mask, projective=self.projective)
+        rels = self.parser.rel_at(rel_d, rel_h, heads).argmax(-1)
+        return heads, rels.masked_fill(~mask, 0)
 
     def predict(self, output, batch):
         heads, rels = self.decode(output, batch)

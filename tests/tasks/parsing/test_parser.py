@@ -7,6 +7,7 @@ from melmo.tasks.parsing.biaffine import Biaffine
 from melmo.tasks.parsing.mlp import MLP
 from melmo.tasks.parsing.mst import is_tree
 from melmo.tasks.parsing.parser import IGNORE_INDEX, BiaffineParser
+from melmo.tasks.parsing.task import ParserHead
 from melmo.tasks.parsing.vocab import RelationVocab
 
 
@@ -175,3 +176,31 @@ def test_a_parser_without_a_bilstm_reads_the_features_directly():
     assert not torch.equal(with_lstm(y, mask)[0][0, 0, 3], with_lstm(x, mask)[0][0, 0, 3])
     with pytest.raises(ValueError, match="n_lstm_layers=-1"):
         small_parser(n_lstm_layers=-1)
+
+
+def test_relations_at_one_head_equal_the_full_scores_gathered():
+    """Training and decoding score relations at one head per word (``encode`` + ``rel_at``): the same
+    loss, gradients and trees as the reference path (``forward``'s every-head ``s_rel``, gathered)."""
+    torch.manual_seed(2)
+    x, mask, heads, rels, _ = batch()
+    p = small_parser()
+    with torch.no_grad():
+        for w in (p.arc_attn.weight, p.rel_attn.weight):
+            w.normal_()
+    p.eval()  # no dropout: both paths see the same features
+    s_arc, s_rel = p(x, mask)
+    full_loss = BiaffineParser.loss(s_arc, s_rel, heads, rels, mask)
+    full_grads = torch.autograd.grad(full_loss, list(p.parameters()))
+    s_arc2, rel_d, rel_h = p.encode(x, mask)
+    at_gold = p.rel_at(rel_d, rel_h, heads)
+    brute = torch.stack([torch.stack([s_rel[b, i, heads[b, i].clamp(min=0)] for i in range(5)]) for b in range(3)])
+    torch.testing.assert_close(at_gold, brute, rtol=1e-5, atol=1e-5)
+    lazy_loss = BiaffineParser.loss(s_arc2, at_gold, heads, rels, mask)
+    torch.testing.assert_close(lazy_loss, full_loss, rtol=1e-6, atol=1e-6)
+    for g_full, g_lazy in zip(full_grads, torch.autograd.grad(lazy_loss, list(p.parameters()))):
+        torch.testing.assert_close(g_lazy, g_full, rtol=1e-5, atol=1e-6)
+    vocab = RelationVocab([f"r{k}" for k in range(4)])
+    head = ParserHead(p, vocab)
+    got_heads, got_rels = head.decode(p.encode(x, mask), {"mask": mask})
+    ref_heads, ref_rels = p.decode(s_arc, s_rel, mask)
+    assert torch.equal(got_heads, ref_heads) and torch.equal(got_rels, ref_rels)
