@@ -45,7 +45,8 @@ class Stage:
     needs: list[str] = field(default_factory=list)   # stage names that must succeed first
     done: bool = False        # finished before this run: not launched
     status: str = "pending"   # pending | skipped | ok | failed | blocked
-    seconds: float | None = None
+    seconds: float | None = None   # this run's
+    earlier_seconds: float | None = None   # a stage done before this run: the run that did it (study.json)
 
 
 # ------------------------------------------------------------------------------------------ models

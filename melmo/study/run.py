@@ -75,8 +75,24 @@ def write_manifest(cfg: DictConfig, stages: list[Stage]) -> Path:
     return out / "study.json"
 
 
-def stage_times(stages: list[Stage]) -> str:
-    """One line: seconds of the stages run now, per kind, per evaluated task and in total."""
+def earlier_seconds(out: Path) -> dict[str, float]:
+    """Stage name -> seconds it took in the run that did it, from ``<out>/study.json`` (a rerun skips
+    finished stages but keeps their times)."""
+    try:
+        body = json.loads((out / "study.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    got = {}
+    for s in body.get("stages", []):
+        sec = s.get("seconds") if s.get("seconds") is not None else s.get("earlier_seconds")
+        if sec is not None:
+            got[str(s.get("name"))] = float(sec)
+    return got
+
+
+def stage_times(stages: list[Stage], wall: float | None = None) -> str:
+    """One line: seconds of the stages run now, per kind, per evaluated task and in total (and the
+    run's wall-clock seconds: less than the total when stages ran side by side)."""
     per: dict[str, float] = {}
     for s in stages:
         if s.seconds is None:
@@ -85,7 +101,8 @@ def stage_times(stages: list[Stage]) -> str:
         key = f"{s.kind} {task}".strip()
         per[key] = per.get(key, 0.0) + s.seconds
     parts = ", ".join(f"{k} {v:.0f} s" for k, v in per.items())
-    return f"stage times (this run): {parts or 'nothing run'}; total {sum(per.values()):.0f} s"
+    wall_part = f" in {wall:.0f} s wall" if wall is not None else ""
+    return f"stage times (this run): {parts or 'nothing run'}; total {sum(per.values()):.0f} s{wall_part}"
 
 
 def _threads_env(jobs: int) -> dict[str, str]:
@@ -112,6 +129,11 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
     todo = sum(not s.done for s in stages)
     echo(f"study {cfg.study.name}: {total} stages, {total - todo} already done, {todo} to run"
          f"{f', {jobs} at a time' if jobs > 1 else ''}; directory {out}")
+    before = earlier_seconds(out)
+    for s in stages:
+        if s.done:
+            s.earlier_seconds = before.get(s.name)
+    started = time.monotonic()
     write_manifest(cfg, stages)
     failed: set[str] = set()
     finished: set[str] = set()
@@ -195,7 +217,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
                 settle(s, *fut.result())
                 finished.add(s.name)
     manifest = write_manifest(cfg, stages)
-    echo(stage_times(stages))
+    echo(stage_times(stages, time.monotonic() - started))
     echo(f"models: {out / 'models'}/<name>/model   results: {out / 'results.csv'}   "
          f"analysis: {out / 'analysis'}   manifest: {manifest}   logs: {out / 'logs'}")
     if failed:

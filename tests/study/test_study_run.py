@@ -42,6 +42,9 @@ def test_study_trains_each_model_once_and_a_rerun_does_nothing(tmp_path, session
     second = study(tmp_path, session_cache, "study.strategies=[alpha04,trunc]")
     assert second.returncode == 0, second.stderr[-3000:]
     assert second.stdout.count("done before, skipped") == 2 and "running" not in second.stdout
+    again = json.loads((out / "study.json").read_text())  # the rerun keeps the times of the run that trained
+    assert [s["earlier_seconds"] for s in again["stages"]] == [s["seconds"] for s in manifest["stages"]]
+    assert all(s["seconds"] is None for s in again["stages"]) and " s wall" in second.stdout
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and "models" in p.parts} == stamps
     assert {p: p.read_text() for p in (out / "logs").iterdir()} == logs
 

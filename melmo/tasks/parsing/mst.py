@@ -52,10 +52,17 @@ def _find_cycle(parent: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _cle(s: np.ndarray, root_arc: np.ndarray) -> np.ndarray:
+def _cle(s: np.ndarray, root_arc: np.ndarray, parent: np.ndarray | None = None,
+         alive: np.ndarray | None = None) -> np.ndarray:
     """Chu-Liu-Edmonds with exactly one root child on a dense ``(m, m)`` matrix ``s[dep, head]``
-    (row 0 = root, all -inf; forbidden arcs -inf; ``s`` is modified). ``root_arc`` ``(m,)``: each
-    node's root arc score, also where ``s[:, 0]`` has it swapped out. Returns parents ``(m,)``.
+    (row 0 = root, all -inf; forbidden arcs -inf; ``s`` and ``root_arc`` are modified). ``root_arc``
+    ``(m,)``: each node's root arc score, also where ``s[:, 0]`` has it swapped out. ``parent``:
+    ``s.argmax(1)`` (root's 0) when the caller has it. Returns parents ``(m,)``.
+
+    A cycle is contracted in place into its first node: that node's row becomes the best way into the
+    cycle from each head, its column the best head inside the cycle for each dependent, and the other
+    members leave the graph (``alive`` False, rows and columns -inf), so every level works on the same
+    matrix with a handful of array operations.
 
     The root constraint as Gabow & Tarjan (1984), in Zmigrod, Vieira & Cotterell's (2020)
     formulation: once the greedy graph has no cycle, while the root has several children the one
@@ -63,43 +70,44 @@ def _cle(s: np.ndarray, root_arc: np.ndarray) -> np.ndarray:
     the swap closes is contracted as usual, and the contracted node may enter it through the root
     arc of any member, swapped or not."""
     while True:
-        parent = s.argmax(1)
-        parent[0] = 0
+        if parent is None:
+            parent = s.argmax(1)
+            parent[0] = 0  # a node that left the graph (all -inf) also gets 0: never on a cycle
         cyc = _find_cycle(parent)
         if cyc is not None:
             break
-        roots = np.flatnonzero(parent[1:] == 0) + 1
+        roots = (parent == 0)
+        roots[0] = False
+        if alive is not None:
+            roots &= alive
+        roots = roots.nonzero()[0]
         if len(roots) <= 1:
             return parent
         other = s[roots, 1:].max(1)  # best non-root head of each root child
         s[roots[np.argmin(s[roots, 0] - other)], 0] = NEG_INF
-    outside = np.ones(len(s), dtype=bool)
-    outside[cyc] = False
-    out = outside.nonzero()[0]  # out[0] == 0, the root is never on a cycle
-    o = len(out)
+        parent = None
     kept = s[cyc, parent[cyc]]  # score of each cycle node's cycle arc
-    heads_in = s[cyc[:, None], out]
-    heads_in[:, 0] = root_arc[cyc]  # the contracted node may enter through any member's root arc
-    enter = heads_in - kept[:, None]  # gain of breaking the cycle at i with head j
-    enter_dep = enter.argmax(0)
-    leave = s[out[:, None], cyc]  # outside dependent k taking a head inside the cycle
-    leave_head = leave.argmax(1)
-    t = np.empty((o + 1, o + 1))
-    t[:o, :o] = s[out[:, None], out]
-    t[:o, o] = leave.max(1)
-    t[o, :o] = enter.max(0)
-    t[o, o] = NEG_INF
-    t[0, :] = NEG_INF
-    sub_root = np.empty(o + 1)
-    sub_root[:o] = root_arc[out]
-    sub_root[o] = t[o, 0]
-    sub = _cle(t, sub_root)
-    result = parent.copy()  # cycle nodes keep their cycle arcs but one
-    via_cycle = sub[:o] == o
-    result[out] = np.where(via_cycle, cyc[leave_head], out[np.minimum(sub[:o], o - 1)])
+    enter = s[cyc] - kept[:, None]  # (c, m): gain of breaking the cycle at member i with head j
+    enter[:, 0] = root_arc[cyc] - kept  # the cycle may be entered through any member's root arc
+    enter[:, cyc] = NEG_INF
+    enter_dep, enter_best = enter.argmax(0), enter.max(0)
+    leave = s[:, cyc]  # (m, c): dependent k taking a head inside the cycle
+    leave_head, leave_best = leave.argmax(1), leave.max(1)
+    c0, gone = cyc[0], cyc[1:]
+    s[:, c0] = leave_best
+    s[c0] = enter_best
+    s[c0, c0] = NEG_INF
+    s[gone] = NEG_INF
+    s[:, gone] = NEG_INF
+    root_arc[c0] = enter_best[0]
+    alive = np.ones(len(s), dtype=bool) if alive is None else alive.copy()
+    alive[gone] = False
+    sub = _cle(s, root_arc, None, alive)
+    result = np.where(sub == c0, cyc[leave_head], sub)  # a dependent of the cycle: its best member
+    result[cyc] = parent[cyc]  # cycle nodes keep their cycle arcs but the one entered
+    j = sub[c0]
+    result[cyc[enter_dep[j]]] = j
     result[0] = 0
-    j = sub[o]
-    result[cyc[enter_dep[j]]] = out[j]
     return result
 
 
@@ -121,23 +129,25 @@ def chu_liu_edmonds(scores: np.ndarray) -> np.ndarray:
 
 def _greedy(s: np.ndarray, lengths: np.ndarray, return_masked: bool = False):
     """Row-wise argmax heads ``(B, T)`` with padding heads and self-loops forbidden (and, with
-    ``return_masked``, the scores with every forbidden arc at -inf). Three passes over the scores
-    (mask the padding heads, find NaNs, argmax): the decoder's share for the trees greedy gets right."""
+    ``return_masked``, the scores with every forbidden arc at -inf). Two passes over the scores when
+    they hold no NaN (mask the padding heads, argmax): the decoder's share for the trees greedy gets
+    right. NumPy's argmax picks a row's NaN when it has one, so a NaN is seen in the chosen scores."""
     _b, t, _ = s.shape
     pos = np.arange(t + 1)
     masked = np.where(pos[None, None, :] <= lengths[:, None, None], s, NEG_INF)  # head must be ROOT or a real word
     words = np.arange(t)
     masked[:, words, words + 1] = NEG_INF  # no self-loop
-    nan = np.isnan(masked)
-    if nan.any():
-        masked[nan] = NEG_INF
     heads = masked.argmax(-1)
+    if np.isnan(np.take_along_axis(masked, heads[..., None], -1)).any():  # NaN = a forbidden arc
+        masked[np.isnan(masked)] = NEG_INF
+        heads = masked.argmax(-1)
     heads[words[None, :] >= lengths[:, None]] = 0
     return (heads, masked) if return_masked else heads
 
 
 def is_tree(heads: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """``(B,)`` bool: ``heads`` ``(B, T)`` form a tree with exactly one ROOT child (vectorised)."""
+    """``(B,)`` bool: ``heads`` ``(B, T)`` form a tree with exactly one ROOT child (vectorised:
+    pointer doubling over the batch's nodes numbered as one array)."""
     heads = np.asarray(heads, dtype=np.int64)
     b, t = heads.shape
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -146,10 +156,11 @@ def is_tree(heads: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     parent = np.zeros((b, t + 1), dtype=np.int64)
     parent[:, 1:] = np.where(real, heads, 0)
     in_range = ((parent >= 0) & (parent <= lengths[:, None])).all(1)
-    parent = np.clip(parent, 0, t)
+    base = np.arange(b)[:, None] * (t + 1)
+    up = (np.clip(parent, 0, t) + base).ravel()  # node -> its parent, batch-wide numbering
     for _ in range(max(1, int(np.ceil(np.log2(t + 1))))):  # after k steps: ancestor 2^k up
-        parent = np.take_along_axis(parent, parent, axis=1)
-    return one_root & in_range & (parent == 0).all(1)
+        up = up[up]
+    return one_root & in_range & (up.reshape(b, t + 1) == base).all(1)
 
 
 def decode_mst(scores, lengths) -> np.ndarray:
@@ -160,11 +171,18 @@ def decode_mst(scores, lengths) -> np.ndarray:
     if s.ndim != 3 or s.shape[2] != s.shape[1] + 1 or lengths.shape != (s.shape[0],):
         raise ValueError(f"scores must be (B, T, T + 1) and lengths (B,), got {s.shape} and {lengths.shape}")
     heads, masked = _greedy(s, lengths, return_masked=True)
-    for k in np.flatnonzero(~is_tree(heads, lengths)):
+    failing = np.flatnonzero(~is_tree(heads, lengths))
+    if len(failing):
+        pad = np.arange(s.shape[1])[None, :] >= lengths[failing, None]
+        no_root = ~(np.isfinite(masked[failing, :, 0]) | pad).all(1)
+        if no_root.any():
+            raise ValueError(f"sentence {failing[no_root.argmax()]}: every word needs a finite score for ROOT as its head")
+    for k in failing:
         n = int(lengths[k])
-        if not np.isfinite(masked[k, :n, 0]).all():
-            raise ValueError(f"sentence {k}: every word needs a finite score for ROOT as its head")
-        m = np.full((n + 1, n + 1), NEG_INF)
+        m = np.empty((n + 1, n + 1))
+        m[0] = NEG_INF
         m[1:] = masked[k, :n, : n + 1]  # self-loops and padding already -inf
-        heads[k, :n] = _cle(m, m[:, 0].copy())[1:]
+        parent = np.empty(n + 1, dtype=np.int64)
+        parent[0], parent[1:] = 0, heads[k, :n]  # the greedy heads: m's row-wise argmax
+        heads[k, :n] = _cle(m, m[:, 0].copy(), parent)[1:]
     return heads

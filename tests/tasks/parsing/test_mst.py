@@ -120,6 +120,20 @@ def test_batched_decode_matches_per_sentence_and_zero_pads():
     assert is_tree(heads, lengths).all()
 
 
+def test_nan_is_a_forbidden_arc_in_the_batched_decoder():
+    """NaN scores (a forbidden arc, as in ufal's API) may sit where the greedy argmax would look: the
+    trees are the best ones without those arcs (brute force over every single-root tree)."""
+    rng = np.random.default_rng(4)
+    lengths = np.array([5, 4, 6])
+    s = rng.normal(size=(3, 6, 7))
+    s[0, 2, 3] = s[1, 0, 2] = s[2, 4, 1] = np.nan  # NumPy's argmax picks a NaN before any number
+    heads = decode_mst(s, lengths)
+    for b, n in enumerate(lengths):
+        forbidden = np.where(np.isnan(s[b, :n, : n + 1]), NEG, s[b, :n, : n + 1])
+        assert is_single_root_tree(heads[b, :n].tolist())
+        assert score(forbidden, heads[b, :n]) == pytest.approx(brute_force_best(forbidden))
+
+
 def test_is_tree_flags_cycles_and_extra_roots():
     lengths = np.array([3, 3, 3, 2])
     heads = np.array([[0, 1, 2], [2, 3, 1], [0, 0, 1], [0, 1, 0]])
