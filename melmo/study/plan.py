@@ -256,7 +256,7 @@ def floors_stage(study: DictConfig, py: str, root: Path, out: Path, seeds: list[
             f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
             f"hydra.run.dir={quoted(out / 'evaluations' / 'floors')}"]
     done = all((enc, t, lang, str(s)) in have for t, langs in tasks.items() for enc in FLOOR_ENCODERS[t]
-               for lang in langs for s in seeds)
+               for lang in langs for s in seeds_of(t, seeds))
     return Stage("evaluate", "evaluate-floors", argv, str(out / "logs" / "evaluate-floors.log"), done=done)
 
 

@@ -13,8 +13,9 @@ Rows are ordinary results rows, under encoder names of their own (conf/task/base
 
 The random-weight encoder of the same architecture, the third floor, is an ordinary encoder:
 ``python evaluate.py task=<task> encoder.path=random:<arch or model dir>`` (melmo.encode.model_dir).
-A floor is deterministic; it is written under every seed of ``seeds`` so that a study's rerun
-finds it done and seed statistics see no spread.
+A floor is deterministic; it is written under the seeds the task's own rows carry
+(``melmo.results.table.seeds_of``: every seed of ``seeds`` for tasks with a head, 0 for tatoeba), so that a
+study's rerun finds it done and seed statistics see no spread.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from melmo.results.table import append_results, done_keys
+from melmo.results.table import append_results, done_keys, seeds_of
 from melmo.tasks.conllu import read_conllu
 from melmo.tasks.tatoeba import read_pair, tatoeba_languages
 from melmo.tasks.ud import Units, make_units, split_plan, treebank_files, ud_languages
@@ -146,7 +147,7 @@ def run_baseline(cfg: DictConfig) -> list[dict]:
     rows = []
     for floor in tcfg.floors:
         for (enc, task, lang), value in FLOORS[floor](cfg).items():
-            todo = [s for s in seeds if (enc, task, lang, str(s)) not in have]
+            todo = [s for s in seeds_of(task, seeds) if (enc, task, lang, str(s)) not in have]
             rows += [{"encoder": enc, "task": task, "metric": "acc", "language": lang, "seed": s, "value": f"{value:.6g}"}
                      for s in todo]
             log.info("baseline %s %s %s: %.4f", enc, task, lang, value)
