@@ -52,10 +52,9 @@ def head_epoch(module, loader, encoder=None, words=None) -> float:
     t = time.perf_counter()
     for batch in loader:
         if encoder is not None:
-            with torch.inference_mode():
+            with torch.no_grad():  # not inference_mode: the head saves the mask and features for its backward
                 out = encoder(batch_to_ids([words[i] for i in batch["index"].tolist()]))
-                layers = torch.stack(out.layers, 2)  # (B, T, L, D)
-            batch = {**batch, "layers": layers.clone(), "mask": out.mask}
+                batch = {**batch, "layers": torch.stack(out.layers, 2), "mask": out.mask}  # (B, T, L, D)
         loss = module.head.loss(module(batch), batch)
         opt.zero_grad()
         loss.backward()
