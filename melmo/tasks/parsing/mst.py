@@ -69,7 +69,7 @@ def _cle(s: np.ndarray, root_arc: np.ndarray, parent: np.ndarray | None = None,
     whose swap to its best other head costs least is swapped (its root arc leaves ``s``); a cycle
     the swap closes is contracted as usual, and the contracted node may enter it through the root
     arc of any member, swapped or not."""
-    while True:
+    for _ in range(len(s) + 1):  # a pass without a cycle swaps one root arc out: at most m passes
         if parent is None:
             parent = s.argmax(1)
             parent[0] = 0  # a node that left the graph (all -inf) also gets 0: never on a cycle
@@ -84,8 +84,11 @@ def _cle(s: np.ndarray, root_arc: np.ndarray, parent: np.ndarray | None = None,
         if len(roots) <= 1:
             return parent
         other = s[roots, 1:].max(1)  # best non-root head of each root child
-        s[roots[np.argmin(s[roots, 0] - other)], 0] = NEG_INF
+        with np.errstate(invalid="ignore"):  # -inf - -inf: a root child with no other head (infeasible, below)
+            s[roots[np.argmin(s[roots, 0] - other)], 0] = NEG_INF
         parent = None
+    else:  # e.g. two words whose only allowed head is ROOT
+        raise ValueError("no tree with exactly one ROOT child: too many words can only take ROOT as their head")
     kept = s[cyc, parent[cyc]]  # score of each cycle node's cycle arc
     enter = s[cyc] - kept[:, None]  # (c, m): gain of breaking the cycle at member i with head j
     enter[:, 0] = root_arc[cyc] - kept  # the cycle may be entered through any member's root arc

@@ -134,6 +134,23 @@ def test_nan_is_a_forbidden_arc_in_the_batched_decoder():
         assert score(forbidden, heads[b, :n]) == pytest.approx(brute_force_best(forbidden))
 
 
+def test_no_single_root_tree_is_an_error_not_a_hang():
+    """Two words that may only take ROOT: no tree with one ROOT child exists; the decoder says so (it
+    looped for ever before). The alarm turns a regression into a failure instead of a hung suite."""
+    import signal
+
+    s = np.array([[1.0, -np.inf, -np.inf], [2.0, -np.inf, -np.inf]])
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("decoding did not stop"))
+    signal.alarm(10)
+    try:
+        with pytest.raises(ValueError, match="no tree with exactly one ROOT child"):
+            chu_liu_edmonds(s)
+        with pytest.raises(ValueError, match="no tree with exactly one ROOT child"):
+            decode_mst(s[None], np.array([2]))
+    finally:
+        signal.alarm(0)
+
+
 def test_is_tree_flags_cycles_and_extra_roots():
     lengths = np.array([3, 3, 3, 2])
     heads = np.array([[0, 1, 2], [2, 3, 1], [0, 0, 1], [0, 1, 0]])
