@@ -69,7 +69,7 @@ class BiaffineParser(nn.Module):
     def encode(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``x`` ``(B, T, n_in)``, ``mask`` ``(B, T)`` -> ``s_arc`` ``(B, T, T + 1)`` (row ``i`` is word
         ``i + 1``, column ``j`` its head ``j``), and the relation MLPs' outputs ``rel_d`` ``(B, T, n_rel_mlp)``
-        (dependents) and ``rel_h`` ``(B, T + 1, n_rel_mlp)`` (heads, ROOT first), which ``rel_scores`` turns
+        (dependents) and ``rel_h`` ``(B, T + 1, n_rel_mlp)`` (heads, ROOT first), which ``rel_attn`` turns
         into relation scores at every head (``forward``) or at one chosen head per word (``rel_at``)."""
         b, t, _ = x.shape
         mask = mask.bool()
