@@ -34,8 +34,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model, cache = random_model(args.arch, tmp), ActivationCache(tmp / "cache")
-        train, _val, head = ud_sets(model, cache, task_config("parsing", args.heads), "parsing")
-        module = build_module(task_config("parsing", args.heads).module, head, model.n_layers)
+        tcfg = task_config("parsing", args.heads)
+        train, _val, head = ud_sets(model, cache, tcfg, "parsing")
+        module = build_module(tcfg.module, head, model.n_layers)
         got = module.configure_optimizers()
         opt = got["optimizer"] if isinstance(got, dict) else got
         parser = module.head.parser

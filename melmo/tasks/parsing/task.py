@@ -42,8 +42,8 @@ TASK = "parsing"
 
 class ParserHead(nn.Module):
     """The HeadModule interface around a BiaffineParser. Batches carry ``heads`` and ``rels``
-    ``(B, T)``; the output is ``BiaffineParser.encode``'s; ``predict`` returns ``(B, T, 2)``: decoded head and relation id per word. The held-out
-    metrics are torchmetrics means over words of the decoded trees: ``uas`` and ``las`` (relations
+    ``(B, T)``; the output is ``BiaffineParser.encode``'s; ``predict`` returns ``(B, T, 2)``: decoded
+    head and relation id per word. The held-out metrics are torchmetrics means over words of the decoded trees: ``uas`` and ``las`` (relations
     compared with subtypes stripped, as the CoNLL 2018 scorer does), ``monitor`` first."""
 
     def __init__(self, parser: BiaffineParser, vocab: RelationVocab, projective: bool = False, monitor: str = "las"):
