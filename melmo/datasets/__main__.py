@@ -15,12 +15,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from melmo.conf import conf_file
 from melmo.datasets.checks import check_root
 from melmo.datasets.layout import load_settings, write_layout
 from melmo.datasets.official import Sources
 from melmo.utils.errors import ArgumentParser, report
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "datasets.yaml"
+DEFAULT_CONFIG = conf_file("datasets.yaml")   # shipped in the package (melmo.conf)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,12 +28,13 @@ from pathlib import Path
 
 import yaml
 
+from melmo.conf import conf_file
 from melmo.corpus.readers import file_sha256
 from melmo.model.io import OPTIONS_NAME, BilmFormatError, find_weights, load_bilm
 from melmo.pretrain import META_NAME
 
 RANDOM_PREFIX = "random:"
-MODEL_CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "model"  # conf/model/<arch>.yaml
+MODEL_CONF_DIR = conf_file("model")  # conf/model/<arch>.yaml, shipped in the package (melmo.conf)
 
 
 class ModelDirError(BilmFormatError):

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from melmo.conf import SOURCE, VERSION_BASE
 from melmo.study.plan import (
     Stage,
     StudyError,
@@ -229,7 +230,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
 def main() -> None:
     import hydra
 
-    @hydra.main(version_base="1.3", config_path=str(Path(__file__).resolve().parents[2] / "conf"), config_name="study")
+    @hydra.main(version_base=VERSION_BASE, config_path=SOURCE, config_name="study")
     def _main(cfg: DictConfig) -> None:
         try:
             code = run(cfg)

@@ -2,7 +2,7 @@
 
 corpus → data → model → pretrain (LM training, export) → encode → results → tasks → datasets (the official
 downloads as a data root, checked with the tasks' readers) → analysis → study.
-``languages`` and ``utils`` are shared by every stage. An import inside a function counts too.
+``languages``, ``utils`` and ``conf`` (the shipped Hydra configs) are shared by every stage. An import inside a function counts too.
 """
 
 import ast
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "melmo"
-FLOORS = ["languages", "utils", "corpus", "sampling", "data", "model", "pretrain", "encode", "results", "tasks",
+FLOORS = ["languages", "utils", "conf", "corpus", "sampling", "data", "model", "pretrain", "encode", "results", "tasks",
           "datasets", "analysis", "study"]
 # melmo/__init__.py imports melmo.embed lazily (a public convenience), melmo/sampling.py is the public alias
 # of melmo.corpus.sampling: both sit above every floor.

@@ -1,0 +1,5 @@
+"""``python -m melmo.pretrain`` [Hydra overrides]: the training app (melmo.pretrain.app), as ``python train.py``."""
+
+from melmo.pretrain.app import main
+
+main()
