@@ -1,18 +1,20 @@
-"""Planning the study (melmo.study): its models, every stage's command, and whether each is already done.
+"""Planning the study (melmo.study): its models, every stage as a record, and whether each is already done.
 
-A stage is a subprocess of the project's own CLIs (train.py, evaluate.py, ``python -m melmo.analysis``);
-:func:`plan` lists them in order. Running them is melmo.study.run.
+A stage is one run of the project's own apps (training: melmo.pretrain, evaluation: melmo.tasks, the
+analysis: melmo.analysis) held as data -- :class:`Stage`: its kind, model, tasks, languages, overrides and
+the stages it needs; :func:`plan` lists them in order. Its command line is built once, when it is launched
+(melmo.study.run.command); nothing reads a command line back.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from melmo.conf import compose
 from melmo.corpus.readers import file_sha256
 from melmo.datasets.checks import check_conll17, check_root
 from melmo.datasets.official import DatasetError
@@ -38,11 +40,19 @@ class Model:
 
 @dataclass
 class Stage:
+    """One stage of the study as data (study.json records it); ``argv`` is filled in when it is launched."""
+
     kind: str                 # train | evaluate | analyse
     name: str                 # unique, also the log file's name
-    argv: list[str]
-    log: str
+    model: str | None = None  # the model trained or evaluated (RANDOM: "random"); None: the floors, the analysis
+    tasks: list[str] = field(default_factory=list)       # evaluate: its task(s), several = one Hydra multirun
+    languages: list[str] = field(default_factory=list)   # train: the corpus's; evaluate: whose rows make it done
+    overrides: list[str] = field(default_factory=list)   # its app's Hydra overrides (analyse: its CLI options)
     needs: list[str] = field(default_factory=list)   # stage names that must succeed first
+    out: str = ""             # where its app writes: the run dir (train, evaluate), sweep dir (multirun), analysis dir
+    log: str = ""
+    multirun: bool = False    # evaluate: one ``-m`` run spread by a Hydra launcher (overrides name it)
+    argv: list[str] | None = None   # the command line, built at launch (melmo.study.run.command)
     done: bool = False        # finished before this run: not launched
     status: str = "pending"   # pending | skipped | ok | failed | blocked
     seconds: float | None = None   # this run's
@@ -123,20 +133,27 @@ def absolute_paths(cfg: DictConfig) -> None:
                 cfg.study[key] = str(root / str(value))
 
 
-def estimate(cfg: DictConfig, argv: list[str]) -> str:
-    """ESTIMATE of a training stage's GPU hours from the analytic FLOPs (melmo.model.flops) and the assumed
-    share of the device's peak in ``study.estimate`` (no throughput was measured on a GPU)."""
-    def value(key: str, default=None):
-        hits = [a.split("=", 1)[1].strip("'") for a in argv if a.startswith(key + "=")]
-        return hits[-1] if hits else default
+def app_overrides(stage: Stage) -> list[str]:
+    """The Hydra overrides its app runs with, the run directory aside: its own, then what its fields say
+    (the corpus's languages of a training, the task(s) of an evaluation)."""
+    if stage.kind == "train":
+        return [*stage.overrides, f"data.languages=[{','.join(stage.languages)}]"]
+    if stage.kind == "evaluate":
+        return [*stage.overrides, f"task={','.join(stage.tasks)}"]
+    raise StudyError(f"stage {stage.name}: a {stage.kind} stage has no Hydra app")
 
-    conf, est = Path(cfg.paths.root_dir) / "conf", cfg.study.estimate
-    tokens = value("budget.tokens")
-    if tokens in (None, "null"):
+
+def estimate(cfg: DictConfig, stage: Stage) -> str:
+    """ESTIMATE of a training stage's GPU hours from the analytic FLOPs (melmo.model.flops) and the assumed
+    share of the device's peak in ``study.estimate`` (no throughput was measured on a GPU). The training
+    config is composed as the stage's app composes it (melmo.conf.compose)."""
+    est = cfg.study.estimate
+    train = compose("train", app_overrides(stage))
+    tokens = train.budget.tokens
+    if tokens is None:
         return "ESTIMATE: no token budget on this stage (epochs): not estimated"
-    model = OmegaConf.load(conf / "model" / f"{value('model', 'elmo_tiny')}.yaml")
-    negatives = int(value("lm.n_negative_samples", OmegaConf.load(conf / "lm" / "default.yaml").n_negative_samples))
-    hours = gpu_hours(float(tokens), model, negatives + 1, float(est.peak_flops), float(est.utilization))
+    hours = gpu_hours(float(tokens), train.model, int(train.lm.n_negative_samples) + 1, float(est.peak_flops),
+                      float(est.utilization))
     return (f"ESTIMATE (assumed, not measured): {float(tokens):.2e} tokens at {float(est.utilization):.0%} of "
             f"{est.device}'s {float(est.peak_flops):.3g} FLOP/s = {hours:.1f} GPU-hours")
 
@@ -161,9 +178,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
     """Every stage of the study, in order, each marked ``done`` when its output is already there."""
     absolute_paths(cfg)
     study = cfg.study
-    root = Path(cfg.paths.root_dir)
     out = Path(cfg.dir)
-    py = cfg.get("python") or sys.executable
     logs = out / "logs"
     results = out / "results.csv"
     try:
@@ -171,7 +186,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
     except ResultsError as e:
         raise StudyError(str(e)) from None
     seeds = [int(s) for s in study.evaluate.seeds]
-    languages = ",".join(str(x) for x in study.languages)
+    languages = [str(x) for x in study.languages]
     kinds = set(cfg.get("stages") or ["train", "evaluate", "analyse"])
     unknown = kinds - {"train", "evaluate", "analyse"}
     if unknown:
@@ -181,15 +196,15 @@ def plan(cfg: DictConfig) -> list[Stage]:
     logger = [f"logger={study.logger}"] if study.get("logger") else []   # conf/logger/<name>.yaml for train and evaluate
     for m in family:
         run_dir = out / "models" / m.name
-        argv = [py, str(root / "train.py"), *merge_overrides(list(study.train.overrides) + list(study.train.get("extra_overrides") or []),
-                                                               m.overrides + logger),
-                f"data.languages=[{languages}]",
-                *([f"data.conllu_udpipe_dir={quoted(study.udpipe_dir)}"] if study.get("udpipe_dir") else []),
-                *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
-                # W&B group, name and tags (conf/train.yaml run_label): what this model changes, not the study's common settings
-                "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]",
-                f"hydra.run.dir={quoted(run_dir)}"]
-        stages.append(Stage("train", f"train-{m.name}", argv, str(logs / f"train-{m.name}.log"),
+        overrides = [*merge_overrides(list(study.train.overrides) + list(study.train.get("extra_overrides") or []),
+                                      m.overrides + logger),
+                     *([f"data.conllu_udpipe_dir={quoted(study.udpipe_dir)}"] if study.get("udpipe_dir") else []),
+                     *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
+                     # W&B group, name and tags (conf/train.yaml run_label): what this model changes, not the
+                     # study's common settings
+                     "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]"]
+        stages.append(Stage("train", f"train-{m.name}", model=m.name, languages=languages, overrides=overrides,
+                            out=str(run_dir), log=str(logs / f"train-{m.name}.log"),
                             done=(run_dir / "model" / META_NAME).is_file()))
     split = bool(study.evaluate.get("split_languages", False))
     launcher = study.evaluate.get("launcher")   # a conf/hydra/launcher name (a Hydra launcher plugin), or null
@@ -207,6 +222,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
         tasks = {t: [str(x) for x in langs] for t, langs in study.evaluate.tasks.items()}
         if m.mono:
             tasks = {t: [m.mono] for t in study.evaluate.mono_tasks if m.mono in tasks.get(t, [])}
+        encoder = [f"encoder.path={paths[m.name]}", f"encoder.name={m.encoder}"]
         common = [f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
                   *(study.evaluate.get("extra_overrides") or []), *logger]
         rows_there = lambda task, langs: all((m.encoder, task, lang, str(s)) in have  # noqa: E731
@@ -214,12 +230,12 @@ def plan(cfg: DictConfig) -> list[Stage]:
         if launcher and not split and tasks:  # the model's evaluations as one Hydra multirun, spread by the launcher
             name = f"evaluate-{m.name}" + (f"-{m.mono}" if m.mono else "")
             todo = [t for t, langs in tasks.items() if not rows_there(t, langs)]
-            argv = [py, str(root / "evaluate.py"), "-m", f"hydra/launcher={launcher}",
-                    *(study.evaluate.get("launcher_overrides") or []), f"encoder.path={paths[m.name]}",
-                    f"encoder.name={m.encoder}", f"task={','.join(todo or tasks)}",
-                    *([f"language={m.mono}"] if m.mono else []), *common,
-                    f"hydra.sweep.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
-            stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[needs[m.name]], done=not todo))
+            overrides = [f"hydra/launcher={launcher}", *(study.evaluate.get("launcher_overrides") or []), *encoder,
+                         *([f"language={m.mono}"] if m.mono else []), *common]
+            stages.append(Stage("evaluate", name, model=m.name, tasks=todo or list(tasks),
+                                languages=sorted({x for langs in tasks.values() for x in langs}), overrides=overrides,
+                                needs=[needs[m.name]], out=str(out / "evaluations" / name[len("evaluate-"):]),
+                                log=str(logs / f"{name}.log"), multirun=True, done=not todo))
             continue
         for task, langs in tasks.items():
             # one subprocess per (model, task), evaluate.py doing every language of the task (MONO: its
@@ -228,36 +244,35 @@ def plan(cfg: DictConfig) -> list[Stage]:
             for group in groups:
                 name = f"evaluate-{m.name}-{task}" + (f"-{group[0]}" if split or m.mono else "")
                 lang_arg = [f"language={group[0]}"] if split or m.mono else []
-                argv = [py, str(root / "evaluate.py"), f"encoder.path={paths[m.name]}",
-                        f"encoder.name={m.encoder}", f"task={task}", *lang_arg, *common,
-                        f"hydra.run.dir={quoted(out / 'evaluations' / name[len('evaluate-'):])}"]
-                stages.append(Stage("evaluate", name, argv, str(logs / f"{name}.log"), needs=[needs[m.name]],
-                                    done=rows_there(task, group)))
+                stages.append(Stage("evaluate", name, model=m.name, tasks=[task], languages=group,
+                                    overrides=[*encoder, *lang_arg, *common], needs=[needs[m.name]],
+                                    out=str(out / "evaluations" / name[len("evaluate-"):]),
+                                    log=str(logs / f"{name}.log"), done=rows_there(task, group)))
     if study.get("floors"):
-        stages.append(floors_stage(study, py, root, out, seeds, results, have))
-    sizes = f"<metadata.json of the {study.analysis.sizes_from} model's corpus>"   # known once it is trained
+        stages.append(floors_stage(study, out, seeds, results, have))
     stages.append(Stage(
-        "analyse", "analyse", [py, "-m", "melmo.analysis", str(results), "--sizes", sizes, "--out", str(out / "analysis"),
-                               "--base", str(study.analysis.base), "--compare", *[str(c) for c in study.analysis.compare],
-                               "--mono", str((study.get("encoder_names") or {}).get("mono", "MONO")),
-                               "--cells", str(study.analysis.get("cells", "ours")),
-                               *(["--wandb-dir", str(out), "--wandb-group", f"study-{study.name}", "--wandb-tags", "study",
-                                  str(study.name)] if logger else [])],
-        str(logs / "analyse.log"), done=analysed(out)))
+        "analyse", "analyse",
+        overrides=["--base", str(study.analysis.base), "--compare", *[str(c) for c in study.analysis.compare],
+                   "--mono", str((study.get("encoder_names") or {}).get("mono", "MONO")),
+                   "--cells", str(study.analysis.get("cells", "ours")),
+                   *(["--wandb-dir", str(out), "--wandb-group", f"study-{study.name}", "--wandb-tags", "study",
+                      str(study.name)] if logger else [])],
+        out=str(out / "analysis"), log=str(logs / "analyse.log"), done=analysed(out)))
     return [s for s in stages if s.kind in kinds]
 
 
-def floors_stage(study: DictConfig, py: str, root: Path, out: Path, seeds: list[int], results: Path, have: set) -> Stage:
+def floors_stage(study: DictConfig, out: Path, seeds: list[int], results: Path, have: set) -> Stage:
     """``evaluate.py task=baseline``: the floors that need no encoder (melmo/tasks/baseline.py) for the study's tasks."""
     from melmo.tasks.baseline import FLOOR_ENCODERS
 
     tasks = {str(t): [str(x) for x in langs] for t, langs in study.evaluate.tasks.items() if str(t) in FLOOR_ENCODERS}
-    argv = [py, str(root / "evaluate.py"), "encoder.path=none", "task=baseline", f"task.floors=[{','.join(tasks)}]",
-            f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
-            f"hydra.run.dir={quoted(out / 'evaluations' / 'floors')}"]
+    overrides = ["encoder.path=none", f"task.floors=[{','.join(tasks)}]", f"seeds=[{','.join(map(str, seeds))}]",
+                 f"results={quoted(results)}", *study.evaluate.overrides]
     done = all((enc, t, lang, str(s)) in have for t, langs in tasks.items() for enc in FLOOR_ENCODERS[t]
                for lang in langs for s in seeds_of(t, seeds))
-    return Stage("evaluate", "evaluate-floors", argv, str(out / "logs" / "evaluate-floors.log"), done=done)
+    return Stage("evaluate", "evaluate-floors", tasks=["baseline"],
+                 languages=sorted({x for langs in tasks.values() for x in langs}), overrides=overrides,
+                 out=str(out / "evaluations" / "floors"), log=str(out / "logs" / "evaluate-floors.log"), done=done)
 
 
 def analysed(out: Path) -> bool:

@@ -1,12 +1,15 @@
 """Running the study (``python -m melmo.study``): the planned stages in order, skipping what is done.
 
 ``python -m melmo.study study=sample`` (conf/study.yaml, conf/study/*.yaml). Every stage is a
-subprocess of the project's own CLIs, so each can also be run, and debugged, on its own:
+run of the project's own apps in a subprocess, so each can also be run, and debugged, on its own (its
+command line, built when it is launched by :func:`command`, is in its log and in study.json):
 
-* train -- ``python train.py sampling=<s> ... hydra.run.dir=<dir>/models/<name>`` per model of the
+* train -- ``python -m melmo.pretrain sampling=<s> ... hydra.run.dir=<dir>/models/<name>`` (= train.py,
+  melmo-train) per model of the
   sampling family (``study.strategies``, MONO for ``study.mono``, extra ``study.models``); done when
   ``<dir>/models/<name>/model/melmo.json`` exists (train.py writes it last, atomically).
-* evaluate -- ``python evaluate.py encoder.path=... task=<task> seeds=[...]`` per (model, task), or
+* evaluate -- ``python -m melmo.tasks encoder.path=... task=<task> seeds=[...]`` (= evaluate.py,
+  melmo-evaluate) per (model, task), or
   per (model, task, language) with ``language=<lang>`` (MONO models, ``evaluate.split_languages``),
   all into ``<dir>/results.csv``; not launched when the row of every seed and every language of
   ``study.evaluate.tasks[task]`` is already in the CSV.
@@ -42,19 +45,38 @@ from melmo.study.plan import (
     Stage,
     StudyError,
     analysed,
+    app_overrides,
     check_inputs,
     estimate,
     mark_analysed,
     plan,
+    quoted,
     sizes_file,
 )
 from melmo.utils.atomic import write_atomic
 from melmo.utils.errors import USER_ERROR, exit_on_error
 
 
+APPS = {"train": "melmo.pretrain", "evaluate": "melmo.tasks", "analyse": "melmo.analysis"}  # python -m <app>
+
+
+def command(cfg: DictConfig, stage: Stage, dry_run: bool = False) -> list[str]:
+    """The command line of ``stage``, built from its fields when it is launched (``dry_run``: when it would
+    be; the analysis's corpus sizes are named then, not read: the model they come from is not trained yet)."""
+    py = cfg.get("python") or sys.executable
+    if stage.kind == "analyse":
+        sizes = (f"<metadata.json of the {cfg.study.analysis.sizes_from} model's corpus>" if dry_run
+                 else sizes_file(cfg))
+        return [py, "-m", APPS["analyse"], str(Path(cfg.dir) / "results.csv"), "--sizes", sizes, "--out", stage.out,
+                *stage.overrides]
+    where = "hydra.sweep.dir" if stage.multirun else "hydra.run.dir"
+    return [py, "-m", APPS[stage.kind], *(["-m"] if stage.multirun else []), *app_overrides(stage),
+            f"{where}={quoted(stage.out)}"]
+
+
 def subprocess_runner(stage: Stage, cwd: Path, env: dict[str, str] | None = None) -> int:
-    """Run one stage with its output appended to its log file (``env``: more environment
-    variables); returns the exit status."""
+    """Run one launched stage (its ``argv`` built by :func:`command`) with its output appended to its log
+    file (``env``: more environment variables); returns the exit status."""
     Path(stage.log).parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}  # HYDRA_FULL_ERROR=1 on the study reaches every stage
     with open(stage.log, "a", encoding="utf-8") as fh:
@@ -98,8 +120,7 @@ def stage_times(stages: list[Stage], wall: float | None = None) -> str:
     for s in stages:
         if s.seconds is None:
             continue
-        task = next((a.split("=", 1)[1] for a in s.argv if a.startswith("task=")), "") if s.kind == "evaluate" else ""
-        key = f"{s.kind} {task}".strip()
+        key = f"{s.kind} {','.join(s.tasks)}".strip()
         per[key] = per.get(key, 0.0) + s.seconds
     parts = ", ".join(f"{k} {v:.0f} s" for k, v in per.items())
     wall_part = f" in {wall:.0f} s wall" if wall is not None else ""
@@ -140,7 +161,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
     finished: set[str] = set()
     number = {s.name: i for i, s in enumerate(stages, 1)}
     tag = lambda s: f"[{number[s.name]}/{total}] {s.name}"  # noqa: E731
-    where = lambda s: f" -> {out / 'models' / s.name[len('train-'):] / 'model'}" if s.kind == "train" else ""  # noqa: E731
+    where = lambda s: f" -> {Path(s.out) / 'model'}" if s.kind == "train" else ""  # noqa: E731
 
     def launchable(s: Stage) -> bool:
         """Settle ``s`` without running it (done before, blocked, dry run, no sizes): False; else True."""
@@ -157,18 +178,18 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
             echo(f"{tag(s)}: not run, it needs {blocked[0]} which failed")
             return False
         if cfg.dry_run:
+            s.argv = command(cfg, s, dry_run=True)
             echo(f"{tag(s)}: would run {' '.join(s.argv)}")
             if s.kind == "train" and cfg.study.get("estimate"):
-                echo(f"{tag(s)}: {estimate(cfg, s.argv)}")
+                echo(f"{tag(s)}: {estimate(cfg, s)}")
             return False
-        if s.kind == "analyse":
-            try:
-                s.argv[s.argv.index("--sizes") + 1] = sizes_file(cfg)
-            except StudyError as e:
-                s.status = "failed"
-                failed.add(s.name)
-                echo(f"study: stage {s.name} failed: {e}")
-                return False
+        try:
+            s.argv = command(cfg, s)   # built once, here
+        except StudyError as e:
+            s.status = "failed"
+            failed.add(s.name)
+            echo(f"study: stage {s.name} failed: {e}")
+            return False
         return True
 
     def settle(s: Stage, rc: int, seconds: float) -> None:

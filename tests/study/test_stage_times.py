@@ -8,8 +8,7 @@ from melmo.study.run import earlier_seconds
 
 def test_stage_times_sum_per_kind_and_task():
     def stage(kind, name, task=None, seconds=None):
-        argv = ["python", "x.py"] + ([f"task={task}"] if task else [])
-        return Stage(kind, name, argv, f"{name}.log", seconds=seconds)
+        return Stage(kind, name, tasks=[task] if task else [], log=f"{name}.log", seconds=seconds)
 
     stages = [stage("train", "train-a", seconds=70.0), stage("train", "train-b", seconds=5.5),
               stage("evaluate", "evaluate-a-pos", "pos", 12.0), stage("evaluate", "evaluate-b-pos", "pos", 8.0),

@@ -33,8 +33,10 @@ def _run(compose_study, tmp: Path, tiny_dir, data: Path, *extra) -> tuple[list, 
           "~study.evaluate.tasks", "+study.evaluate.tasks={tatoeba:[fi],pos:[fi]}", "study.evaluate.seeds=[1,2]",
           "study.evaluate.extra_overrides=['encode.raw_tokenizer.kind=whitespace','threads=1','++task.trainer.max_epochs=2',"
           f"'paths.cache_dir={tmp / 'cache'}']", *extra]
-    stages = S.plan(compose_study(*ov))
+    cfg = compose_study(*ov)
+    stages = S.plan(cfg)
     for stage in stages:
+        stage.argv = S.command(cfg, stage)   # as the study launches it
         assert S.subprocess_runner(stage, ROOT) == 0, Path(stage.log).read_text()[-3000:]
     with open(out / "results.csv") as fh:
         rows = {(r["encoder"], r["task"], r["metric"], r["language"], r["seed"], r["value"]) for r in csv.DictReader(fh)}
@@ -49,7 +51,8 @@ def test_a_models_evaluations_as_one_joblib_multirun_give_the_sequential_rows(co
     assert [s.name for s in one_by_one] == ["evaluate-alpha04-tatoeba", "evaluate-alpha04-pos"]
     assert [s.name for s in swept] == ["evaluate-alpha04"]
     argv = swept[0].argv
-    assert argv[2:5] == ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"] and "task=tatoeba,pos" in argv
+    assert argv[1:6] == ["-m", "melmo.tasks", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    assert "task=tatoeba,pos" in argv and swept[0].tasks == ["tatoeba", "pos"] and swept[0].multirun
     assert "Joblib.Parallel(n_jobs=2" in Path(swept[0].log).read_text()   # the plugin ran the jobs
     assert rows_jl == rows_seq and {r[1] for r in rows_jl} == {"tatoeba", "pos"}
     assert {r[4] for r in rows_jl if r[1] == "pos"} == {"1", "2"}

@@ -8,6 +8,7 @@ import pytest
 
 import melmo  # noqa: F401
 from melmo import study as S
+from melmo.study.plan import app_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ["ar", "eu", "zh", "en", "fi", "he", "hi", "it", "ja", "ko", "ru", "sv", "tr"]
@@ -31,7 +32,9 @@ def test_the_paper_languages_are_one_list_in_the_paper_order(compose_study, comp
 
 
 def arg(argv, key):
-    """The value of override ``key`` in ``argv``, quotes removed."""
+    """The value of override ``key`` in a command line, or in the Hydra overrides a stage's app gets, quotes removed."""
+    if isinstance(argv, S.Stage):
+        argv = argv.overrides if argv.kind == "analyse" else app_overrides(argv)
     hits = [a.split("=", 1)[1] for a in argv if a.startswith(key + "=")]
     return hits[0].strip("'") if hits else None
 
@@ -79,18 +82,24 @@ def test_plan_trains_every_model_then_evaluates_each_task_then_analyses(compose_
     assert [s.name for s in trains] == ["train-alpha04", "train-trunc", "train-alpha03", "train-mono_fi"]
     for s, sampling, name in zip(trains, (["sampling=alpha04"], ["sampling=trunc"], ["sampling=alpha", "sampling.alpha=0.3"],
                                           ["sampling=mono", "sampling.language=fi"]), ("alpha04", "trunc", "alpha03", "mono_fi")):
-        assert s.argv[1] == str(ROOT / "train.py") and [a for a in s.argv if a.startswith("sampling")] == sampling
-        assert arg(s.argv, "hydra.run.dir") == str(out / "models" / name)
-        assert arg(s.argv, "resume") == "auto" and arg(s.argv, "budget.tokens") == "64000.0"
-        assert arg(s.argv, "data.languages") == "[" + ",".join(LANGS) + "]"
+        assert s.model == name and s.argv is None and [a for a in s.overrides if a.startswith("sampling")] == sampling
+        assert s.out == str(out / "models" / name) and s.languages == LANGS
+        assert arg(s, "resume") == "auto" and arg(s, "budget.tokens") == "64000.0"
+        # the command line, built at launch from the record
+        argv = S.command(cfg, s)
+        assert argv[1:3] == ["-m", "melmo.pretrain"] and arg(argv, "hydra.run.dir") == s.out
+        assert arg(argv, "data.languages") == "[" + ",".join(LANGS) + "]"
     evals = [s for s in stages if s.kind == "evaluate"]
     want = [(enc, t, None) for enc in ("M0.4", "TRUNC", "alpha03") for t in TASKS] + [("MONO", "pos", "fi"), ("MONO", "parsing", "fi")]
-    got = [(arg(s.argv, "encoder.name"), arg(s.argv, "task"), arg(s.argv, "language")) for s in evals]
-    assert got == want
-    assert all(arg(s.argv, "seeds") == "[1,2,3]" and arg(s.argv, "results") == str(out / "results.csv") for s in evals)
-    assert arg(evals[0].argv, "encoder.path") == str(out / "models" / "alpha04" / "model")
+    got = [(arg(s, "encoder.name"), arg(s, "task"), arg(s, "language")) for s in evals]
+    assert got == want and [s.tasks for s in evals] == [[t] for _, t, _ in want]
+    assert [s.model for s in evals[-2:]] == ["mono_fi", "mono_fi"] and evals[-1].languages == ["fi"]
+    assert all(arg(s, "seeds") == "[1,2,3]" and arg(s, "results") == str(out / "results.csv") for s in evals)
+    assert arg(evals[0], "encoder.path") == str(out / "models" / "alpha04" / "model")
+    assert S.command(cfg, evals[0])[1:3] == ["-m", "melmo.tasks"]
     assert [s.kind for s in stages][-1] == "analyse" and len(stages) == 4 + len(want) + 1
-    assert stages[-1].argv[stages[-1].argv.index("--cells") + 1] == "paper"   # Table 1 over the paper's cells
+    analyse = stages[-1].overrides
+    assert analyse[analyse.index("--cells") + 1] == "paper"   # Table 1 over the paper's cells
 
 
 @pytest.mark.parametrize("study", ["sample", "small", "paper"])
@@ -143,7 +152,8 @@ def test_evaluations_whose_rows_are_all_there_are_not_launched(compose_study, tm
 
 def test_split_languages_launches_one_evaluation_per_language(compose_study):
     stages = S.plan(compose_study("study.strategies=[alpha04]", "study.evaluate.split_languages=true", "stages=[evaluate]"))
-    assert [(arg(s.argv, "task"), arg(s.argv, "language")) for s in stages] == [(t, x) for t, xs in TASKS.items() for x in xs]
+    assert [(arg(s, "task"), arg(s, "language")) for s in stages] == [(t, x) for t, xs in TASKS.items() for x in xs]
+    assert [(s.tasks, s.languages) for s in stages] == [([t], [x]) for t, xs in TASKS.items() for x in xs]
 
 
 def test_a_failed_training_blocks_its_evaluations_only(compose_study, tmp_path):
@@ -162,7 +172,7 @@ def test_a_failed_training_blocks_its_evaluations_only(compose_study, tmp_path):
 
 def test_training_length_tokens_or_paper_epochs(compose_study):
     def length(*ov):
-        return {s.name: (arg(s.argv, "budget.tokens"), arg(s.argv, "budget.epochs"))
+        return {s.name: (arg(s, "budget.tokens"), arg(s, "budget.epochs"))
                 for s in S.plan(compose_study("stages=[train]", "study.mono=[hi]", *ov))}
 
     assert set(length().values()) == {("64000.0", "null")}
@@ -177,28 +187,28 @@ def test_small_study_runs_on_the_shipped_sample_with_one_vocabulary_and_budget(c
     trains = [s for s in stages if s.kind == "train"]
     assert [s.name for s in trains] == ["train-alpha04", "train-alpha02", "train-trunc", "train-mono_en", "train-mono_fi"]
     for s in trains:
-        assert arg(s.argv, "data.vocab_from") == "alpha04"
-        assert arg(s.argv, "budget.tokens") == str(2 * 176569.0)   # 2 epochs of the sample's alpha04 mixture
-        assert arg(s.argv, "data.corpus_pattern") == f"{ROOT}/data/sample/text/{{lang}}.txt*"
-    evals = {(arg(s.argv, "encoder.name"), arg(s.argv, "task"), arg(s.argv, "language")) for s in stages
+        assert arg(s, "data.vocab_from") == "alpha04"
+        assert arg(s, "budget.tokens") == str(2 * 176569.0)   # 2 epochs of the sample's alpha04 mixture
+        assert arg(s, "data.corpus_pattern") == f"{ROOT}/data/sample/text/{{lang}}.txt*"
+    evals = {(arg(s, "encoder.name"), arg(s, "task"), arg(s, "language")) for s in stages
              if s.kind == "evaluate" and s.name != "evaluate-floors"}
     # the five tasks and held-out perplexity (beyond the paper) for the M models, MONO its language's pos, parsing, perplexity
     assert evals == {(e, t, None) for e in ("M0.4", "M0.2", "TRUNC") for t in [*TASKS, "perplexity"]} | \
         {("MONO", t, lang) for t in ("pos", "parsing", "perplexity") for lang in ("en", "fi")}
-    assert all(arg(s.argv, "seeds") == "[1,2,3]" for s in stages if s.kind == "evaluate")
+    assert all(arg(s, "seeds") == "[1,2,3]" for s in stages if s.kind == "evaluate")
     assert next(s for s in stages if s.name == "evaluate-floors")   # the encoder-free floors, not RANDOM (random_floor)
-    assert not any(arg(s.argv, "encoder.name") == "RANDOM" for s in stages)
+    assert not any(arg(s, "encoder.name") == "RANDOM" for s in stages)
 
 
 def test_the_paper_study_needs_its_data_roots(compose_study):
     with pytest.raises(S.StudyError, match=r"study.conll17_root is not set"):
         S.plan(compose_study("study=paper", "study.data_root=/eval"))
     stages = S.plan(compose_study("study=paper", "study.data_root=/eval", "study.conll17_root=/c17"))
-    t = stages[0].argv
+    t = app_overrides(stages[0])
     assert {"model=elmo_original", "data=conll17", "data.conll17_root='/c17'", "trainer=ddp"} <= set(t)
     assert arg(t, "budget.tokens") == "8000000000.0"
     assert sum(s.kind == "train" for s in stages) == 3 + 13
-    assert "xnli" in {arg(s.argv, "task") for s in stages if s.kind == "evaluate"}
+    assert "xnli" in {arg(s, "task") for s in stages if s.kind == "evaluate"}
 
 
 def test_paper_heads_train_on_the_gpu_in_bf16(compose_study, monkeypatch):
@@ -211,8 +221,8 @@ def test_paper_heads_train_on_the_gpu_in_bf16(compose_study, monkeypatch):
 
     import melmo.tasks.head as head
 
-    def head_trainer(argv):
-        overrides = [a.replace("'", "") for a in argv[2:] if "=" in a and not a.startswith(("encoder.", "hydra.", "results"))]
+    def head_trainer(stage):
+        overrides = [a.replace("'", "") for a in app_overrides(stage) if not a.startswith(("encoder.", "results"))]
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
             cfg = compose("evaluate", overrides=[f"paths.root_dir={ROOT}", *overrides])
@@ -222,9 +232,9 @@ def test_paper_heads_train_on_the_gpu_in_bf16(compose_study, monkeypatch):
              if s.kind == "evaluate"]
     sample = [s for s in S.plan(compose_study("study=sample")) if s.kind == "evaluate"]
     for stage in paper:
-        t = head_trainer(stage.argv)
+        t = head_trainer(stage)
         assert (t.accelerator, t.precision) == ("gpu", "bf16-mixed"), stage.name
-    assert {head_trainer(s.argv).accelerator for s in sample if arg(s.argv, "task") != "tatoeba"} == {"cpu"}
+    assert {head_trainer(s).accelerator for s in sample if arg(s, "task") != "tatoeba"} == {"cpu"}
     seen = {}
 
     class Stop(Exception):
@@ -235,7 +245,7 @@ def test_paper_heads_train_on_the_gpu_in_bf16(compose_study, monkeypatch):
         raise Stop
 
     monkeypatch.setattr(head.L, "Trainer", fake_trainer)
-    t = head_trainer(next(s for s in paper if arg(s.argv, "task") == "pos").argv)
+    t = head_trainer(next(s for s in paper if s.tasks == ["pos"]))
     with pytest.raises(Stop):
         head.fit_head(SimpleNamespace(monitor="select/acc"), None, None, dict(t), seed=1)
     assert (seen["accelerator"], seen["precision"]) == ("gpu", "bf16-mixed")
@@ -251,13 +261,13 @@ def test_extra_models_by_override_are_trained_and_evaluated(compose_study, tmp_p
                         "+study.models.a4_1layer=['sampling=alpha04','model.lstm.n_layers=1','model=elmo_small']")
     stages = S.plan(cfg)
     train = next(s for s in stages if s.name == "train-a4_1layer")
-    assert {"sampling=alpha04", "model.lstm.n_layers=1", "model=elmo_small"} <= set(train.argv)
-    assert "model=elmo_tiny" not in train.argv and "model=elmo_tiny" in stages[0].argv   # its own model replaces the study's
-    assert arg(train.argv, "changes") == "['model.lstm.n_layers=1','model=elmo_small']"   # the W&B label: only what this model changes
-    assert arg(stages[0].argv, "changes") == "[]"
-    assert arg(train.argv, "hydra.run.dir") == str(tmp_path / "studies" / "sample" / "models" / "a4_1layer")
-    assert [arg(s.argv, "task") for s in stages if s.needs == ["train-a4_1layer"]] == list(TASKS)
-    assert {arg(s.argv, "encoder.name") for s in stages if s.needs == ["train-a4_1layer"]} == {"a4_1layer"}
+    assert {"sampling=alpha04", "model.lstm.n_layers=1", "model=elmo_small"} <= set(train.overrides)
+    assert "model=elmo_tiny" not in train.overrides and "model=elmo_tiny" in stages[0].overrides   # its own model replaces the study's
+    assert arg(train, "changes") == "['model.lstm.n_layers=1','model=elmo_small']"   # the W&B label: only what this model changes
+    assert arg(stages[0], "changes") == "[]"
+    assert train.out == str(tmp_path / "studies" / "sample" / "models" / "a4_1layer")
+    assert [s.tasks[0] for s in stages if s.needs == ["train-a4_1layer"]] == list(TASKS)
+    assert {arg(s, "encoder.name") for s in stages if s.needs == ["train-a4_1layer"]} == {"a4_1layer"}
 
 
 def test_a_results_file_of_another_format_is_named_in_one_line(compose_study, tmp_path):
@@ -271,12 +281,12 @@ def test_a_results_file_of_another_format_is_named_in_one_line(compose_study, tm
 def test_floors_are_evaluated_beside_the_models(compose_study, tmp_path):
     out = tmp_path / "studies" / "sample"
     stages = S.plan(compose_study("study.strategies=[alpha04,trunc]", "study.random_floor=true", floors=True))
-    rand = [s for s in stages if arg(s.argv, "encoder.name") == "RANDOM"]
-    assert [arg(s.argv, "task") for s in rand] == list(TASKS)   # every task, like a model
-    assert {arg(s.argv, "encoder.path") for s in rand} == {f"random:{out / 'models' / 'alpha04' / 'model'}"}
+    rand = [s for s in stages if arg(s, "encoder.name") == "RANDOM"]
+    assert [arg(s, "task") for s in rand] == list(TASKS)   # every task, like a model
+    assert {arg(s, "encoder.path") for s in rand} == {f"random:{out / 'models' / 'alpha04' / 'model'}"}
     assert all(s.needs == ["train-alpha04"] for s in rand)   # its architecture and tokenizers come from alpha04
     floors = next(s for s in stages if s.name == "evaluate-floors")
-    assert arg(floors.argv, "task") == "baseline" and arg(floors.argv, "task.floors") == "[pos,pos_transfer,tatoeba,xnli]"
+    assert arg(floors, "task") == "baseline" and arg(floors, "task.floors") == "[pos,pos_transfer,tatoeba,xnli]"
     assert not floors.done
     # done once every floor row is there (encoders majority / chance, every seed; tatoeba's seed 0, as its own rows)
     rows = [("majority", t, x) for t in ("pos", "pos_transfer", "xnli") for x in TASKS[t]] + \
@@ -292,10 +302,10 @@ def test_floors_are_evaluated_beside_the_models(compose_study, tmp_path):
 
 def test_floors_follow_the_first_model_unless_named(compose_study, tmp_path):
     without = S.plan(compose_study("study.strategies=[trunc,alpha02]", floors=True))   # the sample studies' default
-    assert "evaluate-floors" in [s.name for s in without] and not any("RANDOM" in s.argv for s in without)
-    assert not any(arg(s.argv, "encoder.name") == "RANDOM" for s in without)
+    assert "evaluate-floors" in [s.name for s in without] and not any(s.model == "random" for s in without)
+    assert not any(arg(s, "encoder.name") == "RANDOM" for s in without)
     stages = S.plan(compose_study("study.strategies=[trunc,alpha02]", "study.random_floor=true", floors=True))
-    rand = [s for s in stages if arg(s.argv, "encoder.name") == "RANDOM"]
+    rand = [s for s in stages if arg(s, "encoder.name") == "RANDOM"]
     assert rand and all(s.needs == ["train-trunc"] for s in rand)
     with pytest.raises(S.StudyError, match="study.floors_of: 'alpha04' is not a model"):
         S.plan(compose_study("study.strategies=[trunc]", "study.floors_of=alpha04", "study.random_floor=true", floors=True))
@@ -317,8 +327,10 @@ def test_a_real_tatoeba_evaluation_counts_as_done(compose_study, tmp_path, tiny_
     ov = ["study.strategies=[alpha04]", "stages=[evaluate]", f"study.data_root={tmp_path / 'data'}",
           "study.evaluate.tasks.tatoeba=[fi]",
           "study.evaluate.extra_overrides=['encode.raw_tokenizer.kind=whitespace','paths.cache_dir=" + str(tmp_path / 'cache') + "']"]
-    stage = next(s for s in S.plan(compose_study(*ov)) if s.name == "evaluate-alpha04-tatoeba")
+    cfg = compose_study(*ov)
+    stage = next(s for s in S.plan(cfg) if s.name == "evaluate-alpha04-tatoeba")
     assert not stage.done
+    stage.argv = S.command(cfg, stage)   # as the study launches it
     assert S.subprocess_runner(stage, ROOT) == 0, Path(stage.log).read_text()[-3000:]
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert {(r["encoder"], r["task"], r["language"]) for r in rows} == {("M0.4", "tatoeba", "fi")}
@@ -327,27 +339,27 @@ def test_a_real_tatoeba_evaluation_counts_as_done(compose_study, tmp_path, tiny_
 
 def test_paper_study_bundles_the_given_udpipe_models(compose_study):
     base = ("study=paper", "study.data_root=/eval", "study.conll17_root=/c17", "stages=[train]")
-    assert all(arg(s.argv, "data.conllu_udpipe_dir") is None for s in S.plan(compose_study(*base)))
+    assert all(arg(s, "data.conllu_udpipe_dir") is None for s in S.plan(compose_study(*base)))
     stages = S.plan(compose_study(*base, "study.udpipe_dir=/models/udpipe"))
-    assert {arg(s.argv, "data.conllu_udpipe_dir") for s in stages} == {"/models/udpipe"}
+    assert {arg(s, "data.conllu_udpipe_dir") for s in stages} == {"/models/udpipe"}
 
 
 def test_logger_wandb_goes_to_every_train_and_evaluate_stage_and_the_analysis(compose_study, tmp_path):
     out = tmp_path / "studies" / "sample"
     stages = S.plan(compose_study("study.strategies=[alpha04,trunc]", "study.logger=wandb"))
     for s in stages:
-        loggers = [a for a in s.argv if a.startswith("logger=")]
+        loggers = [a for a in s.overrides if a.startswith("logger=")]
         if s.kind == "analyse":
             assert loggers == []
-            assert s.argv[s.argv.index("--wandb-dir") + 1] == str(out)
-            assert s.argv[s.argv.index("--wandb-group") + 1] == "study-sample"
-            assert s.argv[s.argv.index("--wandb-tags") + 1:] == ["study", "sample"]
+            assert s.overrides[s.overrides.index("--wandb-dir") + 1] == str(out)
+            assert s.overrides[s.overrides.index("--wandb-group") + 1] == "study-sample"
+            assert s.overrides[s.overrides.index("--wandb-tags") + 1:] == ["study", "sample"]
         else:
             assert loggers == ["logger=wandb"], (s.name, loggers)   # the study's logger=csv replaced, not doubled
     plain = S.plan(compose_study("study.strategies=[alpha04]"))
-    assert [a for a in plain[0].argv if a.startswith("logger=")] == ["logger=csv"]
-    assert not any(a.startswith("logger=") for s in plain[1:] for a in s.argv)
-    assert "--wandb-dir" not in plain[-1].argv
+    assert [a for a in plain[0].overrides if a.startswith("logger=")] == ["logger=csv"]
+    assert not any(a.startswith("logger=") for s in plain[1:] for a in s.overrides)
+    assert "--wandb-dir" not in plain[-1].overrides
 
 
 def test_jobs_run_stages_side_by_side_after_what_they_need(compose_study, tmp_path):
