@@ -41,3 +41,19 @@ def test_quick_heads_are_the_sample_heads_on_a_shorter_budget():
         quick, sample = _task(f"task={task}", "heads=quick"), _task(f"task={task}")
         assert quick.trainer.max_epochs < sample.trainer.max_epochs
         assert quick.head == sample.head and quick.module.optimizer == sample.module.optimizer
+
+
+def test_every_head_trains_with_the_one_shared_trainer_block():
+    """conf/head_trainer/default.yaml holds the Trainer arguments every head shares, once: each heads preset
+    brings it under task.trainer (conf/heads/*.yaml are real configs, not empty switches), each task adds its
+    own schedule, and no task config repeats the shared keys."""
+    shared = OmegaConf.to_container(OmegaConf.load(CONF / "head_trainer" / "default.yaml"))
+    assert shared["accelerator"] == "cpu" and shared["enable_checkpointing"] is False
+    for task in ("pos", "pos_transfer", "parsing", "xnli"):
+        own = OmegaConf.load(CONF / "task" / f"{task}.yaml").get("trainer") or {}
+        assert not set(own) & set(shared), (task, sorted(set(own) & set(shared)))
+        for heads in ("sample", "quick", "paper"):
+            trainer = OmegaConf.to_container(_task(f"task={task}", f"heads={heads}").trainer)
+            assert {k: trainer[k] for k in shared} == shared and trainer["max_epochs"] >= 1, (task, heads)
+    for heads in ("sample", "quick", "paper"):
+        assert OmegaConf.load(CONF / "heads" / f"{heads}.yaml").defaults == [{"/head_trainer@task.trainer": "default"}]
