@@ -28,9 +28,9 @@ from pathlib import Path
 
 import yaml
 
-from melmo.corpus.readers import file_sha256
+from melmo.formats.export_meta import META_NAME
+from melmo.formats.files import file_sha256
 from melmo.model.io import OPTIONS_NAME, BilmFormatError, find_weights, load_bilm
-from melmo.pretrain import META_NAME
 
 RANDOM_PREFIX = "random:"
 MODEL_CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "model"  # conf/model/<arch>.yaml

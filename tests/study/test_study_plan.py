@@ -209,7 +209,7 @@ def test_paper_heads_train_on_the_gpu_in_bf16(compose_study, monkeypatch):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    import melmo.tasks.head as head
+    import melmo.tasks.common.head as head
 
     def head_trainer(argv):
         overrides = [a.replace("'", "") for a in argv[2:] if "=" in a and not a.startswith(("encoder.", "hydra.", "results"))]
