@@ -7,7 +7,7 @@ and encoding throughput (tokens/s) of the stateless and stateful policies at a f
 Without --model, a model of the --arch architecture (conf/model/<arch>.yaml) with random weights is
 used: the timing does not depend on the weights. The head is the task=pos head (ScalarMix + MLP,
 conf/task/pos.yaml sizes), trained one epoch with Adam in a plain loop over the task's length-bucketed
-batches (melmo.tasks.features.TokenBatches); "re-encode" runs the frozen encoder
+batches (melmo.tasks.common.features.TokenBatches); "re-encode" runs the frozen encoder
 (stateless, no grad) on the words of every batch of that epoch as a cache-less pipeline would.
 Prints seconds per epoch each way and their ratio (goal >= 10x), then the throughput table.
 """
@@ -25,13 +25,13 @@ import yaml
 from melmo.encode.cache import ActivationCache
 from melmo.encode.model_dir import ModelDir
 from melmo.encode.policy import Policy, encode
+from melmo.formats.conllu import UPOS_TAGS, read_conllu
 from melmo.model.chars import batch_to_ids
 from melmo.model.encoder import BiLM
 from melmo.model.io import save_bilm
-from melmo.tasks.conllu import UPOS_TAGS, read_conllu
-from melmo.tasks.features import TokenBatches
-from melmo.tasks.head import HeadModule, MLPTagger
-from melmo.tasks.ud import make_units
+from melmo.tasks.common.features import TokenBatches
+from melmo.tasks.common.head import HeadModule, MLPTagger
+from melmo.tasks.common.ud import make_units
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -39,15 +39,15 @@ from omegaconf import OmegaConf
 
 from melmo.encode.cache import ActivationCache
 from melmo.encode.model_dir import ModelDir
+from melmo.formats.conllu import UPOS_TAGS, read_conllu
+from melmo.formats.nli import read_mnli_sample
 from melmo.model.encoder import BiLM
 from melmo.model.io import save_bilm
-from melmo.tasks.conllu import UPOS_TAGS, read_conllu
-from melmo.tasks.features import PairBatches, TokenBatches
-from melmo.tasks.head import build_module, fit_head
+from melmo.tasks.common.features import PairBatches, TokenBatches
+from melmo.tasks.common.head import build_module, fit_head
+from melmo.tasks.common.ud import make_units
 from melmo.tasks.parsing.task import ParserHead
 from melmo.tasks.parsing.vocab import RelationVocab
-from melmo.tasks.ud import make_units
-from melmo.tasks.xnli.readers import read_mnli_sample
 from melmo.tasks.xnli.task import ESIMHead
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +146,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=2, help="interleaved repetitions; the best time of each side is kept")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    for name in ("lightning", "lightning.pytorch", "melmo.tasks.head"):  # a fixed epoch count: no advice wanted
+    for name in ("lightning", "lightning.pytorch", "melmo.tasks.common.head"):  # a fixed epoch count: no advice wanted
         logging.getLogger(name).setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

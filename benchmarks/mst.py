@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from melmo.tasks.conllu import read_conllu
+from melmo.formats.conllu import read_conllu
 from melmo.tasks.parsing.mst import _greedy, decode_mst, is_tree
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import torch
-
 from heads import random_model, task_config, ud_sets
+
 from melmo.encode.cache import ActivationCache
-from melmo.tasks.head import build_module
+from melmo.tasks.common.head import build_module
 from melmo.tasks.parsing.parser import BiaffineParser
 
 

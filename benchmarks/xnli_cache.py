@@ -24,11 +24,11 @@ from torch.utils.data import DataLoader
 
 from melmo.encode.cache import ActivationCache
 from melmo.encode.model_dir import ModelDir
+from melmo.formats.nli import read_mnli_sample
 from melmo.model.chars import batch_to_ids
 from melmo.model.encoder import BiLM
 from melmo.model.io import save_bilm
 from melmo.tasks.xnli.esim import ESIM
-from melmo.tasks.xnli.readers import read_mnli_sample
 from melmo.tasks.xnli.task import ESIMHead, NLIModule, PairSet, collate_pairs
 
 ROOT = Path(__file__).resolve().parents[1]

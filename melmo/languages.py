@@ -6,6 +6,8 @@ A researcher may add languages beyond the paper's: any ISO 639-1 code is accepte
 
 from __future__ import annotations
 
+from melmo.errors import MelmoError
+
 # The paper's 13 languages in the order the paper names them (§1: Arabic, Basque, Chinese, English, ...,
 # alphabetical by English name; its Tables 3 and 4 sort them by code). The one list: conf/ reads it
 # as ${melmo.paper_languages:} (melmo.utils.labels).
@@ -28,8 +30,8 @@ uk ur uz ve vi vo wa wo xh yi yo za zh zu
 """.split())
 
 
-class UnknownLanguageError(ValueError):
-    """A language code that is not ISO 639-1, or one a task has no data for (melmo.tasks.context)."""
+class UnknownLanguageError(MelmoError, ValueError):
+    """A language code that is not ISO 639-1, or one a task has no data for (melmo.tasks.common.context)."""
 
 
 def check_language(code: object) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from melmo.corpus.readers import file_sha256
+from melmo.formats.files import file_sha256
 from melmo.utils.atomic import write_atomic
 
 

@@ -20,13 +20,14 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Iterable, Mapping
 
+from melmo.errors import MelmoError
 from melmo.languages import check_language
 
 __all__ = ["AlphaSampling", "MonoSampling", "SamplingError", "UniMaxSampling", "mono_sizes", "target_sizes",
            "unimax_sizes"]
 
 
-class SamplingError(ValueError):
+class SamplingError(MelmoError, ValueError):
     """Bad input to a sampling rule (one-line message)."""
 
 

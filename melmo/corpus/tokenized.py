@@ -20,14 +20,10 @@ from typing import Iterator
 
 import numpy as np
 
-from melmo.corpus.readers import (
-    CorpusError,
-    check_exists,
-    corpus_format,
-    iter_conllu_sentences,
-    iter_text_lines,
-)
+from melmo.corpus.readers import CorpusError, check_exists, corpus_format
 from melmo.corpus.select import stream_key
+from melmo.formats.conllu import iter_conllu_forms
+from melmo.formats.text import iter_text_lines
 from melmo.utils.atomic import staged_dir
 
 FORMAT_VERSION = 1  # bump when the cache layout or tokenization semantics change
@@ -81,7 +77,7 @@ def _sentences(src: LanguageSource) -> Iterator[list[str]]:
     tokenizer = None
     for path in src.paths:
         if corpus_format(path) == "conllu":
-            yield from iter_conllu_sentences(path)
+            yield from iter_conllu_forms(path)
             continue
         if tokenizer is None:
             from melmo.corpus.udpipe import Tokenizer

@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from melmo.data.heldout import HeldoutDataset, HeldoutOptions
 from melmo.data.prepared import PreparedCorpus
 from melmo.data.stream import LMStream
+from melmo.errors import ConfigError
 from melmo.model.chars import MAX_CHARS
 from melmo.utils.dist import gather_per_rank, pick_rank
 
@@ -71,7 +72,7 @@ class LMDataModule(L.LightningDataModule):
         """The prepared corpus (vocabulary, languages, shards), opened once."""
         if self.corpus is None:
             if self.corpus_dir is None:
-                raise ValueError("LMDataModule needs corpus_dir (a directory written by melmo.corpus.prepare)")
+                raise ConfigError("LMDataModule needs corpus_dir (a directory written by melmo.corpus.prepare)")
             self.corpus = PreparedCorpus(self.corpus_dir, self.max_chars)
         return self.corpus
 

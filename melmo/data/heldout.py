@@ -32,6 +32,7 @@ import torch
 from torch.utils.data import IterableDataset
 
 from melmo.data.prepared import BOS_ID, EOS_ID, PreparedCorpus, Shard
+from melmo.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class HeldoutOptions:
 
     def __post_init__(self):
         if self.row_tokens < 0 or self.warmup_tokens < 0 or self.batch_rows < 1 or self.unroll_steps < 1:
-            raise ValueError(f"held-out options out of range: {self}")
+            raise ConfigError(f"held-out options out of range: {self}")
 
 
 @dataclass

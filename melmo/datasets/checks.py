@@ -7,16 +7,18 @@ naming the file.
 
 from __future__ import annotations
 
-import lzma
 from collections.abc import Sequence
+from itertools import islice
 from pathlib import Path
 
 from melmo.datasets.official import MNLI_DIR, MNLI_FILES, UD_FILE, XNLI_DIR, XNLI_FILES, DatasetError
-from melmo.languages import ISO3
-from melmo.tasks.conllu import ConlluError, read_conllu
-from melmo.tasks.xnli.readers import NLIFormatError, read_mnli_jsonl, read_xnli_tsv
+from melmo.errors import FormatError
+from melmo.formats.conllu import iter_conllu_forms, read_conllu
+from melmo.formats.nli import read_mnli_jsonl, read_xnli_tsv
+from melmo.formats.tatoeba import read_pair
 
-CONLL17_SAMPLE_LINES = 200  # lines of each language's first CoNLL 2017 file parsed (the files are GBs)
+CONLL17_SAMPLE_SENTENCES = 20  # sentences of the first CoNLL 2017 file read per language (the files are GBs;
+# the first block that melmo.formats.text reads, a MiB, is checked whole)
 
 
 def check_ud(root: Path, languages: Sequence[str]) -> dict[str, int]:
@@ -36,22 +38,10 @@ def check_ud(root: Path, languages: Sequence[str]) -> dict[str, int]:
         for p in files:
             try:
                 n += len(read_conllu(p))
-            except ConlluError as err:
+            except FormatError as err:
                 raise DatasetError(str(err).splitlines()[0]) from None
-            except OSError as err:
-                raise DatasetError(f"{p}: cannot read: {err}") from None
         out[f"ud/{lang}"] = n
     return out
-
-
-def _count_lines(path: Path) -> int:
-    if not path.is_file():
-        raise DatasetError(f"{path}: file not found")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return sum(1 for _ in fh)
-    except (OSError, UnicodeDecodeError) as err:
-        raise DatasetError(f"{path}: cannot read: {err}") from None
 
 
 def check_tatoeba(root: Path, languages: Sequence[str]) -> dict[str, int]:
@@ -59,14 +49,13 @@ def check_tatoeba(root: Path, languages: Sequence[str]) -> dict[str, int]:
     for lang in languages:
         if lang == "en":
             continue
-        iso = ISO3[lang]
-        xx, en = root / "tatoeba" / f"tatoeba.{iso}-eng.{iso}", root / "tatoeba" / f"tatoeba.{iso}-eng.eng"
-        nx, ne = _count_lines(xx), _count_lines(en)
-        if nx != ne:
-            raise DatasetError(f"{xx}: {nx} lines but {en.name} has {ne}: aligned files must have equal line counts")
-        if nx == 0:
+        try:
+            xx, xs, _en, _es = read_pair(root, lang)
+        except FormatError as err:
+            raise DatasetError(str(err)) from None
+        if not xs:
             raise DatasetError(f"{xx}: empty")
-        out[f"tatoeba/{lang}"] = nx
+        out[f"tatoeba/{lang}"] = len(xs)
     return out
 
 
@@ -80,7 +69,7 @@ def check_nli(root: Path, xnli_languages: Sequence[str]) -> dict[str, int]:
         if (root / MNLI_DIR).is_dir():
             for name in MNLI_FILES:
                 out[name] = len(read_mnli_jsonl(root / MNLI_DIR / name))
-    except NLIFormatError as err:
+    except FormatError as err:
         raise DatasetError(str(err).splitlines()[0]) from None
     return out
 
@@ -93,17 +82,10 @@ def check_conll17(folder: Path, languages: Sequence[str]) -> dict[str, int]:
         files = sorted(d.glob("*wikipedia*.conllu.xz")) if d.is_dir() else []
         if not files:
             raise DatasetError(f"{d}: no *wikipedia*.conllu.xz file (CoNLL 2017 raw text of {lang})")
-        first = files[0]
         try:
-            with lzma.open(first, "rt", encoding="utf-8") as fh:
-                for k, line in enumerate(fh, 1):
-                    if k > CONLL17_SAMPLE_LINES:
-                        break
-                    line = line.rstrip("\n")
-                    if line and not line.startswith("#") and len(line.split("\t")) != 10:
-                        raise DatasetError(f"{first}:{k}: expected 10 tab-separated CoNLL-U columns, got {len(line.split(chr(9)))}")
-        except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as err:
-            raise DatasetError(f"{first}: cannot read: {err}") from None
+            list(islice(iter_conllu_forms(files[0]), CONLL17_SAMPLE_SENTENCES))
+        except FormatError as err:
+            raise DatasetError(str(err)) from None
         out[f"conll17/{lang}"] = len(files)
     return out
 

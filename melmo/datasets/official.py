@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from melmo.errors import MelmoError
 from melmo.languages import ISO3
 
 
-class DatasetError(ValueError):
+class DatasetError(MelmoError, ValueError):
     """An official download or a data root that cannot be used (one line naming the path)."""
 
 

@@ -31,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from melmo.corpus.readers import file_sha256
 from melmo.encode.policy import Policy, as_policy, encode
+from melmo.errors import MelmoError
+from melmo.formats.files import file_sha256
 from melmo.model.chars import is_truncated
 from melmo.utils.atomic import publish_dir
 
@@ -57,7 +58,7 @@ def cache_key(weights_sha256: str, data_hash: str, tokenization: Mapping, policy
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-class CacheSpaceError(OSError):
+class CacheSpaceError(MelmoError, OSError):
     """The activations would not fit on the cache's disk."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from melmo.encode.policy import Policy, as_policy, encode
+from melmo.errors import ConfigError
 
 _MODELS: dict[tuple, object] = {}
 
@@ -46,12 +47,12 @@ def select_layers(layers_all: np.ndarray, layers) -> np.ndarray:
         return layers_all[-1]
     if isinstance(layers, int):
         if not -L <= layers < L:
-            raise ValueError(f"layers={layers}: the model has {L} layers (0 = token layer)")
+            raise ConfigError(f"layers={layers}: the model has {L} layers (0 = token layer)")
         return layers_all[layers]
     idx = list(layers)
     bad = [k for k in idx if not isinstance(k, int) or not -L <= k < L]
     if bad:
-        raise ValueError(f"layers={idx}: the model has {L} layers (0 = token layer)")
+        raise ConfigError(f"layers={idx}: the model has {L} layers (0 = token layer)")
     return layers_all[idx]
 
 

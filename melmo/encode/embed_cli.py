@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from melmo.errors import FormatError, MissingFileError
 from melmo.utils.errors import ArgumentParser, report
 
 
@@ -49,12 +50,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if not args.input.is_file():
-            raise FileNotFoundError(f"{args.input}: no such input file")
+            raise MissingFileError(f"{args.input}: no such input file")
         lines = args.input.read_text(encoding="utf-8").splitlines()
         sentences = [line.split() for line in lines]
         empty = next((i for i, s in enumerate(sentences) if not s), None)
         if empty is not None:
-            raise ValueError(f"{args.input}:{empty + 1}: empty line (one tokenized sentence per line)")
+            raise FormatError(f"{args.input}:{empty + 1}: empty line (one tokenized sentence per line)")
         policy = Policy(args.policy, args.batch_size, args.warmup_batches if args.policy == "stateful" else 0)
         with atomic_path(args.output) as tmp:  # no half-written HDF5 after an error or an interrupt
             with h5py.File(tmp, "w") as f:

@@ -29,9 +29,9 @@ from pathlib import Path
 import yaml
 
 from melmo.conf import conf_file
-from melmo.corpus.readers import file_sha256
+from melmo.formats.export_meta import META_NAME
+from melmo.formats.files import file_sha256
 from melmo.model.io import OPTIONS_NAME, BilmFormatError, find_weights, load_bilm
-from melmo.pretrain import META_NAME
 
 RANDOM_PREFIX = "random:"
 MODEL_CONF_DIR = conf_file("model")  # conf/model/<arch>.yaml, shipped in the package (melmo.conf)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from melmo.errors import ConfigError
 from melmo.model.chars import batch_to_ids
 
 POLICIES = ("stateless", "stream", "stateful")
@@ -38,11 +39,11 @@ class Policy:
 
     def __post_init__(self):
         if self.name not in POLICIES:
-            raise ValueError(f"encoding policy {self.name!r}: use one of {', '.join(POLICIES)}")
+            raise ConfigError(f"encoding policy {self.name!r}: use one of {', '.join(POLICIES)}")
         if self.batch_size < 1:
-            raise ValueError(f"encoding policy: batch_size must be >= 1, got {self.batch_size}")
+            raise ConfigError(f"encoding policy: batch_size must be >= 1, got {self.batch_size}")
         if self.name != "stateful" and self.warmup_batches:
-            raise ValueError(f"encoding policy {self.name!r} takes no warmup_batches (only 'stateful' does)")
+            raise ConfigError(f"encoding policy {self.name!r} takes no warmup_batches (only 'stateful' does)")
 
     def describe(self) -> dict:
         """What changes the vectors (part of the activation cache key and of the results).

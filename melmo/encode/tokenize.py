@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from melmo.corpus.readers import file_sha256
 from melmo.encode.model_dir import ModelDir, ModelDirError
+from melmo.errors import ConfigError
+from melmo.formats.files import file_sha256
 
 
 class RawTokenizer:
@@ -36,7 +37,7 @@ class RawTokenizer:
             else:
                 self._udpipe = Tokenizer(None, builtin=self.options["builtin"], multiword=multiword, sentences="line")
         elif kind != "whitespace":
-            raise ValueError(f"raw tokenizer kind {kind!r}: use udpipe, builtin or whitespace")
+            raise ConfigError(f"raw tokenizer kind {kind!r}: use udpipe, builtin or whitespace")
 
     def tokenize(self, lines: Iterable[str]) -> list[list[str]]:
         out = []
@@ -81,4 +82,4 @@ def raw_tokenizer(model: ModelDir, lang: str, fallback: Mapping | None = None) -
         raise ModelDirError(f"{model.path}: no tokenizer recorded for {lang!r} (a CoNLL-U-trained or foreign model): set "
                             f"encode.raw_tokenizer.kind=udpipe with encode.raw_tokenizer.models.{lang}=<model.udpipe>, "
                             f"or kind=whitespace, or train with data.conllu_udpipe_dir=<dir of <lang>.udpipe>")
-    raise ValueError(f"encode.raw_tokenizer.kind={kind!r}: use whitespace, udpipe or error")
+    raise ConfigError(f"encode.raw_tokenizer.kind={kind!r}: use whitespace, udpipe or error")

@@ -18,6 +18,7 @@ import math
 import torch
 from torch import nn
 
+from melmo.errors import ConfigError
 from melmo.model.chars import N_CHARACTERS, N_CHARACTERS_TRAIN
 from melmo.model.highway import Highway
 
@@ -34,15 +35,15 @@ class CharCNN(nn.Module):
                  n_highway: int, max_characters_per_token: int = 50, n_characters: int = N_CHARACTERS):
         super().__init__()
         if activation not in ACTIVATIONS:
-            raise ValueError(f"char_cnn.activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+            raise ConfigError(f"char_cnn.activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         # 261 in training options, 262 for inference (bilm-tf bin/train_elmo.py options); the table always has 262 rows
         if n_characters not in (N_CHARACTERS_TRAIN, N_CHARACTERS):
-            raise ValueError(f"char_cnn.n_characters must be 261 or 262, got {n_characters}")
+            raise ConfigError(f"char_cnn.n_characters must be 261 or 262, got {n_characters}")
         self.activation = activation
         self.max_chars = int(max_characters_per_token)
         self.filters = [(int(w), int(n)) for w, n in filters]
         if any(w > self.max_chars for w, _ in self.filters):
-            raise ValueError(f"a filter is wider than max_characters_per_token={self.max_chars}: "
+            raise ConfigError(f"a filter is wider than max_characters_per_token={self.max_chars}: "
                              f"{self.filters}")
         self.n_filters = sum(n for _, n in self.filters)  # F
         self.output_dim = int(projection_dim)  # P

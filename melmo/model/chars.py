@@ -20,6 +20,8 @@ from typing import Iterable
 import numpy as np
 import torch
 
+from melmo.errors import ConfigError
+
 # Raw (training) alphabet of 261 symbols: bytes 0..255 then five markers (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper).
 BOS_CHAR = 256  # beginning of sentence
 EOS_CHAR = 257  # end of sentence
@@ -37,7 +39,7 @@ EOS_TOKEN = "</S>"
 
 def _check_max_chars(max_chars: int) -> None:
     if max_chars < 3:  # BOW + marker + EOW is the shortest spelling (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)
-        raise ValueError(f"max_chars must be at least 3, got {max_chars}")
+        raise ConfigError(f"max_chars must be at least 3, got {max_chars}")
 
 
 def _boundary_row(marker: int, max_chars: int) -> list[int]:

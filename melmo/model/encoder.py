@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from melmo.errors import ConfigError
 from melmo.model.char_cnn import CharCNN
 from melmo.model.chars import N_CHARACTERS, bos_char_ids, eos_char_ids
 from melmo.model.lstm import LstmStack
@@ -63,7 +64,7 @@ def _plain(obj):
 def _require(options: dict, section: str, *keys: str) -> None:
     missing = [k for k in keys if k not in options]
     if missing:
-        raise ValueError(f"options {section!r} is missing {', '.join(missing)}")
+        raise ConfigError(f"options {section!r} is missing {', '.join(missing)}")
 
 
 class BiLM(nn.Module):

@@ -22,6 +22,7 @@ from typing import Iterable
 import numpy as np
 import torch
 
+from melmo.errors import FormatError
 from melmo.model.chars import N_CHARACTERS
 from melmo.model.encoder import BiLM
 from melmo.model.lstm import RUNTIME_TO_TF, TF_TO_RUNTIME, permute_gates
@@ -34,7 +35,7 @@ VOCAB_NAME = "vocab.txt"
 WEIGHTS_CANDIDATES = (WEIGHTS_NAME, "model.hdf5", "lm_weights.hdf5")
 
 
-class BilmFormatError(ValueError):
+class BilmFormatError(FormatError):
     """A model file is missing, unreadable or disagrees with options.json."""
 
 

@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from melmo.errors import ConfigError
+
 FORGET_BIAS = 1.0  # TF LSTMCell forget_bias, added at run time and not stored (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj); TF1 LSTMCell forget_bias)
 # Gate blocks: HDF5/TF order is (i, j, f, o) (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)); run-time order is (i, f, o, j).
 TF_TO_RUNTIME = (0, 2, 3, 1)  # run-time block k = TF block TF_TO_RUNTIME[k]
@@ -58,7 +60,7 @@ class LstmLayer(nn.Module):
                  proj_clip: float | None = None, n_dirs: int = 2):
         super().__init__()
         if proj_dim > hidden_dim:
-            raise ValueError(f"lstm.projection_dim ({proj_dim}) larger than lstm.dim ({hidden_dim}) "
+            raise ConfigError(f"lstm.projection_dim ({proj_dim}) larger than lstm.dim ({hidden_dim}) "
                              f"is not supported")
         D, H, P = n_dirs, hidden_dim, proj_dim
         self.input_dim, self.hidden_dim, self.proj_dim, self.n_dirs = input_dim, H, P, D
@@ -145,9 +147,9 @@ class LstmStack(nn.Module):
                  use_skip_connections: bool = False, dropout: float = 0.0, n_dirs: int = 2):
         super().__init__()
         if n_layers < 1:
-            raise ValueError(f"lstm.n_layers must be at least 1, got {n_layers}")
+            raise ConfigError(f"lstm.n_layers must be at least 1, got {n_layers}")
         if use_skip_connections and input_dim != proj_dim:
-            raise ValueError(f"residual connections need input size {input_dim} == projection_dim {proj_dim}")
+            raise ConfigError(f"residual connections need input size {input_dim} == projection_dim {proj_dim}")
         self.hidden_dim, self.proj_dim, self.n_layers, self.n_dirs = hidden_dim, proj_dim, n_layers, n_dirs
         self.use_skip_connections = bool(use_skip_connections)
         self.dropout = float(dropout)

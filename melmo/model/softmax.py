@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from melmo.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 # tf.nn.sampled_softmax_loss(num_sampled=...) in bilm-tf: n_negative_samples_batch (bilm-tf bilm/training.py LanguageModel, train).
@@ -76,7 +78,7 @@ class LogUniformSampler:
 
     def __init__(self, vocab_size: int):
         if vocab_size < 1:
-            raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
+            raise ConfigError(f"vocab_size must be >= 1, got {vocab_size}")
         self.vocab_size = int(vocab_size)
         self.log_range = math.log(vocab_size + 1.0)
 
@@ -108,12 +110,12 @@ class LogUniformSampler:
         out_device = torch.device(device if device is not None else "cpu")
         device = generator.device if generator is not None else out_device  # where the draws happen
         if S < 1:
-            raise ValueError(f"num_samples must be >= 1, got {S}")
+            raise ConfigError(f"num_samples must be >= 1, got {S}")
         if not unique:
             ids = self._draw(S, generator, device).to(out_device)
             return Candidates(ids, self.expected_count(ids, S, S), S)
         if S > V:
-            raise ValueError(f"cannot draw {S} unique ids from a vocabulary of {V}")
+            raise ConfigError(f"cannot draw {S} unique ids from a vocabulary of {V}")
 
         seen = torch.zeros(V, dtype=torch.bool, device=device)
         chunks: list[torch.Tensor] = []

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
+from melmo.errors import MelmoError
 
-class BudgetError(ValueError):
+
+class BudgetError(MelmoError, ValueError):
     """A budget block that does not say one thing."""
 
 

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import torch
 
+from melmo.errors import MelmoError
+
 log = logging.getLogger(__name__)
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(MelmoError, RuntimeError):
     """A checkpoint to resume from is missing or does not load."""
 
 

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import torch
 
-from melmo.corpus.readers import file_sha256
-from melmo.pretrain import META_NAME
+from melmo.errors import MelmoError
+from melmo.formats.export_meta import META_NAME
+from melmo.formats.files import file_sha256
 from melmo.utils.atomic import staged_dir
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 TOKENIZER_DIR = "tokenizers"
 
 
-class ExportError(ValueError):
+class ExportError(MelmoError, ValueError):
     pass
 
 
@@ -129,7 +130,7 @@ def export_choice(value) -> str | None:
     if value in (None, False, "false", "none"):
         return None
     if value not in CHOICES:
-        raise ValueError(f"export={value!r}: expected best, last or false")
+        raise ExportError(f"export={value!r}: expected best, last or false")
     return value
 
 

@@ -23,6 +23,7 @@ from typing import Callable
 import lightning as L
 import torch
 
+from melmo.errors import MelmoError
 from melmo.model.flops import train_flops_per_token
 from melmo.model.softmax import SampledSoftmax
 from melmo.pretrain.heldout_metric import HeldoutPerplexity, batch_nll
@@ -38,7 +39,7 @@ def _detach(state):
     return type(state)(_detach(s) for s in state) if isinstance(state, (list, tuple)) else state
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(MelmoError, FloatingPointError):
     """The training loss became NaN or inf."""
 
 

@@ -37,14 +37,14 @@ def predictions_path(results_dir: str | Path, task: str, encoder: str, language:
     """``<results_dir>/predictions/<task>/<encoder>/<language>.seed<seed>.tsv``."""
     for what, v in (("task", task), ("encoder", encoder), ("language", language)):
         if not v or "/" in v or "\\" in v or v.startswith("."):
-            raise ValueError(f"{what} {v!r} cannot be part of a predictions path")
+            raise ResultsError(f"{what} {v!r} cannot be part of a predictions path")
     return Path(results_dir) / "predictions" / task / encoder / f"{language}.seed{int(seed)}.tsv"
 
 
 def _clean(v: object, what: str) -> str:
     s = str(v)
     if "\t" in s or "\n" in s or "\r" in s:
-        raise ValueError(f"{what} {s!r} holds a tab or a line break")
+        raise ResultsError(f"{what} {s!r} holds a tab or a line break")
     return s
 
 
@@ -100,7 +100,7 @@ def _split_arc(values: pd.Series, path: str, metric: str) -> tuple[np.ndarray, n
 def item_correct(df: pd.DataFrame, metric: str, name: str = "predictions") -> np.ndarray:
     """Boolean array (n_items,): whether each item is correct under ``metric`` (acc, uas or las)."""
     if metric not in METRICS:
-        raise ValueError(f"unknown item metric {metric!r} (use {', '.join(METRICS)})")
+        raise ResultsError(f"unknown item metric {metric!r} (use {', '.join(METRICS)})")
     if metric == "acc":
         return (df["gold"] == df["prediction"]).to_numpy(dtype=bool)
     gold = df.set_index("item")["gold"]

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock
 
+from melmo.errors import MelmoError
 from melmo.languages import UnknownLanguageError, check_language
 from melmo.utils.atomic import open_atomic
 
@@ -48,7 +49,7 @@ def seeds_of(task: str, seeds: Iterable[int]) -> list[int]:
     return [NO_HEAD_SEED] if task in NO_HEAD_TASKS else [int(s) for s in seeds]
 
 
-class ResultsError(ValueError):
+class ResultsError(MelmoError, ValueError):
     """A results file or table that cannot be read: one line naming the file and the row."""
 
 
@@ -136,7 +137,7 @@ def _clash(rows: list[dict], encoder: str, languages: Iterable[str], sha: str, p
     langs = set(languages)
     hit = next((r for r in rows if r["encoder"] == encoder and r["language"] in langs and r["weights_sha256"] != sha), None)
     if hit is not None:
-        raise ValueError(f"{path}: encoder name {encoder!r} already names another model for language {hit['language']} "
+        raise ResultsError(f"{path}: encoder name {encoder!r} already names another model for language {hit['language']} "
                          f"({hit['path']}, weights {hit['weights_sha256'][:12]}); set encoder.name=")
 
 

@@ -15,16 +15,17 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from melmo.conf import compose
-from melmo.corpus.readers import file_sha256
 from melmo.datasets.checks import check_conll17, check_root
 from melmo.datasets.official import DatasetError
+from melmo.errors import MelmoError
+from melmo.formats.export_meta import META_NAME
+from melmo.formats.files import file_sha256
 from melmo.model.flops import gpu_hours
-from melmo.pretrain import META_NAME
 from melmo.results.table import ResultsError, done_keys, seeds_of
 from melmo.utils.labels import alpha_name, changes
 
 
-class StudyError(ValueError):
+class StudyError(MelmoError, ValueError):
     """A study config that cannot be planned (one-line message)."""
 
 

@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
+from melmo.errors import ConfigError
+from melmo.formats.conllu import read_conllu
+from melmo.formats.nli import LABELS
+from melmo.formats.tatoeba import read_pair, tatoeba_languages
 from melmo.results.table import append_results, done_keys, seeds_of
-from melmo.tasks.conllu import read_conllu
-from melmo.tasks.tatoeba import read_pair, tatoeba_languages
-from melmo.tasks.ud import Units, make_units, split_plan, treebank_files, ud_languages
-from melmo.tasks.xnli.readers import LABELS
+from melmo.tasks.common.ud import DataError, Units, make_units, split_plan, treebank_files, ud_languages
 from melmo.tasks.xnli.task import _layout, _read_mnli, _read_xnli
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class MajorityTagger:
             by_form[form][tag] += 1
             overall[tag] += 1
         if not overall:
-            raise ValueError("a majority tagger needs at least one training word")
+            raise DataError("a majority tagger needs at least one training word")
         # ties: the lowest tag index, so the tagger does not depend on the order of the sentences
         self.table = {f: min(c, key=lambda t: (-c[t], t)) for f, c in by_form.items()}
         self.default = min(overall, key=lambda t: (-overall[t], t))
@@ -137,11 +138,11 @@ FLOOR_ENCODERS = {"pos": ("majority",), "pos_transfer": ("majority",), "xnli": (
 FLOORS = {"pos": pos_floor, "pos_transfer": pos_transfer_floor, "xnli": xnli_floor, "tatoeba": tatoeba_floor}
 
 
-def run_baseline(cfg: DictConfig) -> list[dict]:
+def run(cfg: DictConfig) -> list[dict]:
     tcfg, results = cfg.task, Path(cfg.results)
     unknown = [f for f in tcfg.floors if f not in FLOORS]
     if unknown:
-        raise ValueError(f"task.floors: unknown floor(s) {unknown} (have {', '.join(FLOORS)})")
+        raise ConfigError(f"task.floors: unknown floor(s) {unknown} (have {', '.join(FLOORS)})")
     seeds = [int(s) for s in cfg.seeds]
     have = set() if cfg.get("force", False) else done_keys(results)
     rows = []

@@ -15,8 +15,8 @@ from omegaconf import DictConfig
 
 from melmo.data.heldout import HeldoutDataset
 from melmo.data.prepared import PreparedCorpus
+from melmo.formats.export_meta import META_NAME
 from melmo.model.io import BilmFormatError, find_weights, load_bilm, load_softmax, read_vocab
-from melmo.pretrain import META_NAME
 from melmo.pretrain.heldout_metric import HeldoutPerplexity, batch_nll
 
 
@@ -57,12 +57,20 @@ def heldout_metrics(encoder, W: torch.Tensor, b: torch.Tensor, corpus: PreparedC
     return {k: float(v) for k, v in metric.compute().items()}
 
 
+def run(cfg: DictConfig) -> list[dict]:
+    """task=perplexity: the rows of :func:`perplexity` on the device of a Lightning trainer built from
+    cfg.trainer (no head: nothing random to seed)."""
+    from hydra.utils import instantiate
+
+    return perplexity(cfg, instantiate(cfg.trainer, logger=False, callbacks=[]))
+
+
 def perplexity(cfg: DictConfig, trainer) -> list[dict]:
     """Rows ``ppl``, ``ppl_iv``, ``unk`` per language under the encoder naming of every task
     (EvalContext), seed NO_HEAD_SEED; the pooled ``all`` values go to the recorded protocol."""
     from hydra.utils import instantiate
 
-    from melmo.tasks.context import EvalContext
+    from melmo.tasks.common.context import EvalContext
 
     ctx = EvalContext(cfg)
     export = Path(cfg.encoder.path)

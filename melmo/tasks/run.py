@@ -2,7 +2,7 @@
 
 Tasks are Hydra configs under conf/task/. A task config names its ``runner``, a function
 ``runner(cfg) -> rows`` that writes its own rows (pos, pos_transfer, tatoeba: melmo.tasks.*; see
-melmo/tasks/head.py for the head framework). ``perplexity`` -- held-out perplexity per language
+melmo/tasks/common/head.py for the head framework). ``perplexity`` -- held-out perplexity per language
 (full softmax, both directions, bilm-tf's run_test protocol) -- takes a Lightning trainer built
 from cfg.trainer. Rows go to the long results CSV (melmo.results.table):
 ``encoder,task,metric,language,seed,value``.
@@ -19,34 +19,31 @@ import json
 import logging
 from pathlib import Path
 
-from hydra.utils import get_method, instantiate
+from hydra.utils import get_method
 from omegaconf import DictConfig
 
-from melmo.encode.model_dir import META_NAME
+from melmo.errors import ConfigError, FormatError
+from melmo.formats.export_meta import META_NAME
 from melmo.utils.loggers import start_wandb_run, wandb_settings, wandb_table
 
 log = logging.getLogger(__name__)
 
 
-def _perplexity(cfg: DictConfig) -> list[dict]:
-    from melmo.tasks.perplexity import perplexity
-
-    trainer = instantiate(cfg.trainer, logger=False, callbacks=[])  # no head: nothing random to seed
-    return perplexity(cfg, trainer)
-
-
-TASKS = {"perplexity": _perplexity}
+def task_entry(task: DictConfig):
+    """The function ``task.entry`` names (``run(cfg) -> rows``); a one-line ConfigError when it names none."""
+    name, entry = task.get("name"), task.get("entry")
+    if not entry:
+        raise ConfigError(f"task {name!r}: conf/task/{name}.yaml names no entry (the task's run function, "
+                          "e.g. entry: melmo.tasks.pos.run)")
+    try:
+        return get_method(str(entry))
+    except (ImportError, ValueError) as e:  # hydra's _locate: not importable, or not a callable
+        raise ConfigError(f"task.entry={entry}: {' '.join(str(e).split())}") from None
 
 
 def run(cfg: DictConfig) -> list[dict]:
     name = cfg.task.get("name")
-    runner = cfg.task.get("runner")
-    if runner:
-        fn = get_method(runner)
-    elif name in TASKS:
-        fn = TASKS[name]
-    else:
-        raise ValueError(f"unknown task {name!r} (conf/task/{name}.yaml names no runner; built in: {', '.join(TASKS)})")
+    fn = task_entry(cfg.task)
     if cfg.get("threads"):
         import torch
 
@@ -68,7 +65,7 @@ def encoder_run(path) -> dict:
     try:
         return dict(json.loads(meta.read_text(encoding="utf-8")).get("run") or {})
     except (ValueError, AttributeError) as e:
-        raise ValueError(f"{meta}: not a JSON object with a 'run' record ({e})") from None
+        raise FormatError(f"{meta}: not a JSON object with a 'run' record ({e})") from None
 
 
 def log_rows_to_wandb(cfg: DictConfig, rows: list[dict]) -> None:

@@ -14,59 +14,16 @@ says which is the default and why). Each input line is tokenized with the model'
 from __future__ import annotations
 
 import logging
-import lzma
-from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
 
 from melmo.encode.tokenize import raw_tokenizer
-from melmo.languages import ISO3
+from melmo.formats.tatoeba import read_pair, tatoeba_languages
 from melmo.results.table import seeds_of
-from melmo.tasks.context import EvalContext
+from melmo.tasks.common.context import EvalContext
 
 log = logging.getLogger(__name__)
-
-
-class TatoebaError(ValueError):
-    pass
-
-
-def _find(base: Path, name: str) -> Path | None:
-    for p in (base / name, base / f"{name}.xz"):
-        if p.is_file():
-            return p
-    return None
-
-
-def tatoeba_languages(root) -> list[str]:
-    base = Path(root) / "tatoeba"
-    if not base.is_dir():
-        raise TatoebaError(f"{base}: no Tatoeba data directory (set data.root)")
-    return sorted(lang for lang, iso in ISO3.items() if lang != "en" and _find(base, f"tatoeba.{iso}-eng.{iso}"))
-
-
-def read_pair(root, lang: str) -> tuple[Path, list[str], Path, list[str]]:
-    """(other-language file, lines, English file, lines); unequal lengths are an error."""
-    iso, base = ISO3[lang], Path(root) / "tatoeba"
-    xx, en = _find(base, f"tatoeba.{iso}-eng.{iso}"), _find(base, f"tatoeba.{iso}-eng.eng")
-    if xx is None or en is None:
-        raise TatoebaError(f"{base}: missing tatoeba.{iso}-eng.{iso} or tatoeba.{iso}-eng.eng")
-    xs, es = _lines(xx), _lines(en)
-    if len(xs) != len(es):
-        raise TatoebaError(f"{xx}: {len(xs)} lines but {en.name} has {len(es)}: the files must be aligned line by line")
-    return xx, xs, en, es
-
-
-def _lines(path: Path) -> list[str]:
-    opener = lzma.open if path.suffix == ".xz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8", newline="\n") as fh:
-            text = fh.read()
-    except UnicodeDecodeError as e:
-        raise TatoebaError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
-    lines = text.split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def pooled_layers(acts) -> np.ndarray:
@@ -117,7 +74,7 @@ def retrieval_accuracy(queries: np.ndarray, index: np.ndarray, gold: np.ndarray)
     return float(np.mean(pred == gold)), pred
 
 
-def run_tatoeba(cfg: DictConfig) -> list[dict]:
+def run(cfg: DictConfig) -> list[dict]:
     ctx, tcfg = EvalContext(cfg), cfg.task
     root = cfg.data.root
     langs = ctx.languages(tatoeba_languages(root), "tatoeba", f"{root}/tatoeba")

@@ -22,6 +22,8 @@ import os
 import sys
 from typing import Sequence
 
+from melmo.errors import ConfigError, MelmoError
+
 _EXTERNAL = "LOCAL_RANK" in os.environ  # a child rank or an externally launched process
 _CONFIG_FLAGS = ("-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir")
 _ENV = ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -29,7 +31,7 @@ _installed = False
 _EXPECTED = ["local_rank"]  # parameters of lightning's _hydra_subprocess_cmd that job_command replaces
 
 
-class LightningInternalsError(RuntimeError):
+class LightningInternalsError(MelmoError, RuntimeError):
     """The private Lightning function this module replaces is missing or has changed."""
 
 
@@ -121,7 +123,7 @@ def check(cfg) -> None:
         multirun = False
     strategy = str(cfg.trainer.get("strategy", ""))
     if multirun and strategy.startswith("ddp") and "spawn" not in strategy and not _installed and not _EXTERNAL:
-        raise RuntimeError(
+        raise ConfigError(
             "Hydra -m with trainer.strategy=ddp needs melmo.utils.ddp_hydra.install() in the entry script "
             "(otherwise every rank re-runs the whole sweep)"
         )

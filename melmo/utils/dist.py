@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
+from melmo.errors import ConfigError
+
 
 def _world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
@@ -41,7 +43,7 @@ def pick_rank(saved: list | None, device: torch.device | None = None):
         return None
     rank, world = _world()
     if len(saved) != world:
-        raise ValueError(f"checkpoint holds per-rank state of {len(saved)} processes, this run has {world}")
+        raise ConfigError(f"checkpoint holds per-rank state of {len(saved)} processes, this run has {world}")
     obj = saved[rank]
     return move_to(obj, device) if device is not None else obj
 

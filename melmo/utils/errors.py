@@ -1,11 +1,14 @@
 """How every entry point ends on an error (train.py, evaluate.py, ``python -m melmo.corpus``,
-``melmo.corpus.udpipe``, ``melmo.encode.embed_cli``, ``melmo.analysis``, ``melmo.study``).
+``melmo.corpus.udpipe``, ``melmo.encode.embed_cli``, ``melmo.analysis``, ``melmo.study``, ``melmo.datasets``).
 
-One line on stderr, ``error: <Type>: <message>`` naming the file (and line or key) and the problem,
-exit status :data:`USER_ERROR` (1, the status Hydra itself exits with on a composition error), nothing
-half written. ``HYDRA_FULL_ERROR=1`` (Hydra's own switch for its composition errors) re-raises the
-error instead, so the full traceback shows. Command-line usage errors of the argparse CLIs take the
-same form and status (:class:`ArgumentParser`).
+A user error -- a :class:`melmo.errors.MelmoError`, or a config error of Hydra or OmegaConf (a missing or
+mistyped key, a ``_target_`` that cannot be found or takes other arguments) -- is one line on stderr,
+``error: <Type>: <message>`` naming the file (and line or key) and the problem, exit status
+:data:`USER_ERROR` (1, the status Hydra itself exits with on a composition error), nothing half written.
+Anything else is a bug in mELMo: its full traceback, then one ``error:`` line saying so, exit status
+:data:`INTERNAL_ERROR`. ``HYDRA_FULL_ERROR=1`` (Hydra's own switch for its composition errors) re-raises
+a user error too, so its traceback shows. Command-line usage errors of the argparse CLIs take the
+user-error form and status (:class:`ArgumentParser`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ import logging
 import os
 import re
 import sys
+import traceback
 from typing import NoReturn
+
+from melmo.errors import MelmoError
 
 log = logging.getLogger(__name__)
 
-USER_ERROR = 1  # the exit status of every entry point that stops on an error
+USER_ERROR = 1  # the exit status of every entry point that stops on a user error
+INTERNAL_ERROR = 70  # EX_SOFTWARE of BSD's sysexits.h, "an internal software error": a bug, not the input
 TRACEBACK_HINT = "(HYDRA_FULL_ERROR=1 for the traceback)"
 
 
@@ -57,12 +64,46 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' | '.join(parts) or '(no message)'}"
 
 
+def _raised_at_the_call(exc: BaseException) -> bool:
+    """True when ``exc`` was raised by the call itself (binding the arguments), not inside the callee:
+    its traceback holds the calling frame only."""
+    tb = exc.__traceback__
+    return tb is not None and tb.tb_next is None
+
+
+def user_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the user's (a MelmoError, a Hydra or OmegaConf config error) rather than a bug.
+
+    Hydra wraps whatever a ``_target_`` raises in an InstantiationException: it is the user's when what it
+    wraps is, when it wraps nothing or an ImportError (a target Hydra cannot locate), or when the wrapped TypeError came
+    from binding the config's arguments to the target (a key the target does not take)."""
+    from hydra.errors import HydraException, InstantiationException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(exc, (MelmoError, OmegaConfBaseException)):
+        return True
+    if isinstance(exc, InstantiationException):
+        cause = exc.__cause__
+        return (cause is None or user_error(cause) or isinstance(cause, ImportError)  # ImportError: a target not found
+                or (isinstance(cause, TypeError) and _raised_at_the_call(cause)))
+    return isinstance(exc, HydraException)
+
+
 def report(exc: BaseException, *, to_log: bool = False) -> int:
-    """Print the one-line form of ``exc`` on stderr and return :data:`USER_ERROR`; with
-    HYDRA_FULL_ERROR=1 re-raise ``exc`` instead (call it inside the ``except`` block).
+    """End an entry point on ``exc`` (call it inside the ``except`` block): a user error
+    (:func:`user_error`) prints its one-line form on stderr and returns :data:`USER_ERROR` (with
+    HYDRA_FULL_ERROR=1 ``exc`` is re-raised instead); anything else prints its full traceback and a
+    last line saying it is a bug, and returns :data:`INTERNAL_ERROR`.
 
     ``to_log``: also record the line with :mod:`logging` (a Hydra app's log file; its console handler
     writes to stdout, so stderr still holds the one line)."""
+    if not user_error(exc):
+        traceback.print_exception(exc, file=sys.stderr)
+        msg = f"error: internal error (a bug in mELMo, not your input; please report it): {one_line(exc)}"
+        if to_log:
+            log.error(msg)
+        print(msg, file=sys.stderr, flush=True)
+        return INTERNAL_ERROR
     if full_traceback_wanted():
         raise exc
     msg = f"error: {one_line(exc)}  {TRACEBACK_HINT}"
@@ -73,7 +114,7 @@ def report(exc: BaseException, *, to_log: bool = False) -> int:
 
 
 def exit_on_error(exc: BaseException) -> NoReturn:
-    """:func:`report` ``exc`` (also to the log) and exit with :data:`USER_ERROR`: the end of a Hydra entry point."""
+    """:func:`report` ``exc`` (also to the log) and exit with its status: the end of a Hydra entry point."""
     sys.exit(report(exc, to_log=True))
 
 

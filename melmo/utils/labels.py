@@ -32,6 +32,7 @@ from pathlib import Path
 
 from omegaconf import ListConfig, OmegaConf
 
+from melmo.errors import ConfigError
 from melmo.languages import PAPER_LANGUAGES
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._,=+\-\[\]]")
@@ -41,9 +42,9 @@ WANDB_TAG_MAX = 64  # wandb.sdk: tags longer than 64 characters are rejected
 def alpha_name(alpha) -> str:
     """``alpha04`` for 0.4: the paper's spelling of a sampling exponent; ``trunc`` for 0, ``full`` for 1."""
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or math.isnan(alpha):
-        raise ValueError(f"sampling.alpha must be a number in [0, 1], got {alpha!r}")
+        raise ConfigError(f"sampling.alpha must be a number in [0, 1], got {alpha!r}")
     if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"sampling.alpha must be in [0, 1], got {alpha}")
+        raise ConfigError(f"sampling.alpha must be in [0, 1], got {alpha}")
     if alpha == 0:
         return "trunc"
     if alpha == 1:

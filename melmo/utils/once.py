@@ -22,12 +22,13 @@ from typing import Callable
 
 import lightning as L
 
+from melmo.errors import MelmoError
 from melmo.utils.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
 
-class OnceError(RuntimeError):
+class OnceError(MelmoError, RuntimeError):
     """Rank 0 failed, or did not finish in time."""
 
 

@@ -17,6 +17,7 @@ from melmo.corpus.readers import CorpusError
 from melmo.corpus.sampling import AlphaSampling
 from melmo.corpus.sources import language_sources
 from melmo.corpus.tokenized import LanguageSource
+from melmo.errors import FormatError
 
 ROOT = Path(__file__).resolve().parents[2]
 UD = ROOT / "data" / "sample" / "ud"
@@ -76,7 +77,7 @@ def test_nul_bytes_are_refused_with_their_offset(tmp_path, name):
         (tmp_path / name).write_bytes(data)
     offset = data.index(b"\x00")  # the expected offset, found independently of the reader
     srcs = language_sources(["sv"], str(tmp_path / name), None, None, None, {"builtin": "generic_tokenizer"})
-    with pytest.raises(CorpusError, match=re.escape(f"{name}: NUL byte at {where} {offset} ")):
+    with pytest.raises(FormatError, match=re.escape(f"{name}: NUL byte at {where} {offset} ")):
         prepare(srcs, AlphaSampling(0.4), tmp_path / "out", tmp_path / "cache", _opts())
     assert _files(tmp_path / "out") == [] and _files(tmp_path / "cache") == []
 

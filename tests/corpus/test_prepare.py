@@ -11,6 +11,8 @@ from melmo.corpus.prepare import PrepareOptions, prepare
 from melmo.corpus.readers import CorpusError
 from melmo.corpus.sampling import AlphaSampling, MonoSampling, SamplingError, UniMaxSampling
 from melmo.corpus.sources import language_sources
+from melmo.errors import FormatError
+from melmo.formats.conllu import ConlluError
 from melmo.languages import PAPER_LANGUAGES, UnknownLanguageError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +124,7 @@ def test_missing_and_empty_corpus(tmp_path, cache):
 def test_invalid_utf8_in_corpus(tmp_path, cache):
     bad = tmp_path / "fi.txt"
     bad.write_bytes("Hyvää päivää.\n".encode() + b"Rikki \xc3\x28 tavu.\n")  # 19 + 6 bytes before the bad one
-    with pytest.raises(CorpusError, match=r"fi\.txt: invalid UTF-8 at byte offset 25"):
+    with pytest.raises(FormatError, match=r"fi\.txt: invalid UTF-8 at byte offset 25"):
         prepare(language_sources(["fi"], str(bad), None, UDPIPE), AlphaSampling(0.4), tmp_path / "out", cache, _opts())
     _assert_nothing_written(tmp_path / "out")
     assert not list((cache / "tokenized").glob(".fi-*")), "no half-written tokenization left behind"
@@ -131,7 +133,7 @@ def test_invalid_utf8_in_corpus(tmp_path, cache):
 def test_malformed_conllu(tmp_path, cache):
     bad = tmp_path / "tr.conllu"
     bad.write_text("1\tBir\tbir\tDET\t_\t_\t0\troot\t_\t_\n2\tiki\n\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"tr\.conllu:2: malformed CoNLL-U line"):
+    with pytest.raises(ConlluError, match=r"tr\.conllu:2: malformed CoNLL-U line"):
         prepare(language_sources(["tr"], str(bad)), AlphaSampling(0.4), tmp_path / "out", cache, _opts())
     _assert_nothing_written(tmp_path / "out")
 

@@ -10,8 +10,8 @@ import pytest
 from official_standin import LANGS, MAP, XNLI_LANGS, _slice, downloads, layout_args
 
 from melmo.datasets.__main__ import main
-from melmo.tasks.tatoeba import read_pair
-from melmo.tasks.ud import treebank_files
+from melmo.formats.tatoeba import read_pair
+from melmo.tasks.common.ud import treebank_files
 
 
 @pytest.fixture(scope="module")

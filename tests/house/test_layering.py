@@ -1,8 +1,11 @@
 """The package's floors: each stage of the data flow is one folder and imports only what comes before it.
 
-corpus → data → model → pretrain (LM training, export) → encode → results → tasks → datasets (the official
-downloads as a data root, checked with the tasks' readers) → analysis → study.
-``languages``, ``utils`` and ``conf`` (the shipped Hydra configs) are shared by every stage. An import inside a function counts too.
+errors (the one base of user-facing errors) → languages, utils, conf (the shipped Hydra configs; shared by every stage) → formats (every file
+format: CoNLL-U, NLI, Tatoeba, compressed text, hashes, the export's metadata name) → datasets (the official
+downloads as a data root, checked with the format readers) → corpus → data → model → pretrain (LM training,
+export) → encode → results → tasks → analysis → study. Besides the order, some pairs must never meet (NEVER):
+the datasets never import the tasks, the frozen encoder never imports the LM training. An import inside a
+function counts too.
 """
 
 import ast
@@ -11,8 +14,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "melmo"
-FLOORS = ["languages", "utils", "conf", "corpus", "sampling", "data", "model", "pretrain", "encode", "results", "tasks",
-          "datasets", "analysis", "study"]
+FLOORS = ["errors", "languages", "utils", "conf", "formats", "datasets", "corpus", "sampling", "data", "model", "pretrain",
+          "encode", "results", "tasks", "analysis", "study"]
+# floor -> floors it never imports, whatever the order above becomes
+NEVER = {"datasets": {"tasks"}, "encode": {"pretrain"}, "formats": set(FLOORS) - {"errors", "languages", "utils", "conf", "formats"}}
 # melmo/__init__.py imports melmo.embed lazily (a public convenience), melmo/sampling.py is the public alias
 # of melmo.corpus.sampling: both sit above every floor.
 TOP = {"__init__", "sampling"}
@@ -54,6 +59,8 @@ def wrong_way_imports() -> list[str]:
                 continue
             if other == "sampling" and own != "sampling":
                 bad.append(f"melmo/{rel}:{line} imports {module}: use melmo.corpus.sampling inside the package")
+            elif other in NEVER.get(own, ()):
+                bad.append(f"melmo/{rel}:{line} imports {module} ({own} never imports {other})")
             elif other in FLOORS and FLOORS.index(other) > FLOORS.index(own):
                 bad.append(f"melmo/{rel}:{line} imports {module} ({other} comes after {own})")
     return bad
@@ -72,8 +79,36 @@ def test_the_check_sees_a_wrong_way_import(tmp_path, monkeypatch):
     assert wrong_way_imports() == ["melmo/tasks/x.py:2 imports melmo.analysis.tables (analysis comes after tasks)"]
 
 
+@pytest.mark.parametrize("own, module", [("datasets", "melmo.tasks.pos"), ("encode", "melmo.pretrain.export"),
+                                         ("formats", "melmo.corpus.readers")])
+def test_the_check_sees_a_pair_that_must_never_meet(tmp_path, monkeypatch, own, module):
+    # negative controls: each pair of NEVER is reported, whatever the order of the floors says
+    fake = tmp_path / "melmo"
+    (fake / own).mkdir(parents=True)
+    (fake / own / "x.py").write_text(f"import {module}\n")
+    monkeypatch.setitem(globals(), "PACKAGE", fake)
+    other = module.split(".")[1]
+    assert wrong_way_imports() == [f"melmo/{own}/x.py:1 imports {module} ({own} never imports {other})"]
+
+
+def conllu_readers(package: Path) -> list[str]:
+    """Modules that cut CoNLL-U rows into their tab-separated columns themselves."""
+    out = []
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "conllu" in text.lower() and ('split("\\t")' in text or 'count("\\t")' in text):
+            out.append(str(path.relative_to(package)))
+    return out
+
+
+def test_one_conllu_reader():
+    # UDPipe parses its own CoNLL-U input for its trainer (melmo/corpus/udpipe/conllu.py hands it the text)
+    assert conllu_readers(PACKAGE) == ["formats/conllu.py"]
+
+
 @pytest.mark.parametrize("name", ["melmo.embed", "melmo.model.io.load_bilm", "melmo.model.io.save_bilm",
                                   "melmo.sampling.target_sizes", "melmo.model.chars.batch_to_ids",
+                                  "melmo.formats.conllu.read_conllu", "melmo.formats.files.open_text",
                                   "melmo.tasks.parsing.conllu_scores", "melmo.analysis.summary_table",
                                   "melmo.analysis.size_correlation"])
 def test_public_names_stay_importable(name):

@@ -219,7 +219,7 @@ def test_paper_heads_train_on_the_gpu_in_bf16(compose_study, monkeypatch):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    import melmo.tasks.head as head
+    import melmo.tasks.common.head as head
 
     def head_trainer(stage):
         overrides = [a.replace("'", "") for a in app_overrides(stage) if not a.startswith(("encoder.", "results"))]

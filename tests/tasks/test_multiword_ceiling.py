@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 from eval_helpers import ROOT, SAMPLE
 
-from melmo.tasks.conllu import read_conllu
-from melmo.tasks.ud import make_units, treebank_files
+from melmo.formats.conllu import read_conllu
+from melmo.tasks.common.ud import make_units, treebank_files
 
 
 def _compose(task: str):

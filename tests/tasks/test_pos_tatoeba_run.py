@@ -11,10 +11,10 @@ import pytest
 import torch
 from eval_helpers import ROOT, SAMPLE, tiny_model_dir
 
-import melmo.tasks.context as context_mod
+import melmo.tasks.common.context as context_mod
 import melmo.tasks.pos as pos_mod
+from melmo.formats.conllu import read_conllu
 from melmo.model.io import bilm_tf_arrays, load_bilm
-from melmo.tasks.conllu import read_conllu
 
 
 def _head(path: Path, n: int, out: Path):

@@ -4,10 +4,8 @@ import numpy as np
 import pytest
 
 from melmo.tasks.tatoeba import (
-    TatoebaError,
     every_layer_accuracy,
     pooled_layers,
-    read_pair,
     retrieval_accuracy,
     sentence_vectors,
 )
@@ -96,12 +94,3 @@ def test_every_layer_from_one_encoding_matches_each_layer_alone():
         assert got[name] == pytest.approx(ref), layer
         assert got[name] == retrieval_accuracy(sentence_vectors(_Acts(en), layer), sentence_vectors(_Acts(xx), layer), gold)[0]
     assert len(set(got.values())) > 1  # the layers differ here, so a mixed-up layer would show
-
-
-def test_unequal_files_one_line_error(tmp_path):
-    (tmp_path / "tatoeba").mkdir()
-    (tmp_path / "tatoeba" / "tatoeba.fin-eng.fin").write_text("a\nb\nc\n", encoding="utf-8")
-    (tmp_path / "tatoeba" / "tatoeba.fin-eng.eng").write_text("a\nb\n", encoding="utf-8")
-    with pytest.raises(TatoebaError) as e:
-        read_pair(tmp_path, "fi")
-    assert "tatoeba.fin-eng.fin: 3 lines but tatoeba.fin-eng.eng has 2" in str(e.value) and "\n" not in str(e.value)

@@ -13,11 +13,12 @@ from typing import Mapping, Sequence
 
 import ufal.udpipe as ud
 
-from melmo.corpus.readers import file_sha256
 from melmo.corpus.udpipe.conllu import _read_text, read_udpipe_sentences
 from melmo.corpus.udpipe.options import tokenizer_option_string
 from melmo.corpus.udpipe.scoring import score_tokenization
 from melmo.corpus.udpipe.training import train_tokenizer
+from melmo.errors import MissingFileError
+from melmo.formats.files import file_sha256
 from melmo.languages import check_language
 from melmo.utils.atomic import write_atomic
 
@@ -44,7 +45,7 @@ def training_files(lang_dir: Path) -> dict:
     """
     files = _ud_files(Path(lang_dir))
     if "test" not in files and "dev" not in files and "train" not in files:
-        raise FileNotFoundError(f"{lang_dir}: no *-ud-{{train,dev,test}}.conllu files")
+        raise MissingFileError(f"{lang_dir}: no *-ud-{{train,dev,test}}.conllu files")
     if "train" in files:
         plan = {"train": files["train"], "train_sentences": None, "heldout": files.get("dev")}
     elif "dev" in files:
@@ -96,10 +97,10 @@ def train_all(ud_dir: Path, out_dir: Path, *, languages: Sequence[str] | None = 
     langs = [check_language(x) for x in languages] if languages else sorted(
         p.name for p in ud_dir.iterdir() if p.is_dir() and _ud_files(p))
     if not langs:
-        raise FileNotFoundError(f"{ud_dir}: no <lang>/ directories with UD CoNLL-U files")
+        raise MissingFileError(f"{ud_dir}: no <lang>/ directories with UD CoNLL-U files")
     for lang in langs:
         if not (ud_dir / lang).is_dir():
-            raise FileNotFoundError(f"{ud_dir / lang}: no UD directory for language {lang!r}")
+            raise MissingFileError(f"{ud_dir / lang}: no UD directory for language {lang!r}")
     options = dict(options or {})
     tokenizer_option_string(options)  # fail before starting any process
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(langs)))

@@ -1,27 +1,27 @@
-"""CoNLL-U reading for UDPipe: files (.xz/.gz allowed) into ``ufal.udpipe.Sentences``, sentence ranges."""
+"""CoNLL-U for UDPipe: files (.xz/.gz allowed, melmo.formats.files) parsed by UDPipe's own CoNLL-U input format
+into ``ufal.udpipe.Sentences`` (the objects its trainer takes), sentence ranges."""
 
 from __future__ import annotations
 
-import gzip
-import lzma
 import re
 from pathlib import Path
 from typing import Sequence
 
 import ufal.udpipe as ud
 
-from melmo.corpus.udpipe.errors import UDPipeError
+from melmo.corpus.udpipe.errors import OptionError, UDPipeError
+from melmo.errors import MissingFileError
+from melmo.formats.files import READ_ERRORS, open_text
 
 
 def _read_text(path: Path) -> str:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: CoNLL-U file not found")
-    opener = lzma.open if path.name.endswith(".xz") else gzip.open if path.name.endswith(".gz") else open
+        raise MissingFileError(f"{path}: CoNLL-U file not found")
     try:
-        with opener(path, "rt", encoding="utf-8") as fh:
+        with open_text(path, newline=None) as fh:
             return fh.read()
-    except (UnicodeDecodeError, OSError, EOFError, lzma.LZMAError) as err:
+    except (UnicodeDecodeError, *READ_ERRORS) as err:
         raise UDPipeError(f"{path}: cannot read ({err})") from None
 
 
@@ -55,7 +55,7 @@ def parse_slice(spec: str | None) -> slice | None:
         return None
     m = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", spec)
     if not m:
-        raise ValueError(f"sentence range {spec!r}: use START:END, e.g. ':700' or '700:'")
+        raise OptionError(f"sentence range {spec!r}: use START:END, e.g. ':700' or '700:'")
     return slice(int(m[1]) if m[1] else None, int(m[2]) if m[2] else None)
 
 

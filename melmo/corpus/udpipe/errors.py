@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from melmo.errors import MelmoError
 
-class UDPipeError(Exception):
+
+class UDPipeError(MelmoError):
     """Base class of this module's errors (all carry a one-line message)."""
 
 

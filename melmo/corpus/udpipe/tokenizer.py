@@ -11,7 +11,7 @@ from typing import Iterable, Iterator
 
 import ufal.udpipe as ud
 
-from melmo.corpus.udpipe.errors import InvalidModelError, UDPipeError
+from melmo.corpus.udpipe.errors import InvalidModelError, OptionError, UDPipeError
 from melmo.corpus.udpipe.models import load_model
 
 NBSP = "\u00a0"
@@ -83,18 +83,18 @@ class Tokenizer:
         builtin: str | None = None,
     ):
         if multiword not in MULTIWORD_MODES:
-            raise ValueError(f"multiword={multiword!r}: use one of {', '.join(MULTIWORD_MODES)}")
+            raise OptionError(f"multiword={multiword!r}: use one of {', '.join(MULTIWORD_MODES)}")
         if sentences not in SENTENCE_MODES:
-            raise ValueError(f"sentences={sentences!r}: use one of {', '.join(SENTENCE_MODES)}")
+            raise OptionError(f"sentences={sentences!r}: use one of {', '.join(SENTENCE_MODES)}")
         if builtin is not None and builtin not in BUILTINS:
-            raise ValueError(f"builtin={builtin!r}: use one of {', '.join(BUILTINS)} (or give a model)")
+            raise OptionError(f"builtin={builtin!r}: use one of {', '.join(BUILTINS)} (or give a model)")
         if (model is None) == (builtin is None):
-            raise ValueError("Tokenizer: give either a UDPipe model or builtin='generic_tokenizer'/'horizontal', not both"
+            raise OptionError("Tokenizer: give either a UDPipe model or builtin='generic_tokenizer'/'horizontal', not both"
                              if model is not None else
                              "Tokenizer: no UDPipe model given (to use a model-free tokenizer, name it: "
                              "builtin='generic_tokenizer' or 'horizontal')")
         if builtin == "horizontal" and sentences != "line":
-            raise ValueError("builtin='horizontal' reads one sentence per line: it needs sentences='line'")
+            raise OptionError("builtin='horizontal' reads one sentence per line: it needs sentences='line'")
         self.mode = _Mode(multiword, sentences)
         self.builtin = builtin
         self.model_path: Path | None = None

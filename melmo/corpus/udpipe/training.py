@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 import ufal.udpipe as ud
 
 from melmo.corpus.udpipe.conllu import _is_test_file, read_udpipe_sentences
-from melmo.corpus.udpipe.errors import TrainingError
+from melmo.corpus.udpipe.errors import OptionError, TrainingError
 from melmo.corpus.udpipe.options import tokenizer_option_string
 from melmo.utils.atomic import write_atomic
 
@@ -65,12 +65,12 @@ def train_tokenizer(
     conllu_paths = [Path(p) for p in conllu_paths]
     heldout_paths = [Path(p) for p in (heldout_paths or [])]
     if not conllu_paths:
-        raise ValueError("train_tokenizer: no training CoNLL-U file given")
+        raise OptionError("train_tokenizer: no training CoNLL-U file given")
     for p in heldout_paths:
         if _is_test_file(p):
-            raise ValueError(f"{p}: a test file cannot be heldout data (early stopping would select on test)")
+            raise OptionError(f"{p}: a test file cannot be heldout data (early stopping would select on test)")
         if any(p.resolve() == q.resolve() for q in conllu_paths):
-            raise ValueError(f"{p}: the same file is given as training and heldout data")
+            raise OptionError(f"{p}: the same file is given as training and heldout data")
     train = read_udpipe_sentences(conllu_paths, sentences)
     if len(train) == 0:
         raise TrainingError(f"{conllu_paths[0]}: no training sentences (selection {sentences})")

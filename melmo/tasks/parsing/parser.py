@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from melmo.errors import ConfigError
 from melmo.tasks.parsing.biaffine import Biaffine
 from melmo.tasks.parsing.eisner import decode_eisner
 from melmo.tasks.parsing.mlp import MLP, SharedDropout
@@ -52,7 +53,7 @@ class BiaffineParser(nn.Module):
         self.root = nn.Parameter(torch.randn(n_in) / n_in**0.5)
         self.input_dropout = SharedDropout(input_dropout)
         if n_lstm_layers < 0:
-            raise ValueError(f"n_lstm_layers={n_lstm_layers}: use 0 (no BiLSTM) or more")
+            raise ConfigError(f"n_lstm_layers={n_lstm_layers}: use 0 (no BiLSTM) or more")
         self.lstm = nn.LSTM(
             n_in, n_lstm_hidden, num_layers=n_lstm_layers, batch_first=True, bidirectional=True,
             dropout=lstm_dropout if n_lstm_layers > 1 else 0.0,

@@ -1,10 +1,10 @@
 """Predicted trees as per-item rows of the shared predictions format (melmo.results.predictions): one row
 per syntactic word, ``<head>|<deprel>`` gold and predicted. The CoNLL-U files beside them are
-melmo.tasks.conllu.write_conllu's."""
+melmo.formats.conllu.write_conllu's."""
 
 from __future__ import annotations
 
-from melmo.tasks.conllu import Sentence
+from melmo.formats.conllu import Sentence
 
 
 def prediction_items(gold: list[Sentence], heads: list[list[int]], deprels: list[list[str]],

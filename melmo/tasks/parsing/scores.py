@@ -11,14 +11,14 @@ accuracy computed here:
 ``uas_nopunct`` / ``las_nopunct`` leave out words whose gold UPOS is PUNCT (the convention of
 AllenNLP's and SuPar's parsers, which drop punctuation), so either convention can be compared.
 Both files must be trees (one root, no cycle, heads in range) and have the same words, else a
-one-line ``ConlluError`` names the file and line (melmo.tasks.conllu reads both).
+one-line ``ConlluError`` names the file and line (melmo.formats.conllu reads both).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from melmo.tasks.conllu import ConlluError, read_conllu
+from melmo.formats.conllu import ConlluError, read_conllu
 
 
 def conllu_scores(gold_path, pred_path) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """task=parsing: the biaffine parser (Dozat & Manning 2017) on frozen, cached ELMo activations.
 
-Per language, with pos's split protocol and activation cache (melmo/tasks/ud.py, melmo/tasks/treebank.py):
+Per language, with pos's split protocol and activation cache (melmo/tasks/common/ud.py, melmo/tasks/common/treebank.py):
 a ScalarMix + BiaffineParser head is trained on the protocol's train sentences (relations of the
 training sentences only; an unseen gold relation is left out of the loss and counts as wrong),
 early-stopped and selected on the held-out sentences by ``monitor`` (UAS or LAS, torchmetrics,
@@ -25,16 +25,17 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics.aggregation import MeanMetric
 
-from melmo.tasks.conllu import write_conllu
-from melmo.tasks.context import EvalContext
-from melmo.tasks.features import IGNORE, TokenBatches
-from melmo.tasks.head import build_module, fit_head, predict
+from melmo.errors import ConfigError
+from melmo.formats.conllu import write_conllu
+from melmo.tasks.common.context import EvalContext
+from melmo.tasks.common.features import IGNORE, TokenBatches
+from melmo.tasks.common.head import build_module, fit_head, predict
+from melmo.tasks.common.treebank import Treebank
+from melmo.tasks.common.ud import split_plan, ud_languages
 from melmo.tasks.parsing.parser import BiaffineParser
 from melmo.tasks.parsing.prediction_items import prediction_items
 from melmo.tasks.parsing.scores import conllu_scores
 from melmo.tasks.parsing.vocab import RelationVocab
-from melmo.tasks.treebank import Treebank
-from melmo.tasks.ud import split_plan, ud_languages
 
 log = logging.getLogger(__name__)
 TASK = "parsing"
@@ -49,7 +50,7 @@ class ParserHead(nn.Module):
     def __init__(self, parser: BiaffineParser, vocab: RelationVocab, projective: bool = False, monitor: str = "las"):
         super().__init__()
         if monitor not in ("uas", "las"):
-            raise ValueError(f"task.monitor={monitor!r}: use uas or las")
+            raise ConfigError(f"task.monitor={monitor!r}: use uas or las")
         self.parser, self.projective, self.monitor = parser, projective, monitor
         bases = [lab.split(":")[0] for lab in vocab.labels]
         first = {b: bases.index(b) for b in bases}
@@ -134,10 +135,10 @@ def _score(ctx: EvalContext, module, tb: Treebank, split: str, indices, vocab: R
     return conllu_scores(gold_path, pred_path)
 
 
-def run_parsing(cfg: DictConfig) -> list[dict]:
+def run(cfg: DictConfig) -> list[dict]:
     ctx, tcfg = EvalContext(cfg), cfg.task
     if tcfg.convention != "ud_words":
-        raise ValueError(f"task.convention={tcfg.convention!r}: parsing is over syntactic words (ud_words)")
+        raise ConfigError(f"task.convention={tcfg.convention!r}: parsing is over syntactic words (ud_words)")
     root = cfg.data.root
     langs = ctx.languages(ud_languages(root), TASK, f"{root}/ud")
     rows, protocol = [], {}

@@ -1,1 +1,1 @@
-"""XNLI: NLI readers (XTREME, XNLI 1.0, MultiNLI) and the ESIM head over frozen features."""
+"""XNLI: the ESIM head over frozen features and the task (the NLI readers are melmo.formats.nli)."""

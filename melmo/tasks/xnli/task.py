@@ -25,11 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from melmo.encode.tokenize import raw_tokenizer
-from melmo.tasks.context import EvalContext
-from melmo.tasks.features import PairBatches
-from melmo.tasks.head import build_module, fit_head, predict
-from melmo.tasks.xnli.esim import ESIM
-from melmo.tasks.xnli.readers import (
+from melmo.formats.nli import (
     LABELS,
     NLIData,
     NLIFormatError,
@@ -40,6 +36,10 @@ from melmo.tasks.xnli.readers import (
     read_xtreme,
     resolve,
 )
+from melmo.tasks.common.context import EvalContext
+from melmo.tasks.common.features import PairBatches
+from melmo.tasks.common.head import build_module, fit_head, predict
+from melmo.tasks.xnli.esim import ESIM
 
 log = logging.getLogger(__name__)
 TASK = "xnli"
@@ -160,7 +160,7 @@ def requested_languages(cfg: DictConfig, tcfg: DictConfig) -> list[str]:
     return [lang for lang in want if lang in tcfg.languages]
 
 
-def run_xnli(cfg: DictConfig) -> list[dict]:
+def run(cfg: DictConfig) -> list[dict]:
     ctx, tcfg = EvalContext(cfg), cfg.task
     langs = requested_languages(cfg, tcfg)
     ctx.check_name(langs)

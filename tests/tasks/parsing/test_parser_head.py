@@ -3,7 +3,7 @@ unseen relations wrong) and token-sized batches."""
 
 import torch
 
-from melmo.tasks.features import IGNORE
+from melmo.tasks.common.features import IGNORE
 from melmo.tasks.parsing.parser import BiaffineParser
 from melmo.tasks.parsing.task import ParserHead
 from melmo.tasks.parsing.vocab import RelationVocab

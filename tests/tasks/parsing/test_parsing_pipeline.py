@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from melmo.tasks.conllu import read_conllu, write_conllu
+from melmo.formats.conllu import read_conllu, write_conllu
 from melmo.tasks.parsing import conllu_scores
 from melmo.tasks.parsing.parser import BiaffineParser
 from melmo.tasks.parsing.vocab import RelationVocab

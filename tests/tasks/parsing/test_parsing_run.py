@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from eval_helpers import ROOT, SAMPLE
 
-from melmo.tasks.conllu import ConlluError, read_conllu
+from melmo.formats.conllu import ConlluError, read_conllu
 
 udeval = pytest.importorskip("udtools.udeval")
 

@@ -3,7 +3,7 @@ the prediction writer, and bad gold files."""
 
 import pytest
 
-from melmo.tasks.conllu import ConlluError, read_conllu, write_conllu
+from melmo.formats.conllu import ConlluError, read_conllu, write_conllu
 from melmo.tasks.parsing import conllu_scores
 from melmo.tasks.parsing.prediction_items import prediction_items
 

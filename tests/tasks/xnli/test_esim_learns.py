@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from melmo.tasks.features import PairBatches
-from melmo.tasks.head import HeadModule, fit_head, predict
+from melmo.tasks.common.features import PairBatches
+from melmo.tasks.common.head import HeadModule, fit_head, predict
 from melmo.tasks.xnli.esim import ESIM
 from melmo.tasks.xnli.task import ESIMHead
 

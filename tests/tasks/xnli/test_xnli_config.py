@@ -16,7 +16,7 @@ def test_xnli_config_instantiates_esim():
     head = instantiate(cfg.head, n_in=8)
     assert isinstance(head, ESIM) and head.encoder.hidden_size == 300
     assert list(cfg.languages) == ["ar", "en", "hi", "ru", "tr", "zh"]
-    assert cfg.runner == "melmo.tasks.xnli.task.run_xnli" and OmegaConf.to_container(cfg.data)["dir"] == "${data.root}/nli"
+    assert cfg.entry == "melmo.tasks.xnli.task.run" and OmegaConf.to_container(cfg.data)["dir"] == "${data.root}/nli"
     sample = CONF.parents[2] / "data" / "sample" / "nli"  # the shipped slice is the last layout
     lay = next(x for x in cfg.data.layouts if (sample / x.xnli).is_dir())
     assert lay.name == "slice" and lay.xnli == "xnli" and cfg.data.expected_rows[lay.name].dev == 200

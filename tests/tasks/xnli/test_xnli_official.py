@@ -15,8 +15,8 @@ from omegaconf import OmegaConf
 
 import melmo.tasks.xnli.task as xnli_task
 from melmo.datasets.__main__ import main as datasets_main
+from melmo.formats.nli import NLIFormatError
 from melmo.tasks.run import run
-from melmo.tasks.xnli.readers import NLIFormatError
 
 FAST = ["task.head.hidden=8", "task.trainer.max_epochs=1", "task.data.max_train_pairs=60", "task.data.max_eval_pairs=20",
         "seeds=[1]", "encode.raw_tokenizer.kind=whitespace"]  # the tiny model records no tokenizer

@@ -12,7 +12,7 @@ import pytest
 from eval_helpers import ROOT, SAMPLE
 
 import melmo.tasks.xnli.task as xnli_task
-from melmo.tasks.xnli.readers import NLIFormatError
+from melmo.formats.nli import NLIFormatError
 
 LANGS = ("ar", "en", "hi", "ru", "tr", "zh")
 FAST = ["task.head.hidden=8", "task.trainer.max_epochs=2", "task.data.max_train_pairs=120", "task.data.max_eval_pairs=30"]

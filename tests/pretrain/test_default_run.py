@@ -7,7 +7,7 @@ first. Per language it need not fall at every validation: in one default run ja'
 measured default run it rose between the first two validations for 6 of 13 languages (README
 "Held-out perplexity").
 
-``check_falling`` also reads any finished run: ``python tests/test_default_run.py <run dir>``.
+``check_falling`` also reads any finished run: ``python tests/pretrain/test_default_run.py <run dir>``.
 """
 
 import subprocess
@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def validations(run_dir: Path) -> pd.DataFrame:

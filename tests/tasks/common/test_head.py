@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from melmo.tasks.head import HeadModule, KeepBest, MLPTagger, fit_head, predict
+from melmo.tasks.common.head import HeadModule, KeepBest, MLPTagger, fit_head, predict
 
 
 class PairHead(nn.Module):
@@ -106,9 +106,9 @@ def test_task_configs_build_their_head_module_with_the_configured_optimizer():
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from melmo.tasks.head import build_module
+    from melmo.tasks.common.head import build_module
 
-    conf = Path(__file__).resolve().parents[2] / "conf" / "task"
+    conf = Path(__file__).resolve().parents[3] / "conf" / "task"
     want = {"pos": (torch.optim.Adam, 1e-3, type(None)), "parsing": (torch.optim.Adam, 2e-3, torch.optim.lr_scheduler.LambdaLR),
             "xnli": (torch.optim.Adam, 4e-4, torch.optim.lr_scheduler.ReduceLROnPlateau)}
     sizes = {"pos": {"in_dim": 8, "n_labels": 17}, "parsing": {"n_in": 8, "n_rels": 3}, "xnli": {"n_in": 8}}

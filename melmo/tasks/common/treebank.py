@@ -1,15 +1,15 @@
 """One language's UD treebank as the token tasks (pos, pos_transfer, parsing) use it: its splits read once
-(melmo.tasks.conllu), their units (melmo.tasks.ud: what the encoder reads, what the head labels) and their
-activations, encoded once per split through the run's activation cache (melmo.tasks.context)."""
+(melmo.formats.conllu), their units (melmo.tasks.common.ud: what the encoder reads, what the head labels) and their
+activations, encoded once per split through the run's activation cache (melmo.tasks.common.context)."""
 
 from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from melmo.tasks.conllu import read_conllu
-from melmo.tasks.context import EvalContext
-from melmo.tasks.features import TokenBatches
-from melmo.tasks.ud import make_units, treebank_files
+from melmo.formats.conllu import read_conllu
+from melmo.tasks.common.context import EvalContext
+from melmo.tasks.common.features import TokenBatches
+from melmo.tasks.common.ud import make_units, treebank_files
 
 
 class Treebank:

@@ -13,7 +13,7 @@ from melmo.model.io import load_softmax
 from melmo.pretrain.module import NonFiniteLossError
 from melmo.pretrain.run import run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_composed_config_is_clean(compose_train):

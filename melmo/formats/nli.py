@@ -22,21 +22,22 @@ Formats:
 from __future__ import annotations
 
 import csv
-import gzip
 import json
-import lzma
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from melmo.errors import FormatError
+from melmo.formats.files import READ_ERRORS, compressed_variant, open_text
+
 LABELS = ("entailment", "neutral", "contradiction")
 ALIASES = {"contradictory": "contradiction"}
 XNLI_LANGUAGES = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
 
 
-class NLIFormatError(ValueError):
+class NLIFormatError(FormatError):
     """An NLI file that cannot be used (one-line message naming the file and line)."""
 
 
@@ -63,20 +64,18 @@ class NLIData:
 
 def resolve(path: Path) -> Path:
     """``path``, or ``path.xz`` / ``path.gz`` when only a compressed copy exists."""
-    path = Path(path)
-    for cand in (path, path.with_name(path.name + ".xz"), path.with_name(path.name + ".gz")):
-        if cand.is_file():
-            return cand
-    raise NLIFormatError(f"{path}: file not found (also looked for .xz and .gz)")
+    found = compressed_variant(path)
+    if found is None:
+        raise NLIFormatError(f"{path}: file not found (also looked for .xz and .gz)")
+    return found
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    opener = lzma.open if path.name.endswith(".xz") else gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:
+        with open_text(path, newline="") as fh:
             for lineno, raw in enumerate(fh, 1):
                 yield lineno, raw.rstrip("\r\n")
-    except (UnicodeDecodeError, EOFError, lzma.LZMAError, gzip.BadGzipFile) as err:
+    except (UnicodeDecodeError, *READ_ERRORS) as err:
         raise NLIFormatError(f"{path}: cannot read: {err}") from None
 
 

@@ -19,7 +19,7 @@ and optionally ``make_metrics() -> dict[name, torchmetrics.Metric]`` with
 IGNORE. The first metric is the one early stopping and model selection watch (``val/<name>``,
 maximised). Only the scalar mix and the head have parameters here; the encoder never enters.
 
-Speed: the loaders are ``melmo.tasks.features`` batches (tensors built once, length-bucketed); the
+Speed: the loaders are ``melmo.tasks.common.features`` batches (tensors built once, length-bucketed); the
 best epoch's weights are kept in memory (``KeepBest``), no checkpoint file is written and nothing is
 logged per step. ``fit_head`` logs the best epoch and warns when it is the last allowed one (the
 head has not converged: raise ``trainer.max_epochs`` or the learning rate).
@@ -41,7 +41,8 @@ from lightning.pytorch.callbacks import Callback
 from torch import nn
 
 from melmo.encode.scalar_mix import ScalarMix
-from melmo.tasks.features import IGNORE
+from melmo.errors import ConfigError
+from melmo.tasks.common.features import IGNORE
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class HeadModule(L.LightningModule):
                  n_classes: int | None = None):
         super().__init__()
         if lr_interval not in ("step", "epoch"):
-            raise ValueError(f"lr_interval={lr_interval!r}: use step or epoch")
+            raise ConfigError(f"lr_interval={lr_interval!r}: use step or epoch")
         self.head = head
         self.mix = ScalarMix(n_layers, do_layer_norm=layer_norm)
         self.optimizer_factory = optimizer or partial(torch.optim.Adam, lr=1e-3)

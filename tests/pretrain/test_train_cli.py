@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAST = [
     "data.module.batch_size=4", "data.module.unroll_steps=8", "heldout.batch_rows=4",
     "data.prepare.heldout_tokens=150", "lm.n_negative_samples=256", "trainer.enable_progress_bar=false",

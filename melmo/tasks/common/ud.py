@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from melmo.tasks.conllu import UPOS_INDEX, Sentence
+from melmo.errors import ConfigError, MelmoError
+from melmo.formats.conllu import UPOS_INDEX, Sentence
 
 SPLITS = ("train", "dev", "test")
 # a split may come in parts (ru_syntagrus-ud-train-a.conllu, -b, -c since UD 2.11): pooled as one split
@@ -39,7 +40,7 @@ XTREME_SPAN_HEAD = ("VERB", "NOUN", "PROPN", "PRON", "ADJ", "NUM", "ADV", "INTJ"
 XTREME_SPAN_HEAD_IT = ("VERB", "AUX", "ADV", "PRON", "ADP", "DET", "INTJ")
 
 
-class DataError(ValueError):
+class DataError(MelmoError, ValueError):
     """Missing or unusable task data (one line naming the path)."""
 
 
@@ -124,18 +125,18 @@ def _span_head(tags: Sequence[str], lang: str) -> str:
 def make_units(s: Sentence, encoder_input: str = "surface", convention: str = "ud_words", lang: str = "") -> Units:
     if convention == "xtreme_surface":
         if encoder_input != "surface":
-            raise ValueError("convention xtreme_surface labels surface tokens: it needs encoder_input=surface")
+            raise ConfigError("convention xtreme_surface labels surface tokens: it needs encoder_input=surface")
         tags = [_span_head([s.words[w - 1].upos for w in range(t.first, t.last + 1)], lang) for t in s.tokens]
         fed = [t.form for t in s.tokens]
         return Units(fed, np.arange(len(fed)), np.array([UPOS_INDEX[t] for t in tags]), list(range(1, len(fed) + 1)))
     if convention != "ud_words":
-        raise ValueError(f"convention {convention!r}: use ud_words or xtreme_surface")
+        raise ConfigError(f"convention {convention!r}: use ud_words or xtreme_surface")
     labels = np.array([UPOS_INDEX[w.upos] for w in s.words])
     items = [w.id for w in s.words]
     if encoder_input == "words":
         return Units([w.form for w in s.words], np.arange(len(s.words)), labels, items)
     if encoder_input != "surface":
-        raise ValueError(f"encoder_input {encoder_input!r}: use surface or words")
+        raise ConfigError(f"encoder_input {encoder_input!r}: use surface or words")
     pos = np.empty(len(s.words), dtype=np.int64)
     for k, t in enumerate(s.tokens):
         pos[t.first - 1 : t.last] = k  # every word of a multiword token reads the token's vector

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from melmo.tasks.features import IGNORE, PairBatches, TokenBatches, pack
+from melmo.tasks.common.features import IGNORE, PairBatches, TokenBatches, pack
 
 
 class FakeActs:

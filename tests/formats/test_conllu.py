@@ -2,8 +2,8 @@
 
 import pytest
 
-from melmo.tasks.conllu import ConlluError, read_conllu
-from melmo.tasks.ud import make_units, split_plan
+from melmo.formats.conllu import ConlluError, read_conllu
+from melmo.tasks.common.ud import make_units, split_plan
 
 GOLD = """\
 # sent_id = 1
@@ -63,7 +63,7 @@ def test_units_multiword_surface_words_and_xtreme():
     w = make_units(s, "words", "ud_words")
     assert w.fed == ["Parlo", "di", "la", "casa", "."] and w.positions.tolist() == [0, 1, 2, 3, 4]
     x = make_units(s, "surface", "xtreme_surface", lang="it")
-    from melmo.tasks.conllu import UPOS_TAGS
+    from melmo.formats.conllu import UPOS_TAGS
 
     # XTREME's Italian span-head order (VERB AUX ADV PRON ADP DET ...) keeps ADP for "della"
     assert [UPOS_TAGS[t] for t in x.labels] == ["VERB", "ADP", "NOUN", "PUNCT"] and x.positions.tolist() == [0, 1, 2, 3]

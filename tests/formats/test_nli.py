@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from melmo.tasks.xnli.readers import (
+from melmo.formats.nli import (
     LABELS,
     NLIFormatError,
     drop_premise_overlap,
@@ -16,7 +16,7 @@ from melmo.tasks.xnli.readers import (
     read_xtreme,
 )
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_NLI = ROOT.parent / "shared" / "data" / "nli"
 SAMPLE_NLI = ROOT / "data" / "sample" / "nli"
 

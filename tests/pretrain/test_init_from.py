@@ -12,7 +12,7 @@ from melmo.model.chars import batch_to_ids
 from melmo.model.io import find_weights, load_bilm_dir, load_softmax, read_vocab
 from melmo.pretrain.run import run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ALLENNLP = ROOT / "tests" / "fixtures" / "elmo" / "allennlp"  # vendored (tests/fixtures/elmo/README.md)
 SENTENCES = [["The", "cat", "sat", "on", "the", "mat", "."], ["Kissa", "istui", "matolla"], ["日本語", "ü"]]
 
