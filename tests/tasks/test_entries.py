@@ -1,5 +1,5 @@
-"""One shape per task: every conf/task/*.yaml names its entry (``entry: melmo.tasks.<module>.run``), a function
-``run(cfg) -> rows`` of a task module (never of the shared machinery in melmo.tasks.common)."""
+"""One shape per task: every conf/task/*.yaml names its entry (``entry: melmo.tasks.<module>.run``), a
+function ``run(cfg) -> rows`` of a task module (never of the shared machinery in melmo.tasks.common)."""
 
 import inspect
 from pathlib import Path
