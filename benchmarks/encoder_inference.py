@@ -16,13 +16,13 @@ sample (data/sample/text/en.txt.xz), whitespace-tokenised, batches of sentences 
 from __future__ import annotations
 
 import argparse
-import lzma
 import time
 from pathlib import Path
 
 import torch
 import yaml
 
+from melmo.formats.files import open_text
 from melmo.model.chars import batch_to_ids
 from melmo.model.encoder import BiLM
 
@@ -118,7 +118,7 @@ def naive_lstm_only(encoder: BiLM, z: torch.Tensor, full: torch.Tensor, rev: tor
 # -- driver ------------------------------------------------------------------------------------------
 def load_batches(n_batches: int, batch: int, lo: int = 20, hi: int = 30) -> list[list[list[str]]]:
     sents = []
-    with lzma.open(ROOT / "data" / "sample" / "text" / "en.txt.xz", "rt", encoding="utf-8") as f:
+    with open_text(ROOT / "data" / "sample" / "text" / "en.txt.xz", newline=None) as f:
         for line in f:
             toks = line.split()
             if lo <= len(toks) <= hi:

@@ -18,7 +18,6 @@ run once asserted (< 10 s); it is not asserted in a test because it depends on t
 from __future__ import annotations
 
 import argparse
-import lzma
 import os
 import tempfile
 import time
@@ -26,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from melmo.corpus.udpipe import Tokenizer, train_tokenizer
+from melmo.formats.files import open_text
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "data" / "udpipe"
@@ -34,9 +34,8 @@ MODELS = ROOT / "data" / "udpipe"
 def read_lines(lang: str, n: int, text_dir: Path | None = None) -> tuple[list[str], str]:
     full = text_dir / f"{lang}.txt" if text_dir else None
     path = full if full and full.is_file() else ROOT / "data" / "sample" / "text" / f"{lang}.txt.xz"
-    opener = lzma.open if path.suffix == ".xz" else open
     lines = []
-    with opener(path, "rt", encoding="utf-8") as fh:
+    with open_text(path, newline=None) as fh:
         for line in fh:
             if line.strip():
                 lines.append(line.strip())

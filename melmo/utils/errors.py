@@ -75,8 +75,8 @@ def user_error(exc: BaseException) -> bool:
     """Whether ``exc`` is the user's (a MelmoError, a Hydra or OmegaConf config error) rather than a bug.
 
     Hydra wraps whatever a ``_target_`` raises in an InstantiationException: it is the user's when what it
-    wraps is, when it wraps nothing or an ImportError (a target Hydra cannot locate), or when the wrapped TypeError came
-    from binding the config's arguments to the target (a key the target does not take)."""
+    wraps is, when it wraps nothing or an ImportError (a target Hydra cannot locate), or when the wrapped
+    TypeError came from binding the config's arguments to the target (a key the target does not take)."""
     from hydra.errors import HydraException, InstantiationException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -84,7 +84,7 @@ def user_error(exc: BaseException) -> bool:
         return True
     if isinstance(exc, InstantiationException):
         cause = exc.__cause__
-        return (cause is None or user_error(cause) or isinstance(cause, ImportError)  # ImportError: a target not found
+        return (cause is None or user_error(cause) or isinstance(cause, ImportError)
                 or (isinstance(cause, TypeError) and _raised_at_the_call(cause)))
     return isinstance(exc, HydraException)
 

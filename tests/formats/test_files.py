@@ -1,5 +1,5 @@
-"""open_text reads plain, .xz and .gz alike; compressed_variant finds a compressed copy; file_sha256 hashes the
-stored bytes."""
+"""open_text reads plain, .xz and .gz alike; compressed_variant finds a compressed copy; file_sha256 hashes
+the stored bytes."""
 
 import gzip
 import hashlib

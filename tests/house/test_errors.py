@@ -1,8 +1,8 @@
 """One error convention for every entry point (README "Errors", melmo/utils/errors.py): a bad input (a
-melmo.errors.MelmoError, a Hydra or OmegaConf config error) ends in one line on stderr starting with ``error:``,
-exit status 1, no traceback; HYDRA_FULL_ERROR=1 shows the traceback instead. A bug (any other exception) shows
-its full traceback and exits with INTERNAL_ERROR. Each input here fails before any heavy work (no corpus
-prepared, no model trained)."""
+melmo.errors.MelmoError, a Hydra or OmegaConf config error) ends in one line on stderr starting with
+``error:``, exit status 1, no traceback; HYDRA_FULL_ERROR=1 shows the traceback instead. A bug (any other
+exception) shows its full traceback and exits with INTERNAL_ERROR. Each input here fails before any heavy
+work (no corpus prepared, no model trained)."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
 def call(argv: list[str], **env) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     path = os.pathsep.join([str(ROOT), str(HERE)])  # HERE: bugs.py, the deliberate programming errors
-    return subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-                          env={**environ, "PYTHONPATH": path, "WANDB_MODE": "offline", **env})
+    return subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          check=False, env={**environ, "PYTHONPATH": path, "WANDB_MODE": "offline", **env})
 
 
 @pytest.mark.parametrize("entry", list(cases(Path("/x"))))
@@ -77,7 +77,8 @@ def test_a_bug_shows_its_traceback_and_a_distinct_status(tmp_path):
                 f"hydra.run.dir={tmp_path / 'run'}", f"paths.log_dir={tmp_path / 'logs'}"])
     assert res.returncode == INTERNAL_ERROR != USER_ERROR, (res.returncode, res.stderr[-2000:])
     assert "Traceback (most recent call last)" in res.stderr, res.stderr[-2000:]
-    assert 'bugs.py", line' in res.stderr and "IndexError: list index out of range" in res.stderr, res.stderr[-2000:]
+    assert 'bugs.py", line' in res.stderr, res.stderr[-2000:]
+    assert "IndexError: list index out of range" in res.stderr, res.stderr[-2000:]
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("error: internal error (a bug in mELMo") and "IndexError" in last
 
@@ -105,7 +106,7 @@ def test_which_errors_are_the_users():
     with pytest.raises(Exception) as err:
         OmegaConf.create({"a": "???"}).a  # noqa: B018
     assert user_error(err.value)  # OmegaConf: a mandatory key not set
-    # Hydra's instantiate: a key the target does not take is the config's fault; a bug inside the target is not
+    # Hydra's instantiate: a key the target does not take is the config's fault; a bug inside it is not
     assert user_error(_instantiation_error({"_target_": "bugs.Broken", "size": 1, "colour": "red"}))
     assert user_error(_instantiation_error({"_target_": "bugs.NoSuchClass"}))
     assert not user_error(_instantiation_error({"_target_": "bugs.Broken", "size": 1}))

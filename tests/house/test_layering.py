@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "melmo"
-FLOORS = ["errors", "languages", "utils", "conf", "formats", "datasets", "corpus", "sampling", "data", "model", "pretrain",
-          "encode", "results", "tasks", "analysis", "study"]
+FLOORS = ["errors", "languages", "utils", "conf", "formats", "datasets", "corpus", "sampling", "data", "model",
+          "pretrain", "encode", "results", "tasks", "analysis", "study"]
 # floor -> floors it never imports, whatever the order above becomes
-NEVER = {"datasets": {"tasks"}, "encode": {"pretrain"}, "formats": set(FLOORS) - {"errors", "languages", "utils", "conf", "formats"}}
+NEVER = {"datasets": {"tasks"}, "encode": {"pretrain"},
+         "formats": set(FLOORS) - {"errors", "languages", "utils", "conf", "formats"}}
 # melmo/__init__.py imports melmo.embed lazily (a public convenience), melmo/sampling.py is the public alias
 # of melmo.corpus.sampling: both sit above every floor.
 TOP = {"__init__", "sampling"}

@@ -1,5 +1,5 @@
-"""CoNLL-U for UDPipe: files (.xz/.gz allowed, melmo.formats.files) parsed by UDPipe's own CoNLL-U input format
-into ``ufal.udpipe.Sentences`` (the objects its trainer takes), sentence ranges."""
+"""CoNLL-U for UDPipe: files (.xz/.gz allowed, melmo.formats.files) parsed by UDPipe's own CoNLL-U input
+format into ``ufal.udpipe.Sentences`` (the objects its trainer takes), sentence ranges."""
 
 from __future__ import annotations
 
