@@ -79,14 +79,14 @@ def ud_sets(model, cache, tcfg, task: str):
     n_val = len(units) // 10
     parts = {"train": list(range(n_val, len(units))), "val": list(range(n_val))}
     if task == "pos":
-        make = lambda idx, shuffle: TokenBatches(acts, idx, [units[i].labels for i in idx], batch_size=int(tcfg.batch_size),
+        make = lambda idx, shuffle: TokenBatches(acts, idx, [units[i].labels for i in idx], batch_size=int(tcfg.batch_size),  # noqa: E731
                                                  shuffle=shuffle, seed=1)
         head = instantiate(tcfg.head, in_dim=model.dim, n_labels=len(UPOS_TAGS))
     else:
         vocab = RelationVocab.build(sents[i].deprels for i in parts["train"])
         heads = [np.asarray(s.heads, dtype=np.int64) for s in sents]
         rels = [np.asarray(vocab.encode(s.deprels), dtype=np.int64) for s in sents]
-        make = lambda idx, shuffle: TokenBatches(acts, idx, [heads[i] for i in idx], batch_tokens=int(tcfg.batch_tokens),
+        make = lambda idx, shuffle: TokenBatches(acts, idx, [heads[i] for i in idx], batch_tokens=int(tcfg.batch_tokens),  # noqa: E731
                                                  shuffle=shuffle, seed=1, extras={"heads": [heads[i] for i in idx],
                                                                                   "rels": [rels[i] for i in idx]})
         head = ParserHead(instantiate(tcfg.head, n_in=model.dim, n_rels=len(vocab)), vocab, False, str(tcfg.monitor))

@@ -154,7 +154,7 @@ def main() -> None:
     if args.scale:
         return scale(args)
     langs = args.langs.split(",")
-    srcs = lambda: language_sources(langs, str(ROOT / "data/sample/text/{lang}.txt.xz"), None, str(ROOT / "data/udpipe"))
+    srcs = lambda: language_sources(langs, str(ROOT / "data/sample/text/{lang}.txt.xz"), None, str(ROOT / "data/udpipe"))  # noqa: E731
     print(f"machine: {os.cpu_count()} cores; languages: {' '.join(langs)}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

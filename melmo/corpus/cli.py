@@ -14,6 +14,7 @@ import logging
 from argparse import RawDescriptionHelpFormatter
 from pathlib import Path
 
+from melmo.conf import conf_file
 from melmo.corpus.from_config import prepare_from_config, summary
 from melmo.corpus.readers import CorpusError
 from melmo.utils.errors import ArgumentParser, report
@@ -25,9 +26,9 @@ def prepare_with_overrides(overrides: list[str], config_dir: Path | None = None)
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
 
-    config_dir = (config_dir or Path.cwd() / "conf").resolve()
+    config_dir = (config_dir or conf_file()).resolve()   # default: the configs shipped in the package (melmo.conf)
     if not (config_dir / "train.yaml").is_file():
-        raise CorpusError(f"{config_dir}: no train.yaml here; run from the repository root or pass --config-dir")
+        raise CorpusError(f"{config_dir}: no train.yaml here; pass the --config-dir that holds it")
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
         HydraConfig.instance().set_config(cfg)  # resolves ${hydra:runtime.cwd} in paths
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
                         formatter_class=RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("prepare", help="prepare (or reuse) the corpus of a train config")
-    p.add_argument("--config-dir", type=Path, default=None, help="directory holding train.yaml (default ./conf)")
+    p.add_argument("--config-dir", type=Path, default=None, help="directory holding train.yaml (default: the package's, conf/)")
     p.add_argument("overrides", nargs="*", help="Hydra overrides, as for train.py")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

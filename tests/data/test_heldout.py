@@ -135,7 +135,7 @@ def test_rows_can_be_split_across_ranks(corpus):
     whole = HeldoutDataset(corpus, opts).rows
     parts = [HeldoutDataset(corpus, opts, rank=r, world_size=3).rows for r in range(3)]
     assert sum(len(p) for p in parts) == len(whole)
-    key = lambda r: (r.lang, tuple(r.fwd_ids), tuple(r.fwd_targets))
+    key = lambda r: (r.lang, tuple(r.fwd_ids), tuple(r.fwd_targets))  # noqa: E731
     assert sorted(key(r) for p in parts for r in p) == sorted(key(r) for r in whole)
 
 

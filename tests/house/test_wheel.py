@@ -35,7 +35,13 @@ def installed(tmp_path_factory):
     through a path entry to this interpreter's site-packages."""
     tmp = tmp_path_factory.mktemp("wheel")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
-    sh([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp / "dist"], ROOT, env)
+    # built from a copy of what the wheel is made of: an in-tree build would reuse a stale build/ folder
+    src = tmp / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "melmo", src / "melmo", ignore=shutil.ignore_patterns("__pycache__"))
+    sh([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp / "dist"], src, env)
     wheel = next((tmp / "dist").glob("melmo-*.whl"))
     # a venv made from a venv's interpreter sees the base interpreter's packages with --system-site-packages,
     # not the project venv's: those are added as a plain path entry (its .pth files, an editable melmo

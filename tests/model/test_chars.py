@@ -47,7 +47,7 @@ def test_boundary_literals_map_to_sentence_markers():
 
 def test_bilm_tf_max_length_5():
     # bilm-tf tests/test_data.py with max_characters_per_token 5 (raw ids there, +1 here)
-    plus1 = lambda raw: [r + 1 for r in raw]
+    plus1 = lambda raw: [r + 1 for r in raw]  # noqa: E731
     assert word_to_char_ids("th", 5) == plus1([258, 116, 104, 259, 260])
     assert word_to_char_ids("thhhhh", 5) == plus1([258, 116, 104, 104, 259])
     assert word_to_char_ids(chr(256) + "t", 5) == plus1([258, 196, 128, 116, 259])

@@ -64,7 +64,7 @@ def test_ranks_score_their_share_and_agree_with_one_process(tmp_path, langs, row
     corpus = _corpus(tmp_path, langs)
     (one,) = validate(corpus, tmp_path / "one", row_tokens, 1)
     two = validate(corpus, tmp_path / "two", row_tokens, 2)
-    key = lambda r: (r[0], r[1], tuple(r[2]))
+    key = lambda r: (r[0], r[1], tuple(r[2]))  # noqa: E731
     whole = sorted(key(r) for r in one["rows"])
     if rows is not None:
         assert len(whole) == rows and [r[3] for r in two[1]["rows"]] == [0]  # rank 1: one unscored row

@@ -50,7 +50,7 @@ TASKS = {
 @pytest.mark.parametrize("task", sorted(TASKS))
 def test_row_is_bit_identical_in_every_situation(evaluate, task):
     ov = TASKS[task]
-    key = lambda rows: {k: v for k, v in rows.items() if k[2] == "fi" and k[3] == "2"}
+    key = lambda rows: {k: v for k, v in rows.items() if k[2] == "fi" and k[3] == "2"}  # noqa: E731
     pred = f"{task}/tiny/fi.seed2.tsv"
     alone_cold, p1 = evaluate("alone_cold", "cache_a", *ov, "language=fi", "seeds=[2]")
     alone_warm, p2 = evaluate("alone_warm", "cache_a", *ov, "language=fi", "seeds=[2]")
