@@ -1,4 +1,4 @@
-"""Is the marked significance test calibrated with 3 head seeds? Rejection rates on true nulls, power on an effect.
+"""Is the marked significance test calibrated with 3 head seeds? Rejection on true nulls, power on an effect.
 
     python benchmarks/significance_calibration.py [--results docs/results/sample/results.csv]
         [--predictions DIR] [--reps 400] [--old-reps 100] [--resamples 500] [--max-items 3000] [--seed 0]
@@ -61,7 +61,7 @@ def items_from_scores(scores, n: int, mode: str, rng) -> np.ndarray:
 
 
 def seed_cells(df: pd.DataFrame):
-    """(task, metric, encoder, language, per-seed scores) of every head cell with 3 or more seeds and some spread."""
+    """(task, metric, encoder, language, per-seed scores) of every head cell with >= 3 seeds and some spread."""
     df = df[~df["encoder"].isin(FLOORS)]
     for (t, m), sub in df.groupby(["task", "metric"], sort=False):
         if (t, m) not in PAPER_COLUMNS:
@@ -81,7 +81,10 @@ def task_spread(df: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float]]:
         n, var = g.count(), g.var(ddof=1)
         ok = n >= 2
         if (t, m) in PAPER_COLUMNS and ok.any() and ((n - 1) * var)[ok].sum() > 0:
-            out[(t, m)] = (float(sub["value"].mean()), math.sqrt(float(((n - 1) * var)[ok].sum() / (n - 1)[ok].sum())))
+            out[(t, m)] = (
+                float(sub["value"].mean()),
+                math.sqrt(float(((n - 1) * var)[ok].sum() / (n - 1)[ok].sum())),
+            )
     return out
 
 
@@ -111,8 +114,15 @@ class Rate:
 
 
 def real_null(df, args, counts, rng) -> dict[str, Rate]:
-    rates = {k: Rate() for k in ("marked, seed rows", *[f"{w}, items {mode}" for w in ("marked", "old") for mode in MODES],
-                                 "marked, predictions", "old, predictions")}
+    rates = {
+        k: Rate()
+        for k in (
+            "marked, seed rows",
+            *[f"{w}, items {mode}" for w in ("marked", "old") for mode in MODES],
+            "marked, predictions",
+            "old, predictions",
+        )
+    }
     old_budget = args.old_reps
     for t, m, e, lang, v in seed_cells(df):
         files = seed_files(args.predictions, t, e, lang) if args.predictions else {}
@@ -123,15 +133,18 @@ def real_null(df, args, counts, rng) -> dict[str, Rate]:
                 x, items, _ = seed_scores(files, m)
                 cl = item_clusters(items)
                 rates["marked, predictions"].add(cell_test(x[rest], x[[h]], cl).p_value)
-                rates["old, predictions"].add(hierarchical_bootstrap(x[rest], x[[h]], cl, args.resamples, args.seed).p_value)
+                rates["old, predictions"].add(
+                    hierarchical_bootstrap(x[rest], x[[h]], cl, args.resamples, args.seed).p_value
+                )
                 continue
             n = counts.get((t, m, lang), args.max_items)
             for mode in MODES:
                 x = items_from_scores(v, n, mode, rng)
                 rates[f"marked, items {mode}"].add(cell_test(x[rest], x[[h]]).p_value)
                 if old_budget > 0:
-                    rates[f"old, items {mode}"].add(hierarchical_bootstrap(x[rest], x[[h]], None, args.resamples,
-                                                                           args.seed).p_value)
+                    rates[f"old, items {mode}"].add(
+                        hierarchical_bootstrap(x[rest], x[[h]], None, args.resamples, args.seed).p_value
+                    )
             old_budget -= 1
     return rates
 
@@ -155,7 +168,9 @@ def main(argv=None) -> None:
     p.add_argument("--results", default=str(ROOT / "docs" / "results" / "sample" / "results.csv"))
     p.add_argument("--predictions", help="folder holding predictions/<task>/<encoder>/<lang>.seed<n>.tsv")
     p.add_argument("--reps", type=int, default=400, help="simulated draws per task for the marked test")
-    p.add_argument("--old-reps", type=int, default=100, help="draws (cells for (a)) for the slow old bootstrap")
+    p.add_argument(
+        "--old-reps", type=int, default=100, help="draws (cells for (a)) for the slow old bootstrap"
+    )
     p.add_argument("--resamples", type=int, default=500, help="resamples of the old bootstrap")
     p.add_argument("--max-items", type=int, default=3000, help="items per rebuilt cell at most")
     p.add_argument("--seed", type=int, default=0)
@@ -170,8 +185,10 @@ def main(argv=None) -> None:
     for k, r in real_null(df, args, counts, rng).items():
         if r.n:
             print(f"  {k:<28} {r}")
-    print(f"\n(b) simulated 3-vs-3 nulls and (c) power at the marked test's 80 %-power MDE (melmo.analysis.power, "
-          f"with the null draws' median item se); {args.reps} draws ({args.old_reps} for the old bootstrap)")
+    print(
+        f"\n(b) simulated 3-vs-3 nulls, (c) power at the marked test's 80 %-power MDE (melmo.analysis.power, "
+        f"with the null draws' median item se); {args.reps} draws ({args.old_reps} for the old bootstrap)"
+    )
     for (t, m), (mean, sd) in task_spread(df).items():
         n = int(np.median([v for (tt, mm, _), v in counts.items() if (tt, mm) == (t, m)] or [args.max_items]))
         print(f"  {label(t, m)}: mean {mean:.3f}, seed sd {sd:.4f}, {n} items")

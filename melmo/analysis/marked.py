@@ -53,13 +53,29 @@ def _from_predictions(predictions_dir, task, metric, a, b, lang):
 
 
 def _row(test: str, task, metric, lang, a, b, r: CellTest, n) -> dict:
-    return {"test": test, "task": task, "metric": metric, "language": lang, "seed": None, "a": a, "b": b,
-            "difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high, "se": r.se, "seed_se": r.seed_se,
-            "item_se": r.item_se, "df": r.df, "p": r.p_value, "n": n, "n_seeds": f"{r.n_seeds_a}+{r.n_seeds_b}"}
+    return {
+        "test": test,
+        "task": task,
+        "metric": metric,
+        "language": lang,
+        "seed": None,
+        "a": a,
+        "b": b,
+        "difference": r.difference,
+        "ci_low": r.ci_low,
+        "ci_high": r.ci_high,
+        "se": r.se,
+        "seed_se": r.seed_se,
+        "item_se": r.item_se,
+        "df": r.df,
+        "p": r.p_value,
+        "n": n,
+        "n_seeds": f"{r.n_seeds_a}+{r.n_seeds_b}",
+    }
 
 
 def marked_tests(results, pairs, predictions_dir: str | Path | None = None) -> pd.DataFrame:
-    """The marked test of every cell ``pairs`` allows (module docstring), adjusted; columns ``TEST_COLUMNS``."""
+    """The marked test of every cell ``pairs`` allows (module docstring), adjusted; ``TEST_COLUMNS``."""
     df = load_results(results)
     have = set(zip(df["task"], df["metric"]))
     rows, seen = [], {}
@@ -80,18 +96,30 @@ def marked_tests(results, pairs, predictions_dir: str | Path | None = None) -> p
                     continue
                 key = (a, b, metric, lang, tuple(np.round(va, 9)), tuple(np.round(vb, 9)))
                 if key in seen:
-                    log.info("%s/%s %s %s - %s: the same scores as %s/%s, tested once there", task, metric, lang, a, b,
-                             seen[key], metric)
+                    log.info(
+                        "%s/%s %s %s - %s: the same scores as %s/%s, tested once there",
+                        task,
+                        metric,
+                        lang,
+                        a,
+                        b,
+                        seen[key],
+                        metric,
+                    )
                     continue
                 seen[key] = task
                 rows.append(_row(test, task, metric, lang, a, b, r, n))
-    out = adjust(pd.DataFrame(rows, columns=[c for c in TEST_COLUMNS if c not in ("p_holm", "p_bh", "family_size")]))
+    out = adjust(
+        pd.DataFrame(rows, columns=[c for c in TEST_COLUMNS if c not in ("p_holm", "p_bh", "family_size")])
+    )
     out["significant"] = out["p_holm"] < LEVEL
     return out[TEST_COLUMNS]
 
 
-def significant_cells(tests: pd.DataFrame | None, level: float = LEVEL) -> dict[tuple[str, str, str, str], str]:
-    """(task, metric, language, encoder a) -> "*" where a's marked test against its b passes Holm at ``level``."""
+def significant_cells(
+    tests: pd.DataFrame | None, level: float = LEVEL
+) -> dict[tuple[str, str, str, str], str]:
+    """(task, metric, language, encoder a) -> "*" where a's marked test against b passes Holm at ``level``."""
     if tests is None or tests.empty or "p_holm" not in tests:
         return {}
     h = tests[tests["test"].isin(MARKED_TESTS) & (tests["p_holm"] < level)]
@@ -103,5 +131,8 @@ def intervals(tests: pd.DataFrame | None) -> dict[tuple[str, str, str, str], tup
     if tests is None or tests.empty:
         return {}
     h = tests[tests["test"].isin(MARKED_TESTS)]
-    return {(r.task, r.metric, r.language, r.a): (r.ci_low, r.ci_high) for r in h.itertuples()
-            if not (math.isnan(r.ci_low) or math.isnan(r.ci_high))}
+    return {
+        (r.task, r.metric, r.language, r.a): (r.ci_low, r.ci_high)
+        for r in h.itertuples()
+        if not (math.isnan(r.ci_low) or math.isnan(r.ci_high))
+    }

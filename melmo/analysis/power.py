@@ -28,22 +28,34 @@ from melmo.analysis.tables import label
 from melmo.results.table import load_results
 
 POWER = 0.8  # Cohen (1988), Statistical Power Analysis for the Behavioral Sciences: the conventional target
-TARGETS = (0.005, 0.01)  # differences of interest: Table 4 reports scores to 2 decimals; 0.005 rounds a change in
+TARGETS = (
+    0.005,
+    0.01,
+)  # differences of interest: Table 4 reports scores to 2 decimals; 0.005 rounds a change in
 MAX_SEEDS = 200  # seeds per encoder searched before reporting "more than"
 GRID = 64  # quantiles per seed variance in the power integral (64 x 64 points: power to ~1e-3)
-POWER_COLUMNS = ["task", "metric", "seeds", "seed_sd", "item_se", "languages", "mde", "mde_holm",
-                 *[f"seeds_for_{t}" for t in TARGETS]]
+POWER_COLUMNS = [
+    "task",
+    "metric",
+    "seeds",
+    "seed_sd",
+    "item_se",
+    "languages",
+    "mde",
+    "mde_holm",
+    *[f"seeds_for_{t}" for t in TARGETS],
+]
 
 
 def _test_spread(seed_sd: float, seeds: int, item_se: float, alpha: float) -> tuple[np.ndarray, float]:
     """(critical |d| over the grid of seed-variance draws, the true sd of d): see :func:`power`."""
-    sd_d = math.sqrt(2 * seed_sd ** 2 / seeds + item_se ** 2)
+    sd_d = math.sqrt(2 * seed_sd**2 / seeds + item_se**2)
     if seed_sd == 0 or seeds < 2:
         return np.array([stats.norm.ppf(1 - alpha / 2) * sd_d]), sd_d
     x = stats.chi2.ppf((np.arange(GRID) + 0.5) / GRID, seeds - 1)  # s^2 (S - 1) / sigma^2, at grid quantiles
-    va, vb = np.meshgrid(seed_sd ** 2 * x / ((seeds - 1) * seeds), seed_sd ** 2 * x / ((seeds - 1) * seeds))
-    df = (va + vb) ** 2 / ((va ** 2 + vb ** 2) / (seeds - 1))  # Welch–Satterthwaite, as seedtest.t_test
-    return (stats.t.ppf(1 - alpha / 2, df) * np.sqrt(va + vb + item_se ** 2)).ravel(), sd_d
+    va, vb = np.meshgrid(seed_sd**2 * x / ((seeds - 1) * seeds), seed_sd**2 * x / ((seeds - 1) * seeds))
+    df = (va + vb) ** 2 / ((va**2 + vb**2) / (seeds - 1))  # Welch–Satterthwaite, as seedtest.t_test
+    return (stats.t.ppf(1 - alpha / 2, df) * np.sqrt(va + vb + item_se**2)).ravel(), sd_d
 
 
 def power(delta: float, seed_sd: float, seeds: int, item_se: float = 0.0, alpha: float = LEVEL) -> float:
@@ -57,11 +69,14 @@ def power(delta: float, seed_sd: float, seeds: int, item_se: float = 0.0, alpha:
     crit, sd_d = _test_spread(seed_sd, seeds, item_se, alpha)
     if sd_d == 0:
         return 1.0 if delta else alpha
-    return float(np.mean(stats.norm.sf((crit - abs(delta)) / sd_d) + stats.norm.cdf((-crit - abs(delta)) / sd_d)))
+    return float(
+        np.mean(stats.norm.sf((crit - abs(delta)) / sd_d) + stats.norm.cdf((-crit - abs(delta)) / sd_d))
+    )
 
 
-def minimal_difference(seed_sd: float, seeds: int, item_se: float = 0.0, alpha: float = LEVEL,
-                       target: float = POWER) -> float:
+def minimal_difference(
+    seed_sd: float, seeds: int, item_se: float = 0.0, alpha: float = LEVEL, target: float = POWER
+) -> float:
     """The smallest true difference detected with probability ``target`` (root of :func:`power`)."""
     crit, sd_d = _test_spread(seed_sd, seeds, item_se, alpha)
     if sd_d == 0:
@@ -76,8 +91,14 @@ def minimal_difference(seed_sd: float, seeds: int, item_se: float = 0.0, alpha: 
     return float(optimize.brentq(miss, 0.0, hi, xtol=1e-9 * sd_d))
 
 
-def seeds_needed(delta: float, seed_sd: float, item_se: float = 0.0, alpha: float = LEVEL, target: float = POWER,
-                 max_seeds: int = MAX_SEEDS) -> float:
+def seeds_needed(
+    delta: float,
+    seed_sd: float,
+    item_se: float = 0.0,
+    alpha: float = LEVEL,
+    target: float = POWER,
+    max_seeds: int = MAX_SEEDS,
+) -> float:
     """Seeds per encoder (>= 2) for :func:`minimal_difference` <= ``delta``; inf when the item part alone
     forbids it, NaN when more than ``max_seeds`` would be needed (bisection: the MDE falls with S)."""
     if minimal_difference(0.0, 2, item_se, alpha, target) > delta:
@@ -95,7 +116,7 @@ def seeds_needed(delta: float, seed_sd: float, item_se: float = 0.0, alpha: floa
 
 
 def power_table(tests: pd.DataFrame | None, results) -> pd.DataFrame:
-    """Per task/metric of the marked tests: seeds, seed_sd, item_se, languages, mde, mde_holm, seeds_for_<target>."""
+    """Per task/metric of the marked tests: seeds, seed_sd, item_se, languages, mde, mde_holm, seeds_for_*."""
     if tests is None or tests.empty:
         return pd.DataFrame(columns=POWER_COLUMNS)
     marked = tests[tests["test"].isin(MARKED_TESTS)]
@@ -117,8 +138,16 @@ def power_table(tests: pd.DataFrame | None, results) -> pd.DataFrame:
         if sd == 0 and item == 0:  # deterministic (Tatoeba's retrieval) and no predictions: nothing to say
             continue
         m = int(t["family_size"].max())
-        row = {"task": task, "metric": metric, "seeds": seeds, "seed_sd": sd, "item_se": item, "languages": m,
-               "mde": minimal_difference(sd, seeds, item), "mde_holm": minimal_difference(sd, seeds, item, LEVEL / m)}
+        row = {
+            "task": task,
+            "metric": metric,
+            "seeds": seeds,
+            "seed_sd": sd,
+            "item_se": item,
+            "languages": m,
+            "mde": minimal_difference(sd, seeds, item),
+            "mde_holm": minimal_difference(sd, seeds, item, LEVEL / m),
+        }
         for target in TARGETS:
             row[f"seeds_for_{target}"] = seeds_needed(target, sd, item, LEVEL / m)
         rows.append(row)
@@ -134,14 +163,29 @@ def _seeds_text(s: float) -> str:
 def power_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "No power analysis: no task has a marked test with two or more seeds per encoder.\n"
-    heads = ["task", "seeds", "seed sd", "item se", "languages", f"MDE (p < {LEVEL:g})", "MDE (Holm)",
-             *[f"seeds for {t}" for t in TARGETS]]
-    lines = [(f"Smallest true difference the marked test detects with {POWER:.0%} power (MDE), and the seeds per "
-              f"encoder needed to detect a difference of {' or '.join(map(str, TARGETS))} at Holm's first step "
-              f"({LEVEL:g} / languages); seed sd pooled over the tested encoders and languages.\n"),
-             "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    heads = [
+        "task",
+        "seeds",
+        "seed sd",
+        "item se",
+        "languages",
+        f"MDE (p < {LEVEL:g})",
+        "MDE (Holm)",
+        *[f"seeds for {t}" for t in TARGETS],
+    ]
+    lines = [
+        (
+            f"Smallest true difference the marked test detects with {POWER:.0%} power (MDE); the seeds per "
+            f"encoder needed to detect a difference of {' or '.join(map(str, TARGETS))} at Holm's first step "
+            f"({LEVEL:g} / languages); seed sd pooled over the tested encoders and languages.\n"
+        ),
+        "| " + " | ".join(heads) + " |",
+        "|" + "---|" * len(heads),
+    ]
     for r in table.to_dict("records"):
         need = [_seeds_text(r[f"seeds_for_{t}"]) for t in TARGETS]
-        lines.append(f"| {label(r['task'], r['metric'])} | {r['seeds']} | {r['seed_sd']:.4f} | {r['item_se']:.4f} "
-                     f"| {r['languages']} | {r['mde']:.4f} | {r['mde_holm']:.4f} | " + " | ".join(need) + " |")
+        lines.append(
+            f"| {label(r['task'], r['metric'])} | {r['seeds']} | {r['seed_sd']:.4f} | {r['item_se']:.4f} "
+            f"| {r['languages']} | {r['mde']:.4f} | {r['mde_holm']:.4f} | " + " | ".join(need) + " |"
+        )
     return "\n".join(lines) + "\n"

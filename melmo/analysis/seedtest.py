@@ -1,4 +1,4 @@
-"""The marked test: a t-test over head seeds with the test items' uncertainty added (calibrated for few seeds).
+"""The marked test: a t-test over head seeds with the test items' uncertainty added (calibrated, few seeds).
 
 A difference between two frozen encoders on one (task, metric, language) cell has two sources of
 noise (Bouthillier et al. 2021, "Accounting for variance in machine learning benchmarks", MLSys):
@@ -65,7 +65,7 @@ class CellTest:
 
 
 def seed_variance(seed_a, seed_b) -> tuple[float, float, str]:
-    """(variance of the seed part of d, its degrees of freedom, method) from per-seed scores (module docstring)."""
+    """(variance of the seed part of d, its degrees of freedom, method) from per-seed scores (module doc)."""
     a, b = np.asarray(seed_a, dtype=float), np.asarray(seed_b, dtype=float)
     na, nb = a.size, b.size
     if na >= 2 and nb >= 2:
@@ -81,8 +81,9 @@ def seed_variance(seed_a, seed_b) -> tuple[float, float, str]:
     return 0.0, math.inf, "items"
 
 
-def t_test(seed_a, seed_b, item_var: float = 0.0, item_df: float = math.inf,
-           confidence: float = CONFIDENCE) -> CellTest:
+def t_test(
+    seed_a, seed_b, item_var: float = 0.0, item_df: float = math.inf, confidence: float = CONFIDENCE
+) -> CellTest:
     """The marked test from per-seed scores and the item variance of d (module docstring).
 
     ``seed_a``, ``seed_b``: per-seed scores of each encoder (any order: not paired). ``item_var``,
@@ -106,8 +107,19 @@ def t_test(seed_a, seed_b, item_var: float = 0.0, item_df: float = math.inf,
         se = math.sqrt(v)
         p = float(2 * stats.t.sf(abs(d) / se, df))
         half = float(stats.t.ppf((1 + confidence) / 2, df) * se)
-    return CellTest(d, p if math.isnan(p) else min(1.0, p), d - half, d + half, math.sqrt(v), float(df), math.sqrt(vs), math.sqrt(item_var),
-                    int(a.size), int(b.size), method)
+    return CellTest(
+        d,
+        p if math.isnan(p) else min(1.0, p),
+        d - half,
+        d + half,
+        math.sqrt(v),
+        float(df),
+        math.sqrt(vs),
+        math.sqrt(item_var),
+        int(a.size),
+        int(b.size),
+        method,
+    )
 
 
 def item_variance(scores_a, scores_b, clusters=None) -> tuple[float, float]:
@@ -127,7 +139,9 @@ def item_variance(scores_a, scores_b, clusters=None) -> tuple[float, float]:
     a = np.atleast_2d(np.asarray(scores_a, dtype=float))
     b = np.atleast_2d(np.asarray(scores_b, dtype=float))
     if a.shape[1] != b.shape[1] or a.shape[1] == 0 or not len(a) or not len(b):
-        raise ValueError(f"need (seeds, items) score arrays over the same non-empty items, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"need (seeds, items) score arrays over the same non-empty items, got {a.shape} and {b.shape}"
+        )
     ids = np.arange(a.shape[1]) if clusters is None else np.asarray(clusters)
     if ids.shape != (a.shape[1],):
         raise ValueError(f"clusters has shape {ids.shape}, the items ({a.shape[1]},)")
@@ -144,14 +158,14 @@ def item_variance(scores_a, scores_b, clusters=None) -> tuple[float, float]:
         resid.append(r.mean(0))
         ss, dof = ss + ((r - r.mean(0)) ** 2).sum(0), dof + len(x) - 1
     z = resid[0] - resid[1]
-    # per cluster: z_k^2 less its seed-by-item share (one head's variance pooled over both encoders, as the seed
+    # per cluster: z_k^2 less its seed-by-item share (one head's variance pooled over both encoders, as the
     # part pools with one seed on a side)
     u = z * z - (ss / dof * (1 / len(a) + 1 / len(b)) if dof else 0.0)
-    scale = k / (k - 1) / big_n ** 2
+    scale = k / (k - 1) / big_n**2
     v = float(u.sum() * scale)
     if v <= 0:
         return 0.0, math.inf
-    spread = float(((u - u.mean()) ** 2).sum() * k / (k - 1) * scale ** 2)  # variance of v over the clusters
+    spread = float(((u - u.mean()) ** 2).sum() * k / (k - 1) * scale**2)  # variance of v over the clusters
     return v, float(min(k - 1, 2 * v * v / spread)) if spread > 0 else float(k - 1)
 
 
@@ -159,7 +173,7 @@ def cell_test(scores_a, scores_b, clusters=None, confidence: float = CONFIDENCE)
     """The marked test from per-item scores: (seeds, items) arrays of each encoder on the same items.
 
     Per-seed scores are micro averages (correct items / items); the item part is :func:`item_variance`.
-    This is the function the tables, figures and the calibration check (benchmarks/significance_calibration.py,
+    The function the tables, figures and the calibration check (benchmarks/significance_calibration.py,
     tests/analysis/test_analysis_calibration.py) go through.
     """
     a = np.atleast_2d(np.asarray(scores_a, dtype=float))

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "docs" / "results" / "sample" / "results.csv"  # committed: per-seed rows of a real study
 HEADS = [("pos", "acc"), ("parsing", "uas"), ("parsing", "las"), ("pos_transfer", "acc"), ("xnli", "acc")]
 LEVEL = 0.05
-# items per cell: the order of the sample's PoS and parsing test sets (10-25k tokens: column n of the hierarchical rows
-# of docs/results/sample/analysis/significance.csv at commit 09e5d3b), where the seeds dominate the noise
+# items per cell: the order of the sample's PoS and parsing test sets (10-25k tokens: column n of the hierarchical
+# rows of docs/results/sample/analysis/significance.csv at commit 09e5d3b), where the seeds dominate the noise
 N_ITEMS = 10_000
 
 
@@ -41,7 +41,9 @@ def rebuilt_items(scores, rng, nested: bool) -> np.ndarray:
 
 def seed_cells():
     df = pd.read_csv(SAMPLE)
-    keep = np.array([tm in HEADS for tm in zip(df["task"], df["metric"])]) & ~df["encoder"].isin(["majority", "chance"])
+    keep = np.array([tm in HEADS for tm in zip(df["task"], df["metric"])]) & ~df["encoder"].isin(
+        ["majority", "chance"]
+    )
     df = df[keep]
     for _, g in df.groupby(["encoder", "task", "metric", "language"]):
         v = g.sort_values("seed")["value"].to_numpy()
@@ -55,8 +57,12 @@ def test_simulated_3_vs_3_nulls_with_the_observed_seed_spread():
     mean = float(np.mean([v.mean() for v in cells]))
     rng = np.random.default_rng(0)
     reps = 1000
-    p = [cell_test(*np.split(rebuilt_items(np.clip(mean + sd * rng.standard_normal(6), 0, 1), rng, r % 2 == 0), 2))
-         .p_value for r in range(reps)]
+    p = [
+        cell_test(
+            *np.split(rebuilt_items(np.clip(mean + sd * rng.standard_normal(6), 0, 1), rng, r % 2 == 0), 2)
+        ).p_value
+        for r in range(reps)
+    ]
     rate = np.mean(np.asarray(p) < LEVEL)
     assert rate <= bound(reps), f"rejects {rate:.3f} of simulated nulls (seed sd {sd:.4f})"
 

@@ -22,7 +22,9 @@ def test_seed_part_is_welch_or_pooled_and_unpaired():
     one = t_test(a, [0.75])  # one seed on a side: pooled variance, df = 3 + 1 - 2
     assert one.p_value == pytest.approx(stats.ttest_ind(a, [0.75], equal_var=True).pvalue) and one.df == 2
     half = stats.t.ppf(0.975, r.df) * math.sqrt(np.var(a, ddof=1) / 3 + np.var(b, ddof=1) / 4)
-    assert (r.ci_low, r.ci_high) == pytest.approx((np.mean(a) - np.mean(b) - half, np.mean(a) - np.mean(b) + half))
+    assert (r.ci_low, r.ci_high) == pytest.approx(
+        (np.mean(a) - np.mean(b) - half, np.mean(a) - np.mean(b) + half)
+    )
     assert t_test(a, a).p_value == 1.0
     assert math.isnan(t_test([0.5, 0.5], [0.4, 0.4]).p_value)  # no spread at all: untestable, not p = 0
     with pytest.raises(ValueError, match="nothing to test"):
@@ -56,8 +58,11 @@ def test_item_variance_is_the_cluster_bootstrap_variance_without_the_seed_by_ite
     d_k = np.bincount(clusters, a_row.astype(float) - b_row)
     ref = _bootstrap_variance(d_k, np.bincount(clusters).astype(float), 20000, rng)
     assert v == pytest.approx(ref, rel=0.05) and 100 < df <= n_sent - 1  # 0/1 terms: fewer df than clusters
-    # no encoder-by-item part, independent seed-by-item noise only: the estimate is ~0 (it is in the seed spread)
-    noise = [item_variance(rng.random((3, 1800)) < 0.7, rng.random((3, 1800)) < 0.7, clusters)[0] for _ in range(50)]
+    # no encoder-by-item part, independent seed-by-item noise only: the estimate is ~0 (in the seed spread)
+    noise = [
+        item_variance(rng.random((3, 1800)) < 0.7, rng.random((3, 1800)) < 0.7, clusters)[0]
+        for _ in range(50)
+    ]
     naive = 2 * 0.7 * 0.3 / 3 / 1800  # what the seed-averaged difference's item variance would count
     assert np.mean(noise) < 0.2 * naive
 
@@ -71,7 +76,8 @@ def test_cell_test_is_t_test_on_the_seed_scores_and_item_part():
 
 def test_holm_and_bh_by_hand():
     p = [0.01, 0.04, 0.03, 0.005]
-    # Holm: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04 -> running max 0.02, 0.03, 0.06, 0.06
+    # Holm: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04
+    # -> running max 0.02, 0.03, 0.06, 0.06
     assert holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     # BH: p * 4 / rank = 0.02, 0.02, 0.04, 0.04 -> running min from the top, same
     assert benjamini_hochberg(p) == pytest.approx([0.02, 0.04, 0.04, 0.02])
@@ -79,15 +85,22 @@ def test_holm_and_bh_by_hand():
     assert math.isnan(with_nan[1]) and with_nan[[0, 2]] == pytest.approx([0.2, 0.02])
     import pandas as pd
 
-    t = pd.DataFrame({"a": ["x", "x", "y"], "b": "z", "task": "pos", "metric": "acc", "p": [0.01, 0.04, 0.04]})
+    t = pd.DataFrame(
+        {"a": ["x", "x", "y"], "b": "z", "task": "pos", "metric": "acc", "p": [0.01, 0.04, 0.04]}
+    )
     got = adjust(t)
-    assert got["p_holm"].tolist() == pytest.approx([0.02, 0.04, 0.04]) and got["family_size"].tolist() == [2, 2, 1]
+    assert got["p_holm"].tolist() == pytest.approx([0.02, 0.04, 0.04]) and got["family_size"].tolist() == [
+        2,
+        2,
+        1,
+    ]
 
 
 def test_power_by_hand_and_by_simulation():
     # no seed spread: the normal test, MDE = (z_0.975 + z_0.8) se (the wrong-sign tail is ~1e-7)
-    assert minimal_difference(0.0, 3, 0.01) == pytest.approx((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * 0.01,
-                                                             rel=1e-4)
+    assert minimal_difference(0.0, 3, 0.01) == pytest.approx(
+        (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * 0.01, rel=1e-4
+    )
     assert power(0.0, 0.01, 3) <= 0.05
     sd = 0.01
     mde = minimal_difference(sd, 3)
