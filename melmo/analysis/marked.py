@@ -66,7 +66,7 @@ def _row(test: str, task, metric, lang, a, b, r: CellTest, n) -> dict:
         "ci_high": r.ci_high,
         "se": r.se,
         "seed_se": r.seed_se,
-        "item_se": r.item_se,
+        "item_se": r.item_se if test == "t_seeds_items" else float("nan"),  # unknown without predictions
         "df": r.df,
         "p": r.p_value,
         "n": n,

@@ -134,7 +134,8 @@ def power_table(tests: pd.DataFrame | None, results) -> pd.DataFrame:
         seeds = int(n.mode().max())
         if seeds < 2:
             continue
-        item = float(np.nanmedian(t["item_se"].to_numpy(dtype=float)))
+        known = t["item_se"].dropna().to_numpy(dtype=float)  # NaN: a t_seeds test, no predictions
+        item = float(np.median(known)) if known.size else 0.0
         if sd == 0 and item == 0:  # deterministic (Tatoeba's retrieval) and no predictions: nothing to say
             continue
         m = int(t["family_size"].max())

@@ -134,9 +134,9 @@ def mark_table4(table4: pd.DataFrame, sig: pd.DataFrame, base: str) -> pd.DataFr
     """Mark (``attrs["marks"]``) the Table 4 cells whose marked test against ``base`` passes Holm."""
     marks = {(label(t, m), a, lang): mk for (t, m, lang, a), mk in significant_cells(sig).items()}
     table4.attrs["marks"] = marks
-    table4.attrs["marks_note"] = (f"* : differs from {base}: t-test over head seeds (unpaired) with the test items' "
-                                  f"variance, Holm-adjusted over the row's languages, p_holm < {LEVEL:g} "
-                                  "(significance.csv; docs/statistics.md).\n")
+    table4.attrs["marks_note"] = (f"* : differs from {base}: t-test over head seeds (unpaired; with the test "
+                                  "items' variance where per-item predictions exist), Holm-adjusted over the "
+                                  f"row's languages, p_holm < {LEVEL:g} (significance.csv; docs/statistics.md).\n")
     return table4
 
 

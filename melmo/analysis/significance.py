@@ -141,10 +141,11 @@ def paired_seed_test(results, task: str, metric: str, language: str, encoder_a: 
     return SeedTestResult(float(diff.mean()), p, len(common), method)
 
 
-# One table for every test (melmo.analysis.marked writes the marked rows, prediction_tests the per-seed detail):
-# n: items (tests on predictions) or seeds (t_seeds); n_seeds "<seeds of a>+<seeds of b>"; se = sqrt(seed_se^2 +
-# item_se^2) and df (Welch–Satterthwaite) of the marked test; p_holm, p_bh adjusted within the family
-# (melmo.analysis.multiple, family_size tests); significant: Holm's verdict, the one the tables and figures mark.
+# One table for every test (melmo.analysis.marked writes the marked rows, prediction_tests the per-seed detail).
+# n: items (tests on predictions) or seeds (t_seeds); n_seeds "<seeds of a>+<seeds of b>". Marked rows:
+# se = sqrt(seed_se^2 + item_se^2) (item_se empty for t_seeds: no predictions), df the seed part's
+# Welch–Satterthwaite; p_holm, p_bh adjusted within the family (melmo.analysis.multiple, family_size tests);
+# significant: Holm's verdict, the one the tables and figures mark.
 TEST_COLUMNS = ["test", "task", "metric", "language", "seed", "a", "b", "difference", "ci_low", "ci_high", "se",
                 "seed_se", "item_se", "df", "p", "p_holm", "p_bh", "family_size", "significant", "n", "n_seeds"]
 
