@@ -12,8 +12,8 @@ alphabetically. Values are means over seeds. Error bars of a difference (Figures
 significance.csv's ci_low/ci_high) where it has one, else the std over seeds sqrt(std_a^2 + std_b^2)
 (the runs of two encoders are independent), drawn only where both sides have more than one seed;
 error bars of a score (Figure 3) are its std over seeds. A "*" marks a difference whose marked test
-passes Holm (``marks``: :func:`melmo.analysis.marked.significant_cells`). Each bar's ``gid`` is its language, so the plotted values can
-be read back from ``ax.containers``. Figures are built with :class:`matplotlib.figure.Figure`
+passes Holm (``marks``: :func:`melmo.analysis.marked.significant_cells`). Each bar's ``gid`` is its
+language, so the plotted values can be read back from ``ax.containers``. Figures are built with :class:`matplotlib.figure.Figure`
 (no pyplot state); a function returns None, with one (info) log line, when its encoders or tasks are
 absent from the results.
 """
