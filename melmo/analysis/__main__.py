@@ -1,8 +1,10 @@
 """CLI: ``python -m melmo.analysis RESULTS.csv --sizes SIZES --out DIR`` writes the paper's tables and figures.
 
-Also significance.md/.csv: when the results file's folder (or --predictions) holds per-item
-predictions, a hierarchical bootstrap over seeds and items (the test Table 4 and the figures
-mark) and paired bootstraps per seed; paired t-tests over seeds against --base. The metrics that
+Also significance.md/.csv and power.md/.csv: every encoder against --base by the marked test (a
+t-test over head seeds, unpaired, with the test items' variance when the results file's folder or
+--predictions holds per-item predictions; Holm- and BH-adjusted over languages; Table 4 and the
+figures mark Holm's verdict, docs/statistics.md), paired bootstraps per seed as detail, and the
+differences the marked test can detect with the seeds used. The metrics that
 are not the paper's go to table1_helpers/table4_helpers. ``--cells paper`` averages the paper's
 cells and adds table1_paper and table1_minus_paper.
 
@@ -44,7 +46,8 @@ def parser() -> ArgumentParser:
                    help="which cells Tables 1 and 4 average: every language of the results (ours, default) or the "
                    "paper's (no sv PoS, no ru parsing, no en/hi Tatoeba, PoS transfer with en), which also writes the "
                    "paper's Table 1 and ours minus the paper's")
-    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per comparison (default: 2000)")
+    p.add_argument("--resamples", type=int, default=2000, help="resamples of the per-seed bootstraps (detail rows; default: 2000). The "
+                   "marked test is analytic")
     p.add_argument("--wandb-dir", help="also log the tables and figures to a W&B run saved under this folder")
     p.add_argument("--wandb-project", default="melmo", help="W&B project (default: melmo, as conf/logger/wandb.yaml)")
     p.add_argument("--wandb-group", default="analysis", help="W&B group of the run (default: analysis)")

@@ -7,10 +7,13 @@
 
 Encoder names are arguments (defaults: the paper's). Languages are ordered by corpus size, smallest
 first, when ``sizes`` (see :func:`melmo.analysis.correlation.load_sizes`) are given, else
-alphabetically. Values are means over seeds; error bars are the std over seeds (ddof=1), for a
-difference sqrt(std_a^2 + std_b^2) (the runs of two encoders are independent), drawn only where
-both sides have more than one seed. Each bar's ``gid`` is its language, so the plotted values can
-be read back from ``ax.containers``. Figures are built with :class:`matplotlib.figure.Figure`
+alphabetically. Values are means over seeds. Error bars of a difference (Figures 1-2) are the
+95 % interval of the marked test (``intervals``: :func:`melmo.analysis.marked.intervals`, from
+significance.csv's ci_low/ci_high) where it has one, else the std over seeds sqrt(std_a^2 + std_b^2)
+(the runs of two encoders are independent), drawn only where both sides have more than one seed;
+error bars of a score (Figure 3) are its std over seeds. A "*" marks a difference whose marked test
+passes Holm (``marks``: :func:`melmo.analysis.marked.significant_cells`). Each bar's ``gid`` is its
+language, so the plotted values can be read back from ``ax.containers``. Figures are built with :class:`matplotlib.figure.Figure`
 (no pyplot state); a function returns None, with one (info) log line, when its encoders or tasks are
 absent from the results.
 """
@@ -55,11 +58,17 @@ def _stat(cells, encoder, task, metric) -> tuple[dict, dict]:
     return dict(sub["mean"]), {lang: s for lang, s in sub["std"].items() if not math.isnan(s)}
 
 
-def _difference(cells, a, b, task, metric) -> tuple[dict, dict]:
+def _difference(cells, a, b, task, metric, intervals=None) -> tuple[dict, dict]:
+    """(mean, err) per language of a - b; err is (below, above) the bar from ``intervals`` (task, metric,
+    language, a) -> (low, high) where given, else the seeds' std (symmetric)."""
     ma, sa = _stat(cells, a, task, metric)
     mb, sb = _stat(cells, b, task, metric)
     mean = {lang: ma[lang] - mb[lang] for lang in ma if lang in mb}
     err = {lang: math.hypot(sa[lang], sb[lang]) for lang in mean if lang in sa and lang in sb}
+    for lang, d in mean.items():
+        if (task, metric, lang, a) in (intervals or {}):
+            lo, hi = intervals[(task, metric, lang, a)]
+            err[lang] = (max(0.0, d - lo), max(0.0, hi - d))
     return mean, err
 
 
@@ -75,7 +84,10 @@ def _bars(ax, languages: Sequence[str], series: Sequence[tuple[str, dict, dict]]
             continue
         x = [x0[languages.index(lang)] - BAR_GROUP_WIDTH / 2 + (k + 0.5) * width for lang in langs]
         heights = [mean[lang] for lang in langs]
-        yerr = [err.get(lang, 0.0) for lang in langs] if any(lang in err for lang in langs) else None
+        yerr = None
+        if any(lang in err for lang in langs):  # (below, above) per bar: symmetric stds or an interval's two sides
+            pairs = [e if isinstance(e, tuple) else (e, e) for e in (err.get(lang, 0.0) for lang in langs)]
+            yerr = np.array(pairs, dtype=float).T
         bars = ax.bar(x, heights, width=width, yerr=yerr, capsize=2, label=name)
         for rect, lang in zip(bars.patches, langs):
             rect.set_gid(lang)
@@ -123,17 +135,18 @@ def _finish(fig, path):
 
 
 def _marked(marks, task, metric, encoder) -> set:
-    """Languages where ``encoder`` differs significantly from its base (melmo.analysis.hierarchical.significant_cells)."""
+    """Languages where ``encoder`` differs significantly from its base (melmo.analysis.marked.significant_cells)."""
     return {lang for (t, m, lang, a) in (marks or {}) if (t, m, a) == (task, metric, encoder)}
 
 
 def figure1(results, sizes=None, path=None, mono: str = "MONO", base: str = "M0.4",
             columns: Sequence[tuple[str, str]] = (("pos", "acc"), ("parsing", "uas"), ("parsing", "las")),
-            marks=None) -> Figure | None:
+            marks=None, intervals=None) -> Figure | None:
     """Figure 1: ``mono - base`` per language, one panel per task/metric (PoS, UAS, LAS); ``marks``
-    (significant_cells) puts a "*" on the significant differences."""
+    (significant_cells) puts a "*" on the significant differences, ``intervals`` (marked.intervals)
+    gives the error bars."""
     cells = cell_stats(results)
-    panels = [(c, *_difference(cells, mono, base, *c)) for c in columns]
+    panels = [(c, *_difference(cells, mono, base, *c, intervals)) for c in columns]
     panels = [p for p in panels if p[1]]
     if not panels:
         log.info("figure 1 left out: no %s results for both %s and %s", "/".join(map("/".join, columns)), mono, base)
@@ -147,15 +160,16 @@ def figure1(results, sizes=None, path=None, mono: str = "MONO", base: str = "M0.
 
 
 def figure2(results, sizes=None, path=None, base: str = "M0.4", compare: Sequence[str] = ("M0.2", "TRUNC"),
-            columns: Sequence[tuple[str, str]] | None = None, marks=None) -> Figure | None:
+            columns: Sequence[tuple[str, str]] | None = None, marks=None, intervals=None) -> Figure | None:
     """Figure 2: one panel per encoder in ``compare``: ``encoder - base`` per task (bars) and language
-    (default: the paper's task/metrics); ``marks`` (significant_cells) puts a "*" on the significant ones."""
+    (default: the paper's task/metrics); ``marks`` (significant_cells) puts a "*" on the significant ones,
+    ``intervals`` (marked.intervals) gives the error bars."""
     cells = cell_stats(results)
     have = list(dict.fromkeys((t, m) for _, t, m, _ in cells.index))
     columns = [c for c in PAPER_COLUMNS if c in have] if columns is None else list(columns)
     panels = []
     for enc in compare:
-        series = [(label(*c), *_difference(cells, enc, base, *c), _marked(marks, *c, enc)) for c in columns]
+        series = [(label(*c), *_difference(cells, enc, base, *c, intervals), _marked(marks, *c, enc)) for c in columns]
         series = [s for s in series if s[1]]
         if series:
             panels.append((enc, series))

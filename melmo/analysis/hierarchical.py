@@ -1,26 +1,26 @@
-"""Significance that counts both sources of noise: a hierarchical bootstrap over head seeds and test items.
+"""The hierarchical (crossed) bootstrap over head seeds and test items: a comparison, not the marked test.
 
 A difference between two frozen encoders on one (task, language) has two sources of noise: the
-test items (another test set would give another score) and the head's training (another seed
-gives another head). The per-seed item bootstrap (:func:`melmo.analysis.significance.paired_bootstrap`)
-sees only the first, so one noisy seed can look "significant"; the paired t-test over seeds sees
-only the second. :func:`hierarchical_bootstrap` resamples both, one level inside the other
-(Saravanan, Berman & Sober 2020, "Application of the hierarchical bootstrap to multi-level data
-in neuroscience", Neurons, Behavior, Data analysis and Theory 3(5)):
+test items and the head's training (seed). :func:`hierarchical_bootstrap` resamples both
+(Saravanan, Berman & Sober 2020, "Application of the hierarchical bootstrap to multi-level data in
+neuroscience", NBDT 3(5)), in a **crossed** design, not a nested one: the items are not nested in
+the seeds, every head of both encoders is scored on the same test items. A resample draws
 
-1. each encoder's seeds with replacement, independently (the heads of two encoders share no
-   training noise, so seed ``s`` of one is not paired with seed ``s`` of the other);
-2. the test items with replacement, the same draw for both encoders and every seed (they are
-   scored on the same test set: paired on items), whole sentences as clusters for token tasks.
+1. each encoder's seeds with replacement, independently (seed ``s`` of one encoder is not paired
+   with seed ``s`` of the other: :mod:`melmo.analysis.seedtest`);
+2. the test items with replacement, one draw shared by both encoders and every seed (paired on
+   items), whole sentences as clusters for token tasks.
 
-The statistic of a resample is mean over its seeds of score(a) - mean over its seeds of score(b),
-score = correct items / items of the resampled clusters; the two-sided p-value is the shifted
-null's, as in :func:`paired_bootstrap`: p = (1 + #{|d* - d| >= |d|}) / (1 + B). Bootstrap counts
-are drawn as multinomials (the same distribution as drawing indices with replacement) from
-``numpy.random.default_rng(seed)``: the same inputs and seed give the same result.
+The statistic is mean over seeds of score(a) - mean over seeds of score(b), score = correct items /
+items; p = (1 + #{|d* - d| >= |d|}) / (1 + B) (shifted null). Bootstrap counts are multinomials from
+``numpy.random.default_rng(seed)``.
 
-:func:`hierarchical_tests` runs it for every (task, metric, language, pair) of a predictions
-folder: this is the test the tables and figures mark (:func:`significant_cells`).
+**Not calibrated with few seeds**: resampling 3 seeds reads their plug-in variance (biased low by
+(S-1)/S and itself uncertain) as known, and rejects true nulls far above the nominal rate
+(benchmarks/significance_calibration.py). The tables and figures mark
+:func:`melmo.analysis.seedtest.cell_test` instead; this module is kept as the comparison the
+calibration check prints, and for :func:`seed_files` / :func:`seed_scores`, which read the per-seed
+predictions of a cell.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ from melmo.analysis.significance import TEST_COLUMNS
 from melmo.results.predictions import METRICS, item_correct, read_predictions
 from melmo.results.predictions import clusters as item_clusters
 from melmo.results.table import ResultsError
-
-SIGNIFICANCE_LEVEL = 0.05  # the level a marked cell passes (two-sided)
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,8 @@ def hierarchical_tests(results_dir: str | Path, pairs, metrics: dict[str, list[s
 
     ``metrics``: task -> item metrics (default: parsing -> uas, las; any other task -> acc). Token
     tasks resample sentences (the item part before ``:``). Returns a DataFrame with columns
-    ``TEST_COLUMNS`` (test = "hierarchical", n = items, n_seeds = "<seeds of a>+<seeds of b>").
+    ``TEST_COLUMNS`` (test = "hierarchical", n = items, n_seeds = "<seeds of a>+<seeds of b>"); not part of the
+    report (module docstring).
     """
     root = Path(results_dir) / "predictions"
     metrics = {"parsing": ["uas", "las"], **(metrics or {})}
@@ -151,14 +150,7 @@ def hierarchical_tests(results_dir: str | Path, pairs, metrics: dict[str, list[s
                     xb, _, _ = seed_scores(fb, m, items, gold)
                     r = hierarchical_bootstrap(xa, xb, clusters=item_clusters(items), n_resamples=n_resamples, seed=seed)
                     rows.append({"test": "hierarchical", "task": task, "metric": m, "language": lang, "seed": None,
-                                 "a": a, "b": b, "difference": r.difference, "p": r.p_value, "n": r.n_items,
+                                 "a": a, "b": b, "difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                                 "p": r.p_value, "significant": False, "n": r.n_items,
                                  "n_seeds": f"{r.n_seeds_a}+{r.n_seeds_b}"})
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
-
-
-def significant_cells(tests: pd.DataFrame | None, level: float = SIGNIFICANCE_LEVEL) -> dict[tuple[str, str, str, str], str]:
-    """(task, metric, language, encoder a) -> "*" where the hierarchical test of a against its b has p < ``level``."""
-    if tests is None or tests.empty:
-        return {}
-    h = tests[(tests["test"] == "hierarchical") & (tests["p"] < level)]
-    return {(r.task, r.metric, r.language, r.a): "*" for r in h.itertuples()}

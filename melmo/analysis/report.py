@@ -17,9 +17,10 @@ from matplotlib.figure import Figure
 
 from melmo.analysis.correlation import language_difference, load_sizes, size_correlation
 from melmo.analysis.figures import figure1, figure2, figure3, figure_perplexity, save_png
-from melmo.analysis.hierarchical import SIGNIFICANCE_LEVEL, hierarchical_tests, significant_cells
+from melmo.analysis.marked import LEVEL, MARKED_TESTS, intervals, marked_tests, significant_cells
 from melmo.analysis.paper import paper_table4
-from melmo.analysis.significance import TEST_COLUMNS, prediction_tests, seed_tests
+from melmo.analysis.power import power_markdown, power_table
+from melmo.analysis.significance import TEST_COLUMNS, prediction_tests
 from melmo.analysis.tables import (
     PAPER_COLUMNS,
     difference_table,
@@ -47,15 +48,16 @@ class Report:
     correlations: pd.DataFrame  # task, metric, a, b, method, rho, p, n_languages
     figures: dict[str, Figure | None] = field(default_factory=dict)
     missing: str | None = None  # the one line on encoders/tasks asked for but absent
-    significance: pd.DataFrame | None = None  # hierarchical_tests, seed_tests, prediction_tests (TEST_COLUMNS)
+    significance: pd.DataFrame | None = None  # marked_tests then prediction_tests (TEST_COLUMNS)
     helpers: dict[str, pd.DataFrame] = field(default_factory=dict)  # the metrics that are not the paper's
     beside_paper: dict[str, pd.DataFrame] = field(default_factory=dict)  # the paper's Table 1 and ours - the paper's
+    power: pd.DataFrame | None = None  # melmo.analysis.power.power_table of the marked tests
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"table1": self.table1, "table4": self.table4, **self.helpers, **self.beside_paper}
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write table1/table4 (.md, .csv, .tex), correlations (.md, .csv) and figure1-3.png."""
+        """Write table1/table4 (.md, .csv, .tex), correlations, significance and power (.md, .csv), figure1-3.png."""
         out_dir = Path(out_dir)
         texts = {f"{name}.{ext}": format_table(t, fmt) for name, t in self.tables().items() for ext, fmt in TABLE_FORMATS.items()}
         texts["correlations.csv"] = self.correlations.to_csv(index=False, float_format="%.6g")
@@ -63,6 +65,9 @@ class Report:
         if self.significance is not None:
             texts["significance.csv"] = self.significance.to_csv(index=False, float_format="%.6g")
             texts["significance.md"] = significance_markdown(self.significance)
+        if self.power is not None and len(self.power):
+            texts["power.csv"] = self.power.to_csv(index=False, float_format="%.6g")
+            texts["power.md"] = power_markdown(self.power)
         written = [write_atomic(out_dir / name, text) for name, text in texts.items()]
         for name, fig in self.figures.items():
             if fig is not None:
@@ -75,7 +80,8 @@ def log_to_wandb(report: Report, written: Sequence[Path], run) -> None:
     images, in one step of the W&B run ``run`` (melmo.utils.loggers.start_wandb_run)."""
     import wandb
 
-    tables = {**report.tables(), "correlations": report.correlations, "significance": report.significance}
+    tables = {**report.tables(), "correlations": report.correlations, "significance": report.significance,
+              "power": report.power}
     payload = {f"analysis/{name}": wandb_table(t) for name, t in tables.items() if t is not None and len(t)}
     payload.update({f"analysis/{p.stem}": wandb.Image(str(p)) for p in written if p.suffix == ".png"})
     run.log(payload)
@@ -88,37 +94,49 @@ def correlations_markdown(corr: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-SIGNIFICANCE_NOTE = (f"The hierarchical bootstrap (seeds and test items resampled; sentences as clusters for token tasks) "
-                     f"is the test the tables and figures mark (* : p < {SIGNIFICANCE_LEVEL}); the per-seed bootstraps "
-                     f"(items only) and the t-tests over seeds (seeds only) are detail.\n")
+SIGNIFICANCE_NOTE = (
+    "Marked test (t_seeds_items, or t_seeds without per-item predictions): Welch's t over head seeds (seeds not "
+    "paired by number) with the test items' variance added (sentences as clusters), Welch–Satterthwaite df; "
+    f"interval: {1 - LEVEL:.0%} t interval; p adjusted over the languages of each comparison and task by Holm "
+    f"(p_holm, marked: * when p_holm < {LEVEL:g}) and Benjamini–Hochberg (p_bh). bootstrap rows: one seed's items only, "
+    "unadjusted detail, never marked. docs/statistics.md says how to read this.\n")
+
+
+def _num(x, fmt: str) -> str:
+    return "" if x is None or pd.isna(x) else format(x, fmt)
 
 
 def significance_markdown(sig: pd.DataFrame) -> str:
     if sig.empty:
-        return "No comparison possible: no encoder pair shares two seeds, and no per-item predictions were found.\n"
-    lines = [SIGNIFICANCE_NOTE, "| test | task | language | seed | difference | p | n | seeds |", "|---|---|---|---|---|---|---|---|"]
+        return "No comparison possible: no encoder pair has three seeds in all, and no per-item predictions were found.\n"
+    head = ["test", "task", "language", "seed", "difference", "95% CI", "p", "p Holm", "p BH", "n", "seeds"]
+    lines = [SIGNIFICANCE_NOTE, "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in sig.itertuples():
         seed = "" if r.seed is None or pd.isna(r.seed) else int(r.seed)
-        lines.append(f"| {r.test} | {label(r.task, r.metric)} | {r.language} | {seed} | {r.a} - {r.b} = {r.difference:+.4f} "
-                     f"| {r.p:.3g} | {r.n} | {r.n_seeds} |")
+        mark = " *" if r.test in MARKED_TESTS and r.p_holm < LEVEL else ""
+        ci = "" if pd.isna(r.ci_low) else f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
+        lines.append(f"| {r.test} | {label(r.task, r.metric)} | {r.language} | {seed} | {r.a} - {r.b} = "
+                     f"{r.difference:+.4f}{mark} | {ci} | {r.p:.3g} | {_num(r.p_holm, '.3g')} | {_num(r.p_bh, '.3g')} "
+                     f"| {r.n} | {r.n_seeds} |")
     return "\n".join(lines) + "\n"
 
 
 def significance(df: pd.DataFrame, pairs, predictions_dir=None, n_resamples: int = 2000) -> pd.DataFrame:
-    """Every test of ``pairs``: hierarchical bootstraps first (the one marked), then per-seed bootstraps and t-tests."""
-    parts = [seed_tests(df, pairs)]
+    """Every test of ``pairs``: the marked tests first (melmo.analysis.marked), then per-seed bootstraps (detail)."""
+    parts = [marked_tests(df, pairs, predictions_dir)]
     if predictions_dir is not None:
-        parts = [hierarchical_tests(predictions_dir, pairs, n_resamples=n_resamples),
-                 prediction_tests(predictions_dir, pairs, n_resamples=n_resamples), *parts]
+        parts.append(prediction_tests(predictions_dir, pairs, n_resamples=n_resamples))
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TEST_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[TEST_COLUMNS] if parts else pd.DataFrame(columns=TEST_COLUMNS)
 
 
 def mark_table4(table4: pd.DataFrame, sig: pd.DataFrame, base: str) -> pd.DataFrame:
-    """Mark (``attrs["marks"]``) the Table 4 cells whose hierarchical test against ``base`` has p < the level."""
+    """Mark (``attrs["marks"]``) the Table 4 cells whose marked test against ``base`` passes Holm."""
     marks = {(label(t, m), a, lang): mk for (t, m, lang, a), mk in significant_cells(sig).items()}
     table4.attrs["marks"] = marks
-    table4.attrs["marks_note"] = f"* : differs from {base} (hierarchical bootstrap over seeds and items, p < {SIGNIFICANCE_LEVEL}).\n"
+    table4.attrs["marks_note"] = (f"* : differs from {base}: t-test over head seeds (unpaired; with the test "
+                                  "items' variance where per-item predictions exist), Holm-adjusted over the "
+                                  f"row's languages, p_holm < {LEVEL:g} (significance.csv; docs/statistics.md).\n")
     return table4
 
 
@@ -149,10 +167,11 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
     paper's cells only, and adds the paper's Table 1 and ours - the paper's (``beside_paper``).
     Tables 1 and 4 show the paper's metrics; the others go to ``helpers`` (table1_helpers, table4_helpers).
 
-    Significance: when ``predictions_dir`` holds a ``predictions/`` folder, a hierarchical
-    bootstrap over seeds and items (the test Table 4 and Figures 1-2 mark) and a paired bootstrap
-    per seed (``n_resamples``, by sentence); and a paired t-test over seeds of every encoder
-    against ``base`` where they share at least two seeds.
+    Significance (:mod:`melmo.analysis.marked`): every encoder against ``base`` on every cell, the
+    t-test over head seeds with the items' variance from ``predictions_dir``'s ``predictions/``
+    folder where present (else over the seeds of the results), Holm- and BH-adjusted; Table 4 and
+    Figures 1-2 mark Holm's verdict and Figures 1-2 draw its intervals. A paired bootstrap per seed
+    (``n_resamples``, by sentence) is detail. ``power``: :func:`melmo.analysis.power.power_table`.
 
     Encoders are shown in the order mono, base, compare, then any others in the results. Roles,
     the paper's tasks and ``languages`` (when given: only these are analysed) absent from the
@@ -170,7 +189,7 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
     encoders = order_present(df["encoder"], roles)
     pairs = [(e, base) for e in encoders if e != base]
     sig = significance(df, pairs, predictions_dir, n_resamples)
-    marks = significant_cells(sig)
+    marks, cis = significant_cells(sig), intervals(sig)
     table1 = summary_table(df, encoders=encoders, cells=cells)
     table4 = mark_table4(language_table(df, encoders=encoders, cells=cells), sig, base)
     helpers = {}
@@ -192,9 +211,9 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
         corr = correlations(df, sizes, [(e, base) for e in [mono, *compare] if e != base], method)
     floors = [e for e in encoders if e not in roles]  # floors (random-*, majority, chance) and any other encoder
     figures = {
-        "figure1": figure1(df, sizes, mono=mono, base=base, marks=marks),
-        "figure2": figure2(df, sizes, base=base, compare=compare, marks=marks),
+        "figure1": figure1(df, sizes, mono=mono, base=base, marks=marks, intervals=cis),
+        "figure2": figure2(df, sizes, base=base, compare=compare, marks=marks, intervals=cis),
         "figure3": figure3(df, sizes, encoders=[base, *compare, *floors]),
         "figure_perplexity": figure_perplexity(df, sizes) if sizes is not None else None,
     }
-    return Report(table1, table4, corr, figures, missing, sig, helpers, beside)
+    return Report(table1, table4, corr, figures, missing, sig, helpers, beside, power_table(sig, df))

@@ -1,4 +1,8 @@
-"""Is a difference between two encoders real? Paired bootstrap over test items, paired test over seeds.
+"""Per-seed detail: paired bootstrap over test items of one seed, and a paired test over seeds.
+
+Neither is the test the tables and figures mark (:mod:`melmo.analysis.marked`, calibrated for few
+seeds): the item bootstrap of one seed sees no seed noise, and pairing seeds by number is not the
+analysis's rule (seeds are independent draws: :mod:`melmo.analysis.seedtest`).
 
 * :func:`paired_bootstrap`: both encoders scored on the same test items; resample the items (or
   whole sentences: clusters) with replacement, recompute score(a) - score(b) on each resample and
@@ -8,11 +12,11 @@
   predictions give d = 0 and p = 1. Seeded: the same inputs and seed give the same result.
 * :func:`compare_predictions`: the same, from two per-item prediction files
   (:mod:`melmo.results.predictions`).
-* :func:`paired_seed_test`: where only per-seed scores exist, a paired t-test (or Wilcoxon
-  signed-rank) over the seeds both encoders were run with; with three seeds the Wilcoxon test
-  cannot go below p = 0.25, so the t-test is the default.
-* :func:`seed_tests`, :func:`prediction_tests`: every comparison of encoder pairs a results table
-  or a predictions folder allows, as one table.
+* :func:`paired_seed_test`: a paired t-test (or Wilcoxon signed-rank) over the seeds both encoders
+  were run with, seed s of a against seed s of b; kept for callers of the public interface, not used
+  by the report (with three seeds the Wilcoxon test cannot go below p = 0.25).
+* :func:`prediction_tests`: the per-seed bootstrap of every pair a predictions folder allows, one
+  table (detail rows of significance.csv, unadjusted, never marked).
 """
 
 from __future__ import annotations
@@ -137,25 +141,13 @@ def paired_seed_test(results, task: str, metric: str, language: str, encoder_a: 
     return SeedTestResult(float(diff.mean()), p, len(common), method)
 
 
-# n: seeds (seed tests) or items (bootstraps); n_seeds: the seeds behind a bootstrap ("3+3" for a hierarchical one)
-TEST_COLUMNS = ["test", "task", "metric", "language", "seed", "a", "b", "difference", "p", "n", "n_seeds"]
-
-
-def seed_tests(results, pairs, method: str = "ttest") -> pd.DataFrame:
-    """:func:`paired_seed_test` for every task/metric/language where a pair shares >= 2 seeds.
-
-    Returns a DataFrame with columns ``TEST_COLUMNS`` (test = method, seed empty, n = seeds).
-    """
-    df = load_results(results)
-    rows = []
-    for (t, m, lang), sub in df.groupby(["task", "metric", "language"], sort=True):
-        for a, b in pairs:
-            common = set(sub.loc[sub["encoder"] == a, "seed"]) & set(sub.loc[sub["encoder"] == b, "seed"])
-            if len(common) >= 2:
-                r = paired_seed_test(sub, t, m, lang, a, b, method=method)
-                rows.append({"test": method, "task": t, "metric": m, "language": lang, "seed": None, "a": a, "b": b,
-                             "difference": r.difference, "p": r.p_value, "n": r.n_seeds, "n_seeds": str(r.n_seeds)})
-    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+# One table for every test (melmo.analysis.marked writes the marked rows, prediction_tests the per-seed detail).
+# n: items (tests on predictions) or seeds (t_seeds); n_seeds "<seeds of a>+<seeds of b>". Marked rows:
+# se = sqrt(seed_se^2 + item_se^2) (item_se empty for t_seeds: no predictions), df the seed part's
+# Welch–Satterthwaite; p_holm, p_bh adjusted within the family (melmo.analysis.multiple, family_size tests);
+# significant: Holm's verdict, the one the tables and figures mark.
+TEST_COLUMNS = ["test", "task", "metric", "language", "seed", "a", "b", "difference", "ci_low", "ci_high", "se",
+                "seed_se", "item_se", "df", "p", "p_holm", "p_bh", "family_size", "significant", "n", "n_seeds"]
 
 
 def prediction_tests(results_dir: str | Path, pairs, metrics: dict[str, list[str]] | None = None,
@@ -184,5 +176,6 @@ def prediction_tests(results_dir: str | Path, pairs, metrics: dict[str, list[str
                         continue
                     r = compare_predictions(fa, fb, m, n_resamples=n_resamples, seed=seed)
                     rows.append({"test": "bootstrap", "task": task, "metric": m, "language": lang, "seed": int(s),
-                                 "a": a, "b": b, "difference": r.difference, "p": r.p_value, "n": r.n_items, "n_seeds": "1+1"})
+                                 "a": a, "b": b, "difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                                 "p": r.p_value, "significant": False, "n": r.n_items, "n_seeds": "1+1"})
     return pd.DataFrame(rows, columns=TEST_COLUMNS)

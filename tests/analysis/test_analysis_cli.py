@@ -112,9 +112,12 @@ def test_significance_from_seeds_and_predictions(tmp_path):
     out = tmp_path / "out"
     assert main([str(res), "--out", str(out), "--resamples", "500"]) == 0
     sig = pd.read_csv(out / "significance.csv")
-    t = sig[sig["test"] == "ttest"].iloc[0]
-    assert (t["a"], t["b"], t["n"]) == ("M0.2", "M0.4", 3)
-    assert t["p"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-5)
+    t = sig[sig["test"] == "t_seeds"].iloc[0]  # the marked test; no pos predictions: over the seeds of the results
+    assert (t["a"], t["b"], t["n_seeds"]) == ("M0.2", "M0.4", "3+3")
+    assert t["p"] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-5)  # unpaired Welch
+    assert t["p_holm"] == t["p_bh"] == t["p"] and t["family_size"] == 1  # one language: nothing to adjust
+    assert t["ci_low"] < t["difference"] < t["ci_high"]
+    assert (out / "power.csv").is_file() and "| PoS | 3 |" in (out / "power.md").read_text()
     boot = sig[sig["test"] == "bootstrap"].set_index("metric")
     # uas: both right on 100 items, M0.4 wrong head on 100 -> +0.5; las: M0.2 (subtype ignored) 1.0, M0.4 0.0 -> +1
     assert boot.loc["uas", "difference"] == pytest.approx(0.5) and boot.loc["las", "difference"] == pytest.approx(1.0)

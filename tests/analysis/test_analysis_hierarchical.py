@@ -1,19 +1,16 @@
-"""The hierarchical bootstrap over head seeds and test items: against a brute-force loop, against a
-noisy seed, and as the test the tables and figures mark."""
+"""The hierarchical (crossed) bootstrap over head seeds and test items: against a brute-force loop and a
+noisy seed. It is no longer the marked test (tests/analysis/test_analysis_marked.py, _calibration.py)."""
 
 from __future__ import annotations
 
 import random
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
-from melmo.analysis import make_report, paired_bootstrap
-from melmo.analysis.hierarchical import hierarchical_bootstrap, hierarchical_tests
-from melmo.analysis.tables import to_markdown
-from melmo.results.predictions import predictions_path, write_predictions
+from melmo.analysis import paired_bootstrap
+from melmo.analysis.hierarchical import hierarchical_bootstrap
 
 
 def brute_force(a, b, clusters, n_resamples, seed):
@@ -84,33 +81,3 @@ def test_identical_and_consistent_differences():
     assert hierarchical_bootstrap(better, b, n_resamples=2000).p_value < 0.001
     with pytest.raises(ValueError, match="same non-empty items"):
         hierarchical_bootstrap(a[:, :10], b[:, :11])
-
-
-def _write(root, task, enc, lang, seed, correct, per=5):
-    items = [f"{i // per}:{i % per}" for i in range(len(correct))]
-    write_predictions(predictions_path(root, task, enc, lang, seed), items, ["N"] * len(correct),
-                      ["N" if c else "V" for c in correct])
-
-
-def test_tables_and_figures_mark_the_hierarchical_test(tmp_path):
-    a, b = _noisy_third_seed(600)
-    better = b.copy()
-    for s in range(3):
-        better[s, np.flatnonzero(~better[s])[:90]] = True
-    rows = []
-    for s in range(3):
-        for enc, lang, x in (("M0.2", "fi", a[s]), ("M0.4", "fi", b[s]), ("M0.2", "ar", better[s]), ("M0.4", "ar", b[s])):
-            _write(tmp_path, "pos", enc, lang, s + 1, x)
-            rows.append({"encoder": enc, "task": "pos", "metric": "acc", "language": lang, "seed": s + 1, "value": x.mean()})
-    tests = hierarchical_tests(tmp_path, [("M0.2", "M0.4")], n_resamples=2000)
-    got = {r.language: r for r in tests.itertuples()}
-    assert set(got) == {"ar", "fi"} and got["fi"].n_seeds == "3+3" and got["fi"].n == 600
-    assert got["ar"].p < 0.001 and got["fi"].p > 0.2
-    report = make_report(pd.DataFrame(rows), predictions_dir=tmp_path, n_resamples=2000)
-    assert report.significance["test"].iloc[0] == "hierarchical"
-    lines = to_markdown(report.table4).splitlines()
-    m02 = next(line for line in lines if line.startswith("| PoS | M0.2 |"))
-    assert m02.count("*") == 1 and m02.split("|")[3].strip().endswith("*")  # ar marked (columns ar, fi), fi not
-    fig = report.figures["figure2"]
-    marked = [t.get_gid() for ax in fig.axes for t in ax.texts if (t.get_gid() or "").startswith("significant:")]
-    assert marked == ["significant:ar"]
