@@ -1,4 +1,4 @@
-"""One error convention for every entry point (README "Errors", melmo/utils/errors.py): a bad input ends
+"""One error convention for every entry point (docs/errors.md, melmo/utils/errors.py): a bad input ends
 in one line on stderr starting with ``error:``, exit status 1, no traceback; HYDRA_FULL_ERROR=1 shows the
 traceback instead. Each input here fails before any heavy work (no corpus prepared, no model trained)."""
 
