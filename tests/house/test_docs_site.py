@@ -4,6 +4,7 @@ here instead of on the published site."""
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,3 +25,12 @@ def test_mkdocs_build_strict(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "site" / "index.html").is_file()
     assert (tmp_path / "site" / "results" / "small" / "index.html").is_file()  # the results READMEs are pages
+
+
+def test_readme_links_resolve():
+    """README.md is outside the site (GitHub shows it): its relative links must still name files that exist."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = [t.split("#", 1)[0] for t in re.findall(r"\]\(([^)\s]+)\)", readme) if "://" not in t]
+    assert any(t.startswith("docs/") for t in targets), targets
+    missing = [t for t in targets if t and not (ROOT / t).exists()]
+    assert missing == [], f"README.md links to missing files: {missing}"
