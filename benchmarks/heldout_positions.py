@@ -8,9 +8,9 @@ targets is printed for position buckets 0-4, 5-19, 20-49, 50+ after the zero sta
 worst single-target NLL in each bucket. Per checkpoint it also prints the softmax rows that never
 received a gradient (Adagrad accumulator still at its initial value), the mean norm of the LSTM's
 top output h, and the share of the full softmax's probability mass (and of its argmax) that falls
-on those never-updated rows: the test of the step-250 spike's explanation (README).
+on those never-updated rows: the test of the step-250 spike's explanation (docs/notes.md).
 
-This is the evidence behind the warm-up of conf/heldout (README, "Held-out perplexity"): the
+This is the evidence behind the warm-up of conf/heldout (docs/perplexity.md): the
 LM is trained from a zero state only at the very start of each row, so what it predicts there
 is not what training improves.
 """

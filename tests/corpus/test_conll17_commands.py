@@ -1,4 +1,4 @@
-"""The README's CoNLL 2017 commands on a stand-in of the raw-text release (folders by language name,
+"""The full-scale page's CoNLL 2017 commands on a stand-in of the raw-text release (folders by language name,
 wikipedia and common_crawl files), and a missing mandatory key as one line in every entry point."""
 
 import json
@@ -36,7 +36,7 @@ def _check_wikipedia_only(meta: dict):
 
 def test_prepare_on_the_laid_out_release(release, tmp_path, monkeypatch, capsys):
     """python -m melmo.datasets layout <root> --conll17 <release>; python -m melmo.corpus prepare data=conll17
-    data.conll17_root=<root>/conll17 sampling=alpha04 (README, "Reproducing the paper at full scale")."""
+    data.conll17_root=<root>/conll17 sampling=alpha04 (docs/full-scale.md)."""
     root = tmp_path / "data"
     assert datasets_main(["layout", str(root), "--conll17", str(release)]) == 0
     monkeypatch.chdir(ROOT)

@@ -1,4 +1,4 @@
-"""One error convention for every entry point (README "Errors", melmo/utils/errors.py): a bad input (a
+"""One error convention for every entry point (docs/errors.md, melmo/utils/errors.py): a bad input (a
 melmo.errors.MelmoError, a Hydra or OmegaConf config error) ends in one line on stderr starting with
 ``error:``, exit status 1, no traceback; HYDRA_FULL_ERROR=1 shows the traceback instead. A bug (any other
 exception) shows its full traceback and exits with INTERNAL_ERROR. Each input here fails before any heavy

@@ -119,9 +119,9 @@ def test_public_names_stay_importable(name):
     assert callable(getattr(importlib.import_module(module), attr))
 
 
-def test_readme_layout_names_every_module():
-    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
-    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+def test_docs_layout_names_every_module():
+    page = (PACKAGE.parent / "docs" / "layout.md").read_text(encoding="utf-8")
+    layout = page.split("## Layout", 1)[1].split("\n## ", 1)[0]
     missing = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE)
@@ -135,4 +135,4 @@ def test_readme_layout_names_every_module():
             name = path.stem if len(rel.parts) > 2 else path.name
         if name and name not in layout:
             missing.append(str(rel))
-    assert missing == [], f"README's Layout section does not name: {', '.join(missing)}"
+    assert missing == [], f"docs/layout.md's Layout section does not name: {', '.join(missing)}"

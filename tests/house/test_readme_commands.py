@@ -1,7 +1,8 @@
-"""Every ``python ...`` command the README shows still composes, so a renamed or removed key, config
-group or flag fails here instead of in a user's shell.
+"""Every ``python ...`` command the README and the documentation pages (``docs/**/*.md``, the MkDocs site)
+show still composes, so a renamed or removed key, config group or flag fails here instead of in a user's
+shell.
 
-Commands are taken from the README's code blocks (each line, ``&&``-chained parts, backslash
+Commands are taken from each page's code blocks (each line, ``&&``-chained parts, backslash
 continuations joined; ``srun``/``torchrun`` launching ``train.py`` count) and from inline code spans
 that start with ``python ``. Each is checked in-process, the way its program reads it:
 
@@ -10,7 +11,7 @@ that start with ``python ``. Each is checked in-process, the way its program rea
   a ``-m`` sweep composes once per combination of its values.
 * ``python -m melmo.study``: its config composes and the study runs with ``dry_run=true`` (it plans
   every stage and prints the commands; its directory goes under a temporary ``paths.log_dir``), with
-  ``study.check_data=false``: the README's data roots do not exist here (the check of a root is
+  ``study.check_data=false``: the pages' data roots do not exist here (the check of a root is
   tests/study/test_paper_inputs.py's, on a stand-in tree).
 * any other ``python -m melmo...`` module or script: its argparse parser accepts the arguments (the
   parser is stopped before the command does anything).
@@ -37,13 +38,14 @@ from omegaconf import OmegaConf
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]  # the front page and every page of the site
 SAMPLING_PLACEHOLDERS = {"<s>": "alpha04", "<name>": "alpha04", "<corpus>": "alpha04"}
 ELIDED_VALUES = {"task": "pos"}  # key=... with a value that must name a config; any other key=... gets a path
 
 
-def readme_commands() -> list[tuple[int, str]]:
-    """(README line, command) for every python command in a code block or an inline code span."""
-    lines = README.read_text(encoding="utf-8").split("\n")
+def page_commands(page: Path) -> list[tuple[int, str]]:
+    """(line, command) for every python command in a code block or an inline code span of ``page``."""
+    lines = page.read_text(encoding="utf-8").split("\n")
     found, in_block, pending = [], False, ""
     for number, line in enumerate(lines, 1):
         if line.strip().startswith("```"):
@@ -66,7 +68,10 @@ def readme_commands() -> list[tuple[int, str]]:
     return found
 
 
-COMMANDS = readme_commands()
+SHOWN = [(str(page.relative_to(ROOT)), number, command)
+         for page in PAGES for number, command in page_commands(page)]
+COMMANDS = list({c: (page, number, c) for page, number, c in reversed(SHOWN)}.values())[::-1]
+"""Each distinct command once, named by its first page and line (the front page repeats some of the docs')."""
 
 
 def substitute(command: str, tmp: Path) -> list[str]:
@@ -188,16 +193,34 @@ def check(command: str, tmp: Path, monkeypatch, capsys) -> None:
         pytest.fail(f"the test does not know how to check {command!r}: extend check()")
 
 
-def test_the_readme_shows_commands_of_every_kind():
-    kinds = {c.split()[2] if c.split()[1] == "-m" else c.split()[1] for _, c in COMMANDS}
-    assert {"train.py", "evaluate.py", "melmo.study", "melmo.corpus", "melmo.analysis"} <= kinds, kinds
+def kind(command: str) -> str:
+    """The program a command runs: its script, or its module after ``-m``."""
+    words = command.split()
+    return words[2] if words[1] == "-m" else words[1]
+
+
+def test_the_pages_show_commands_of_every_kind():
+    kinds = {kind(c) for _, _, c in SHOWN}
+    shown = {"train.py", "evaluate.py", "melmo.study", "melmo.corpus", "melmo.analysis", "melmo.datasets"}
+    assert shown <= kinds, kinds
     assert len(COMMANDS) >= 30, len(COMMANDS)
+    pages = {page for page, _, _ in SHOWN}
+    assert {"README.md", "docs/training.md", "docs/evaluation.md", "docs/study.md", "docs/full-scale.md"} <= pages
 
 
-@pytest.mark.parametrize(("line", "command"), COMMANDS, ids=[f"README:{n}" for n, _ in COMMANDS])
-def test_readme_command_composes(line, command, tmp_path, monkeypatch, capsys):
+def test_the_readme_shows_setup_and_full_scale():
+    """The front page: the main job and the tests as set-up commands, the paper's two full-scale commands."""
+    readme = [c for page, _, c in SHOWN if page == "README.md"]
+    assert "python train.py" in readme and "python -m pytest -q" in readme, readme
+    assert any(c.startswith("python -m melmo.datasets layout ") for c in readme), readme
+    assert any(c.startswith("python -m melmo.study study=paper ") for c in readme), readme
+
+
+@pytest.mark.parametrize(("page", "line", "command"), COMMANDS, ids=[f"{p}:{n}" for p, n, _ in COMMANDS])
+def test_page_command_composes(page, line, command, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)  # the commands run from the repository root
-    try:  # a config error propagates with its traceback; the test id names the README line
+    try:  # a config error propagates with its traceback; the test id names the page and line
         check(command, tmp_path, monkeypatch, capsys)
     except SystemExit as e:
-        pytest.fail(f"README.md:{line}: {command}\n  exited {e.code}: {capsys.readouterr().err.strip()[-500:]}")
+        err = capsys.readouterr().err.strip()[-500:]
+        pytest.fail(f"{page}:{line}: {command}\n  exited {e.code}: {err}")

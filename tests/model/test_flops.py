@@ -1,4 +1,4 @@
-"""Analytic FLOPs per token (the README's table) and the throughput metric's FLOP/s and share of the
+"""Analytic FLOPs per token (the table of docs/full-scale.md) and the throughput metric's FLOP/s and share of the
 device's dense peak (Lightning's ThroughputMonitor reading LitBiLM.flops_per_batch)."""
 
 import csv
@@ -23,7 +23,7 @@ def options(name: str) -> dict:
 
 
 def test_elmo_original_matches_the_readme_table():
-    # README: char CNN 17.6 + highway 33.6 + projection 2.1 + LSTM 75.5 + sampled softmax 8.4 = 137.2 MFLOP
+    # docs/full-scale.md: char CNN 17.6 + highway 33.6 + projection 2.1 + LSTM 75.5 + sampled softmax 8.4 = 137.2 MFLOP
     assert forward_flops_per_token(options("elmo_original"), 8192 + 1) / 1e6 == pytest.approx(137.2, abs=0.1)
     assert train_flops_per_token(options("elmo_original"), 8192 + 1) / 1e6 == pytest.approx(823, abs=1)
 

@@ -4,8 +4,7 @@ languages falls at every validation, and every language's is lower at the last v
 first. Per language it need not fall at every validation: in one default run ja's rose at the last one
 (the run is not bit-reproducible across thread counts). Perplexity over all targets (``val/ppl``,
 ``<UNK>`` included) is not asserted: the model is still learning how frequent ``<UNK>`` is, and in a
-measured default run it rose between the first two validations for 6 of 13 languages (README
-"Held-out perplexity").
+measured default run it rose between the first two validations for 6 of 13 languages (docs/perplexity.md).
 
 ``check_falling`` also reads any finished run: ``python tests/pretrain/test_default_run.py <run dir>``.
 """

@@ -1,5 +1,5 @@
-"""The README's full-scale commands on a stand-in tree with the official names: layout, check, and
-python -m melmo.study study=paper dry_run=true, which checks every input before anything runs."""
+"""The full-scale commands (README, docs/full-scale.md) on a stand-in tree with the official names: layout,
+check, and python -m melmo.study study=paper dry_run=true, which checks every input before anything runs."""
 
 import os
 from pathlib import Path
@@ -22,7 +22,7 @@ def test_paper_dry_run_checks_the_laid_out_downloads(tmp_path, compose_study):
     assert S.run(compose_study(*argv), runner=lambda s, cwd: ran.append(s) or 0, echo=said.append) == 0
     would = [line for line in said if ": would run " in line]
     assert not ran and sum(" -m melmo.pretrain " in w for w in would) == 16 and any("task=xnli" in w for w in would)
-    # README: 8.0e9 tokens x 823 MFLOP / (40 % of 989 TFLOP/s) = 4.6 H100-hours per model, as an estimate
+    # docs/full-scale.md: 8.0e9 tokens x 823 MFLOP / (40 % of 989 TFLOP/s) = 4.6 H100-hours per model, as an estimate
     estimates = [line for line in said if "ESTIMATE" in line]
     assert len(estimates) == 16 and all(line.endswith("= 4.6 GPU-hours") and "assumed, not measured" in line
                                         for line in estimates)

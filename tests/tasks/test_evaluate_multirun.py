@@ -1,5 +1,5 @@
-"""The README's ``python evaluate.py task=pos,tatoeba encoder.path=A,B -m`` composes and runs: one job per
-(task, encoder), each in a sweep subdir named by its task and encoder (issue 22, point 7)."""
+"""The ``python evaluate.py task=pos,tatoeba encoder.path=A,B -m`` of docs/evaluation.md composes and runs: one
+job per (task, encoder), each in a sweep subdir named by its task and encoder (issue 22, point 7)."""
 
 import csv
 import lzma
@@ -12,14 +12,14 @@ import sys
 from eval_helpers import ROOT, SAMPLE, first_sentences
 
 
-def _readme_line() -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def _docs_line() -> list[str]:
+    text = (ROOT / "docs" / "evaluation.md").read_text(encoding="utf-8")
     (line,) = [m.group(1) for m in re.finditer(r"^(python evaluate\.py [^#\n]* -m)\s", text, re.MULTILINE)]
     return shlex.split(line)
 
 
 def test_readme_multirun_line_runs_every_job(tmp_path, tiny_dir):
-    argv = _readme_line()
+    argv = _docs_line()
     assert "encoder.path=A,B" in argv
     data = tmp_path / "data"
     for lang, name in (("en", "en_ewt"), ("fi", "fi_tdt")):
