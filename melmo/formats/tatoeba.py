@@ -35,8 +35,9 @@ def read_pair(root, lang: str) -> tuple[Path, list[str], Path, list[str]]:
     iso, base = ISO3[lang], Path(root) / "tatoeba"
     xx = compressed_variant(base / f"tatoeba.{iso}-eng.{iso}")
     en = compressed_variant(base / f"tatoeba.{iso}-eng.eng")
-    if xx is None or en is None:
-        raise TatoebaError(f"{base}: missing tatoeba.{iso}-eng.{iso} or tatoeba.{iso}-eng.eng")
+    for name, found in ((f"tatoeba.{iso}-eng.{iso}", xx), (f"tatoeba.{iso}-eng.eng", en)):
+        if found is None:
+            raise TatoebaError(f"{base / name}: file not found")
     xs, es = read_lines(xx), read_lines(en)
     if len(xs) != len(es):
         raise TatoebaError(f"{xx}: {len(xs)} lines but {en.name} has {len(es)}: "

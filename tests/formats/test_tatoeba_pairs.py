@@ -33,3 +33,10 @@ def test_text_that_is_not_utf8_is_one_line(tmp_path):
     (base / "tatoeba.fin-eng.eng").write_text("a\nb\n", encoding="utf-8")
     with pytest.raises(TatoebaError, match=r"tatoeba\.fin-eng\.fin: not UTF-8 .* at byte 3"):
         read_pair(tmp_path, "fi")
+
+
+def test_a_missing_side_is_named(tmp_path):
+    (tmp_path / "tatoeba").mkdir()
+    (tmp_path / "tatoeba" / "tatoeba.fin-eng.fin").write_text("a\n", encoding="utf-8")
+    with pytest.raises(TatoebaError, match=r"tatoeba/tatoeba\.fin-eng\.eng: file not found$"):
+        read_pair(tmp_path, "fi")
