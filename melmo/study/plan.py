@@ -46,10 +46,10 @@ class Stage:
     name: str                 # unique, also the log file's name
     model: str | None = None  # the model trained or evaluated (RANDOM: "random"); None: floors, analysis
     tasks: list[str] = field(default_factory=list)       # evaluate: its task(s), several = one Hydra multirun
-    languages: list[str] = field(default_factory=list)   # train: the corpus's; evaluate: rows that make it done
+    languages: list[str] = field(default_factory=list)   # train: the corpus's; evaluate: the rows it makes
     overrides: list[str] = field(default_factory=list)   # its app's Hydra overrides (analyse: CLI options)
     needs: list[str] = field(default_factory=list)   # stage names that must succeed first
-    out: str = ""             # where its app writes: run dir (train, evaluate), sweep dir (multirun), analysis dir
+    out: str = ""             # where its app writes: run dir (train, evaluate), sweep dir (multirun), analysis
     log: str = ""
     multirun: bool = False    # evaluate: one ``-m`` run spread by a Hydra launcher (overrides name it)
     argv: list[str] | None = None   # the command line, built at launch (melmo.study.run.command)
@@ -193,7 +193,7 @@ def plan(cfg: DictConfig) -> list[Stage]:
         raise StudyError(f"stages: unknown stage kind(s) {sorted(unknown)} (train, evaluate, analyse)")
     stages: list[Stage] = []
     family = models(study)
-    logger = [f"logger={study.logger}"] if study.get("logger") else []   # conf/logger/<name>.yaml: train, evaluate
+    logger = [f"logger={study.logger}"] if study.get("logger") else []   # conf/logger/<name>.yaml: all stages
     common_train = list(study.train.overrides) + list(study.train.get("extra_overrides") or [])
     udpipe = [f"data.conllu_udpipe_dir={quoted(study.udpipe_dir)}"] if study.get("udpipe_dir") else []
     for m in family:
@@ -270,7 +270,8 @@ def floors_stage(study: DictConfig, out: Path, seeds: list[int], results: Path, 
     tasks = {str(t): [str(x) for x in langs] for t, langs in study.evaluate.tasks.items()
              if str(t) in FLOOR_ENCODERS}
     overrides = ["encoder.path=none", f"task.floors=[{','.join(tasks)}]",
-                 f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides]
+                 f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}",
+                 *study.evaluate.overrides]
     done = all((enc, t, lang, str(s)) in have for t, langs in tasks.items() for enc in FLOOR_ENCODERS[t]
                for lang in langs for s in seeds_of(t, seeds))
     return Stage("evaluate", "evaluate-floors", tasks=["baseline"],
