@@ -49,7 +49,7 @@ class Stage:
     languages: list[str] = field(default_factory=list)   # train: the corpus's; evaluate: the rows it makes
     overrides: list[str] = field(default_factory=list)   # its app's Hydra overrides (analyse: CLI options)
     needs: list[str] = field(default_factory=list)   # stage names that must succeed first
-    out: str = ""             # where its app writes: run dir (train, evaluate), sweep dir (multirun), analysis
+    out: str = ""   # where its app writes: the run dir (train, evaluate), sweep dir (multirun), analysis dir
     log: str = ""
     multirun: bool = False    # evaluate: one ``-m`` run spread by a Hydra launcher (overrides name it)
     argv: list[str] | None = None   # the command line, built at launch (melmo.study.run.command)
