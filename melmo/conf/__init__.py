@@ -41,6 +41,6 @@ def compose(config_name: str, overrides: list[str] | tuple[str, ...] = ()):
         with initialize_config_module(PACKAGE, version_base=VERSION_BASE):
             return hydra_compose(config_name, overrides=list(overrides))
     finally:
-        GlobalHydra.instance().clear()   # (initialize_config_module swaps the instance on exit: fetch it anew)
+        GlobalHydra.instance().clear()   # initialize_config_module swaps the instance on exit: fetch it anew
         if outer is not None:
             GlobalHydra.instance().initialize(outer)

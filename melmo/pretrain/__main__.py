@@ -1,4 +1,4 @@
-"""``python -m melmo.pretrain`` [Hydra overrides]: the training app (melmo.pretrain.app), as ``python train.py``."""
+"""``python -m melmo.pretrain`` [Hydra overrides]: the training app (melmo.pretrain.app), as train.py."""
 
 from melmo.pretrain.app import main
 

@@ -32,7 +32,7 @@ def _train(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     try:
-        ddp_hydra.install()  # DDP inside Hydra multirun: each job launches its own ranks (melmo/utils/ddp_hydra.py)
+        ddp_hydra.install()  # DDP in a Hydra multirun: each job starts its own ranks (melmo.utils.ddp_hydra)
     except ddp_hydra.LightningInternalsError as e:
         exit_on_error(e)
     _train()

@@ -45,12 +45,12 @@ class Stage:
 
     kind: str                 # train | evaluate | analyse
     name: str                 # unique, also the log file's name
-    model: str | None = None  # the model trained or evaluated (RANDOM: "random"); None: the floors, the analysis
+    model: str | None = None  # the model trained or evaluated (RANDOM: "random"); None: floors, analysis
     tasks: list[str] = field(default_factory=list)       # evaluate: its task(s), several = one Hydra multirun
-    languages: list[str] = field(default_factory=list)   # train: the corpus's; evaluate: whose rows make it done
-    overrides: list[str] = field(default_factory=list)   # its app's Hydra overrides (analyse: its CLI options)
+    languages: list[str] = field(default_factory=list)   # train: the corpus's; evaluate: the rows it makes
+    overrides: list[str] = field(default_factory=list)   # its app's Hydra overrides (analyse: CLI options)
     needs: list[str] = field(default_factory=list)   # stage names that must succeed first
-    out: str = ""             # where its app writes: the run dir (train, evaluate), sweep dir (multirun), analysis dir
+    out: str = ""   # where its app writes: the run dir (train, evaluate), sweep dir (multirun), analysis dir
     log: str = ""
     multirun: bool = False    # evaluate: one ``-m`` run spread by a Hydra launcher (overrides name it)
     argv: list[str] | None = None   # the command line, built at launch (melmo.study.run.command)
@@ -194,18 +194,18 @@ def plan(cfg: DictConfig) -> list[Stage]:
         raise StudyError(f"stages: unknown stage kind(s) {sorted(unknown)} (train, evaluate, analyse)")
     stages: list[Stage] = []
     family = models(study)
-    logger = [f"logger={study.logger}"] if study.get("logger") else []   # conf/logger/<name>.yaml for train and evaluate
+    logger = [f"logger={study.logger}"] if study.get("logger") else []   # conf/logger/<name>.yaml: all stages
+    common_train = list(study.train.overrides) + list(study.train.get("extra_overrides") or [])
+    udpipe = [f"data.conllu_udpipe_dir={quoted(study.udpipe_dir)}"] if study.get("udpipe_dir") else []
     for m in family:
         run_dir = out / "models" / m.name
-        overrides = [*merge_overrides(list(study.train.overrides) + list(study.train.get("extra_overrides") or []),
-                                      m.overrides + logger),
-                     *([f"data.conllu_udpipe_dir={quoted(study.udpipe_dir)}"] if study.get("udpipe_dir") else []),
+        overrides = [*merge_overrides(common_train, m.overrides + logger), *udpipe,
                      *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
                      # W&B group, name and tags (conf/train.yaml run_label): what this model changes, not the
                      # study's common settings
                      "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]"]
-        stages.append(Stage("train", f"train-{m.name}", model=m.name, languages=languages, overrides=overrides,
-                            out=str(run_dir), log=str(logs / f"train-{m.name}.log"),
+        stages.append(Stage("train", f"train-{m.name}", model=m.name, languages=languages,
+                            overrides=overrides, out=str(run_dir), log=str(logs / f"train-{m.name}.log"),
                             done=(run_dir / "model" / META_NAME).is_file()))
     split = bool(study.evaluate.get("split_languages", False))
     launcher = study.evaluate.get("launcher")   # a conf/hydra/launcher name (a Hydra launcher plugin), or null
@@ -224,18 +224,19 @@ def plan(cfg: DictConfig) -> list[Stage]:
         if m.mono:
             tasks = {t: [m.mono] for t in study.evaluate.mono_tasks if m.mono in tasks.get(t, [])}
         encoder = [f"encoder.path={paths[m.name]}", f"encoder.name={m.encoder}"]
-        common = [f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}", *study.evaluate.overrides,
-                  *(study.evaluate.get("extra_overrides") or []), *logger]
+        common = [f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}",
+                  *study.evaluate.overrides, *(study.evaluate.get("extra_overrides") or []), *logger]
         rows_there = lambda task, langs: all((m.encoder, task, lang, str(s)) in have  # noqa: E731
                                              for lang in langs for s in seeds_of(task, seeds))
         if launcher and not split and tasks:  # the model's evaluations as one Hydra multirun, spread by the launcher
             name = f"evaluate-{m.name}" + (f"-{m.mono}" if m.mono else "")
             todo = [t for t, langs in tasks.items() if not rows_there(t, langs)]
-            overrides = [f"hydra/launcher={launcher}", *(study.evaluate.get("launcher_overrides") or []), *encoder,
-                         *([f"language={m.mono}"] if m.mono else []), *common]
+            overrides = [f"hydra/launcher={launcher}", *(study.evaluate.get("launcher_overrides") or []),
+                         *encoder, *([f"language={m.mono}"] if m.mono else []), *common]
             stages.append(Stage("evaluate", name, model=m.name, tasks=todo or list(tasks),
-                                languages=sorted({x for langs in tasks.values() for x in langs}), overrides=overrides,
-                                needs=[needs[m.name]], out=str(out / "evaluations" / name[len("evaluate-"):]),
+                                languages=sorted({x for langs in tasks.values() for x in langs}),
+                                overrides=overrides, needs=[needs[m.name]],
+                                out=str(out / "evaluations" / name[len("evaluate-"):]),
                                 log=str(logs / f"{name}.log"), multirun=True, done=not todo))
             continue
         for task, langs in tasks.items():
@@ -256,24 +257,28 @@ def plan(cfg: DictConfig) -> list[Stage]:
         overrides=["--base", str(study.analysis.base), "--compare", *[str(c) for c in study.analysis.compare],
                    "--mono", str((study.get("encoder_names") or {}).get("mono", "MONO")),
                    "--cells", str(study.analysis.get("cells", "ours")),
-                   *(["--wandb-dir", str(out), "--wandb-group", f"study-{study.name}", "--wandb-tags", "study",
-                      str(study.name)] if logger else [])],
+                   *(["--wandb-dir", str(out), "--wandb-group", f"study-{study.name}", "--wandb-tags",
+                      "study", str(study.name)] if logger else [])],
         out=str(out / "analysis"), log=str(logs / "analyse.log"), done=analysed(out)))
     return [s for s in stages if s.kind in kinds]
 
 
 def floors_stage(study: DictConfig, out: Path, seeds: list[int], results: Path, have: set) -> Stage:
-    """``evaluate.py task=baseline``: the floors that need no encoder (melmo/tasks/baseline.py) for the study's tasks."""
+    """``evaluate.py task=baseline``: the floors that need no encoder (melmo/tasks/baseline.py) for the
+    study's tasks."""
     from melmo.tasks.baseline import FLOOR_ENCODERS
 
-    tasks = {str(t): [str(x) for x in langs] for t, langs in study.evaluate.tasks.items() if str(t) in FLOOR_ENCODERS}
-    overrides = ["encoder.path=none", f"task.floors=[{','.join(tasks)}]", f"seeds=[{','.join(map(str, seeds))}]",
-                 f"results={quoted(results)}", *study.evaluate.overrides]
+    tasks = {str(t): [str(x) for x in langs] for t, langs in study.evaluate.tasks.items()
+             if str(t) in FLOOR_ENCODERS}
+    overrides = ["encoder.path=none", f"task.floors=[{','.join(tasks)}]",
+                 f"seeds=[{','.join(map(str, seeds))}]", f"results={quoted(results)}",
+                 *study.evaluate.overrides]
     done = all((enc, t, lang, str(s)) in have for t, langs in tasks.items() for enc in FLOOR_ENCODERS[t]
                for lang in langs for s in seeds_of(t, seeds))
     return Stage("evaluate", "evaluate-floors", tasks=["baseline"],
                  languages=sorted({x for langs in tasks.values() for x in langs}), overrides=overrides,
-                 out=str(out / "evaluations" / "floors"), log=str(out / "logs" / "evaluate-floors.log"), done=done)
+                 out=str(out / "evaluations" / "floors"), log=str(out / "logs" / "evaluate-floors.log"),
+                 done=done)
 
 
 def analysed(out: Path) -> bool:

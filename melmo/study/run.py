@@ -67,8 +67,8 @@ def command(cfg: DictConfig, stage: Stage, dry_run: bool = False) -> list[str]:
     if stage.kind == "analyse":
         sizes = (f"<metadata.json of the {cfg.study.analysis.sizes_from} model's corpus>" if dry_run
                  else sizes_file(cfg))
-        return [py, "-m", APPS["analyse"], str(Path(cfg.dir) / "results.csv"), "--sizes", sizes, "--out", stage.out,
-                *stage.overrides]
+        return [py, "-m", APPS["analyse"], str(Path(cfg.dir) / "results.csv"), "--sizes", sizes,
+                "--out", stage.out, *stage.overrides]
     where = "hydra.sweep.dir" if stage.multirun else "hydra.run.dir"
     return [py, "-m", APPS[stage.kind], *(["-m"] if stage.multirun else []), *app_overrides(stage),
             f"{where}={quoted(stage.out)}"]

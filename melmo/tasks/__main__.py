@@ -1,4 +1,4 @@
-"""``python -m melmo.tasks`` [Hydra overrides]: the evaluation app (melmo.tasks.app), as ``python evaluate.py``."""
+"""``python -m melmo.tasks`` [Hydra overrides]: the evaluation app (melmo.tasks.app), as evaluate.py."""
 
 from melmo.tasks.app import main
 

@@ -20,12 +20,13 @@ def ruff() -> list[str]:
 
 def test_ruff_check_passes():
     targets = ["melmo", "tests", "benchmarks", *sorted(p.name for p in ROOT.glob("*.py"))]
-    res = subprocess.run([*ruff(), "check", "--no-cache", *targets], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    res = subprocess.run([*ruff(), "check", "--no-cache", *targets], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
 
 
 def test_ruff_reports_what_it_is_configured_to(tmp_path):
-    # negative control: with the project's settings, an unused import and the banned `pytorch_lightning` are reported
+    # negative control: the project's settings report an unused import and the banned pytorch_lightning
     bad = tmp_path / "bad.py"
     bad.write_text("import os\nimport pytorch_lightning\n")
     res = subprocess.run([*ruff(), "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), str(bad)],

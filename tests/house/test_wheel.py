@@ -23,8 +23,10 @@ pytestmark = pytest.mark.slow   # building and installing the wheel, then two ru
 
 
 def sh(cmd: list, cwd: Path, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
-    res = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert res.returncode == 0, f"{' '.join(map(str, cmd))} -> {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    res = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
+                         timeout=timeout)
+    assert res.returncode == 0, (f"{' '.join(map(str, cmd))} -> {res.returncode}\n"
+                                 f"{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
     return res
 
 
@@ -49,7 +51,8 @@ def installed(tmp_path_factory):
     venv = tmp / "venv"
     sh([sys.executable, "-m", "venv", venv], tmp, env)
     py = venv / "bin" / "python"
-    purelib = Path(sh([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp, env).stdout.strip())
+    purelib = sh([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp, env).stdout
+    purelib = Path(purelib.strip())
     (purelib / "project_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     sh([py, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel], tmp, env)
     return py, venv / "bin", {**env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
@@ -64,9 +67,10 @@ def conllu_head(src: Path, n: int, out: Path) -> None:
 
 def test_the_installed_wheel_carries_its_configs_and_scripts(installed, tmp_path):
     py, bin_dir, env = installed
-    where = json.loads(sh([py, "-c", "import json, melmo, melmo.conf as c; from melmo.encode.model_dir import ModelDir; "
-                               "print(json.dumps([melmo.__file__, str(c.conf_file('train.yaml')), "
-                               "ModelDir('random:elmo_tiny').options['lstm']['dim']]))"], tmp_path, env).stdout)
+    probe = ("import json, melmo, melmo.conf as c; from melmo.encode.model_dir import ModelDir; "
+             "print(json.dumps([melmo.__file__, str(c.conf_file('train.yaml')), "
+             "ModelDir('random:elmo_tiny').options['lstm']['dim']]))")
+    where = json.loads(sh([py, "-c", probe], tmp_path, env).stdout)
     site = str(Path(py).parents[1])
     assert all(w.startswith(site) for w in where[:2]), where   # the installed copy, not the source tree
     tiny = OmegaConf.load(ROOT / "conf" / "model" / "elmo_tiny.yaml")
@@ -100,10 +104,11 @@ def test_from_an_empty_directory_the_study_dry_runs_and_the_fixture_model_is_eva
     manifest = json.loads((work / "logs" / "studies" / "sample" / "study.json").read_text())
     assert manifest["stages"][0]["kind"] == "train" and manifest["stages"][0]["model"] == "alpha04"
 
-    sh([bin_dir / "melmo-evaluate", "task=pos", f"encoder.path={model}", "encoder.name=fixture", f"data.root={data}",
-        "language=en", "seeds=[1]", "task.trainer.max_epochs=1", "threads=1"], work, env)
+    sh([bin_dir / "melmo-evaluate", "task=pos", f"encoder.path={model}", "encoder.name=fixture",
+        f"data.root={data}", "language=en", "seeds=[1]", "task.trainer.max_epochs=1", "threads=1"], work, env)
     rows = list(csv.DictReader((work / "logs" / "results.csv").open()))
-    assert {(r["encoder"], r["task"], r["language"], r["seed"]) for r in rows} == {("fixture", "pos", "en", "1")}
+    keys = {(r["encoder"], r["task"], r["language"], r["seed"]) for r in rows}
+    assert keys == {("fixture", "pos", "en", "1")}
     acc = [float(r["value"]) for r in rows if r["metric"] == "acc"]
     assert len(acc) == 1 and 0.0 <= acc[0] <= 1.0
     assert list((work / "logs" / "evaluate" / "runs").iterdir())   # Hydra's run dir: in the working directory
