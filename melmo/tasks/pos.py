@@ -78,6 +78,7 @@ def run_pos(cfg: DictConfig) -> list[dict]:
         protocol[lang] = _protocol_doc(tb, plan, tcfg)
         for seed in seeds:
             module, info = _train(ctx, tb, plan, tcfg, seed)
+            ctx.note_head("pos", lang, seed, info)
             acc = _score(ctx, "pos", module, tb, plan["report"].split, plan["report"].indices, tcfg, seed)
             new = [ctx.row("pos", "acc", lang, seed, acc), ctx.row("pos", "acc_select", lang, seed, info["best_score"])]
             ctx.append(new)
@@ -106,7 +107,8 @@ def run_pos_transfer(cfg: DictConfig) -> list[dict]:
     for seed, tlangs in todo.items():
         if not tlangs:
             continue
-        module, _info = _train(ctx, src, plan, tcfg, seed)  # one model per seed, English only
+        module, info = _train(ctx, src, plan, tcfg, seed)  # one model per seed, English only
+        ctx.note_head("pos_transfer", source, seed, info)
         for lang in tlangs:
             if lang == source:
                 tb, split, idx = src, plan["report"].split, plan["report"].indices
