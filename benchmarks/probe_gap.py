@@ -142,7 +142,7 @@ def main() -> None:
             variants.setdefault(task, []).append((name, [o for o in ovs if not o.startswith("task=")]))
         if "pos" in tasks:
             rows = {}
-            for h in args.pos_heads.split(","):
+            for h in filter(None, args.pos_heads.split(",")):
                 vals, fits = evaluate(args, "pos", langs, [f"heads={h}"], tmp, f"pos-{h}")
                 rows[f"head heads={h}"] = ({lang: vals[("acc", lang)] for lang in langs}, converged(fits))
                 print(f"  pos heads={h}: {rows[f'head heads={h}']}", flush=True)
@@ -153,7 +153,7 @@ def main() -> None:
             if not args.no_sklearn:
                 rows.update({k: (v, "") for k, v in sklearn_probes(args, langs, tmp).items()})
             table(f"PoS test accuracy (mean of seeds {args.seeds})", langs, rows)
-            if not args.no_sklearn:
+            if not args.no_sklearn and "head heads=sample" in rows:
                 best = {lang: max(rows[k][0][lang] for k in ("sklearn MLP(256)", "sklearn LogReg")) for lang in langs}
                 gap = {lang: best[lang] - rows["head heads=sample"][0][lang] for lang in langs}
                 print("best probe - heads=sample: " + ", ".join(f"{lang} {g:+.4f}" for lang, g in gap.items()))
