@@ -13,7 +13,7 @@ decoding for the parser):
 
 * fit_head: a Lightning Trainer with early stopping and the best weights kept (fit_head itself);
 * floor: the same module, optimizer and scheduler from ``configure_optimizers``, gradient clipping
-  as the trainer config sets it, in a hand-written loop.
+  as the trainer config sets it, the same input statistics (``module.normalize``), in a hand-written loop.
 
 fit_head's time includes building its Trainer (a per-head cost). The two sides alternate
 ``--repeat`` times and the best time of each is kept. Prints units (words; both sides of a pair
@@ -112,6 +112,7 @@ def floor(module, train, val, trainer_cfg: dict, epochs: int) -> float:
     clip = trainer_cfg.get("gradient_clip_val")
     params = [p for p in module.parameters() if p.requires_grad]
     t = time.perf_counter()
+    module.fit_normalizer(train)  # the input statistics (module.normalize), as fit_head takes them
     for _ in range(epochs):
         module.train()
         for batch in train:

@@ -22,7 +22,9 @@ stage still runs (the analysis on the rows there are), and the exit status is 1 
 every entry point: melmo.utils.errors).
 ``study.logger=wandb`` (any conf/logger name) goes to every train and evaluate stage, and the analysis logs its
 tables and figures to a W&B run too (group ``study-<name>``, saved under ``<dir>/wandb``).
-``<dir>/study.json`` is the manifest: the composed config, every stage's command and status.
+``<dir>/study.json`` is the manifest: the composed config, every stage's command and status, and per task
+how many heads had their best epoch at their epoch limit (``heads``, from the ``heads`` section each
+evaluation writes into ``<dir>/configs/<task>/<encoder>.yaml``; also printed at the end).
 """
 
 from __future__ import annotations
@@ -86,13 +88,32 @@ def subprocess_runner(stage: Stage, cwd: Path, env: dict[str, str] | None = None
                               check=False).returncode
 
 
+def heads_at_limit(out: Path) -> dict[str, dict[str, int]]:
+    """Per task, ``{"heads": n, "at_limit": k}``: of the n heads trained in the study (every encoder,
+    language and seed in ``<out>/configs/<task>/*.yaml``), the k whose best epoch was their last allowed one."""
+    got: dict[str, dict[str, int]] = {}
+    for path in sorted((out / "configs").glob("*/*.yaml")):
+        heads = (OmegaConf.to_container(OmegaConf.load(path)).get("heads") or {})
+        for seeds in heads.values():
+            for h in seeds.values():
+                c = got.setdefault(path.parent.name, {"heads": 0, "at_limit": 0})
+                c["heads"] += 1
+                c["at_limit"] += int(h.get("max_epochs") is not None and h["best_epoch"] >= h["max_epochs"])
+    return got
+
+
+def heads_line(counts: dict[str, dict[str, int]]) -> str:
+    parts = ", ".join(f"{t} {c['at_limit']}/{c['heads']}" for t, c in sorted(counts.items()))
+    return f"heads whose best epoch was their epoch limit (not converged): {parts or 'no heads trained'}"
+
+
 def write_manifest(cfg: DictConfig, stages: list[Stage]) -> Path:
-    """``<dir>/study.json``: the composed config and every stage (written atomically)."""
+    """``<dir>/study.json``: the composed config, every stage and the heads at their epoch limit (atomically)."""
     out = Path(cfg.dir)
     out.mkdir(parents=True, exist_ok=True)
     config = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
               for k in cfg if k != "hydra"}
-    body = {"config": config, "stages": [asdict(s) for s in stages],
+    body = {"config": config, "stages": [asdict(s) for s in stages], "heads": heads_at_limit(out),
             "results": str(out / "results.csv"), "analysis": str(out / "analysis"), "models": str(out / "models")}
     write_atomic(out / "study.json", json.dumps(body, indent=1, default=str))
     return out / "study.json"
@@ -240,6 +261,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
                 finished.add(s.name)
     manifest = write_manifest(cfg, stages)
     echo(stage_times(stages, time.monotonic() - started))
+    echo(heads_line(heads_at_limit(out)))
     echo(f"models: {out / 'models'}/<name>/model   results: {out / 'results.csv'}   "
          f"analysis: {out / 'analysis'}   manifest: {manifest}   logs: {out / 'logs'}")
     if failed:

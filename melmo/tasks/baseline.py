@@ -8,6 +8,9 @@ Rows are ordinary results rows, under encoder names of their own (conf/task/base
   pos_transfer: the same tagger trained on the source language (English) and applied to every
   language's report split; xnli: the most frequent label of the MultiNLI training pairs, scored
   on each XNLI dev set (metric ``acc``, as the xnli task's).
+* ``classical`` -- pos and pos_transfer: a tagger with no pretraining (melmo.tasks.classical: logistic
+  regression on the word, its lower-cased form, affixes, shape and neighbouring words; scikit-learn),
+  trained and scored as the majority tagger is (``task.classical`` in conf/task/baseline.yaml).
 * ``chance`` -- xnli: 1/3 (three labels, a uniform guess); tatoeba: 1/n for a file of n lines (a
   random line of the other language).
 
@@ -33,6 +36,7 @@ from melmo.formats.conllu import read_conllu
 from melmo.formats.nli import LABELS
 from melmo.formats.tatoeba import read_pair, tatoeba_languages
 from melmo.results.table import append_results, done_keys, seeds_of
+from melmo.tasks.classical import ClassicalTagger
 from melmo.tasks.common.ud import DataError, Units, make_units, split_plan, treebank_files, ud_languages
 from melmo.tasks.xnli.task import _layout, _read_mnli, _read_xnli
 
@@ -92,23 +96,33 @@ def _languages(cfg: DictConfig, available: list[str], task: str) -> list[str]:
     return [w for w in want if w in available] or log.info("baseline %s: no data for %s", task, want) or []
 
 
+def _taggers(cfg: DictConfig, train: list[Units]) -> dict[str, object]:
+    """The encoder-free taggers trained on ``train``, by the encoder name their rows carry."""
+    return {"majority": MajorityTagger(unit_pairs(train)), "classical": ClassicalTagger(train, **cfg.task.classical)}
+
+
+def _score(tagger, units: list[Units]) -> float:
+    return tagger.accuracy(units) if isinstance(tagger, ClassicalTagger) else tagger_accuracy(tagger, units)
+
+
 def pos_floor(cfg: DictConfig) -> dict[tuple[str, str, str], float]:
-    root, pos = cfg.data.root, cfg.task.pos
-    return {("majority", "pos", lang): tagger_accuracy(MajorityTagger(unit_pairs(tb.role("train"))), tb.role("report"))
-            for lang in _languages(cfg, ud_languages(root), "pos") for tb in [_UD(root, lang, pos)]}
+    root, pos, out = cfg.data.root, cfg.task.pos, {}
+    for lang in _languages(cfg, ud_languages(root), "pos"):
+        tb = _UD(root, lang, pos)
+        for name, tagger in _taggers(cfg, tb.role("train")).items():
+            out[(name, "pos", lang)] = _score(tagger, tb.role("report"))
+    return out
 
 
 def pos_transfer_floor(cfg: DictConfig) -> dict[tuple[str, str, str], float]:
     root, pos, source = cfg.data.root, cfg.task.pos, str(cfg.task.source_language)
     src = _UD(root, source, pos)
-    tagger = MajorityTagger(unit_pairs(src.role("train")))
+    taggers = _taggers(cfg, src.role("train"))
     out = {}
     for lang in _languages(cfg, ud_languages(root), "pos_transfer"):
-        if lang == source:
-            out[("majority", "pos_transfer", lang)] = tagger_accuracy(tagger, src.role("report"))
-        else:
-            tb = _UD(root, lang, pos)
-            out[("majority", "pos_transfer", lang)] = tagger_accuracy(tagger, tb.units[str(pos.protocol.report)])
+        units = src.role("report") if lang == source else _UD(root, lang, pos).units[str(pos.protocol.report)]
+        for name, tagger in taggers.items():
+            out[(name, "pos_transfer", lang)] = _score(tagger, units)
     return out
 
 
@@ -134,7 +148,7 @@ def tatoeba_floor(cfg: DictConfig) -> dict[tuple[str, str, str], float]:
 
 
 # the encoder names each floor writes rows under
-FLOOR_ENCODERS = {"pos": ("majority",), "pos_transfer": ("majority",), "xnli": ("majority", "chance"), "tatoeba": ("chance",)}
+FLOOR_ENCODERS = {"pos": ("majority", "classical"), "pos_transfer": ("majority", "classical"), "xnli": ("majority", "chance"), "tatoeba": ("chance",)}
 FLOORS = {"pos": pos_floor, "pos_transfer": pos_transfer_floor, "xnli": xnli_floor, "tatoeba": tatoeba_floor}
 
 

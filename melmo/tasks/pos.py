@@ -77,6 +77,7 @@ def run(cfg: DictConfig) -> list[dict]:
         protocol[lang] = protocol_doc(tb, plan, tcfg)
         for seed in seeds:
             module, info = train_tagger(ctx, tb, plan, tcfg, seed)
+            ctx.note_head("pos", lang, seed, info)
             acc = score_tagger(ctx, "pos", module, tb, plan["report"].split, plan["report"].indices, tcfg, seed)
             new = [ctx.row("pos", "acc", lang, seed, acc), ctx.row("pos", "acc_select", lang, seed, info["best_score"])]
             ctx.append(new)

@@ -36,7 +36,8 @@ def run(cfg: DictConfig) -> list[dict]:
     for seed, tlangs in todo.items():
         if not tlangs:
             continue
-        module, _info = train_tagger(ctx, src, plan, tcfg, seed)  # one model per seed, English only
+        module, info = train_tagger(ctx, src, plan, tcfg, seed)  # one model per seed, English only
+        ctx.note_head("pos_transfer", source, seed, info)
         for lang in tlangs:
             if lang == source:
                 tb, split, idx = src, plan["report"].split, plan["report"].indices

@@ -193,11 +193,11 @@ def test_small_study_runs_on_the_shipped_sample_with_one_vocabulary_and_budget(c
     evals = {(arg(s, "encoder.name"), arg(s, "task"), arg(s, "language")) for s in stages
              if s.kind == "evaluate" and s.name != "evaluate-floors"}
     # the five tasks and held-out perplexity (beyond the paper) for the M models, MONO its language's pos, parsing, perplexity
-    assert evals == {(e, t, None) for e in ("M0.4", "M0.2", "TRUNC") for t in [*TASKS, "perplexity"]} | \
+    assert evals == {(e, t, None) for e in ("M0.4", "M0.2", "TRUNC", "RANDOM") for t in [*TASKS, "perplexity"]} | \
         {("MONO", t, lang) for t in ("pos", "parsing", "perplexity") for lang in ("en", "fi")}
     assert all(arg(s, "seeds") == "[1,2,3]" for s in stages if s.kind == "evaluate")
-    assert next(s for s in stages if s.name == "evaluate-floors")   # the encoder-free floors, not RANDOM (random_floor)
-    assert not any(arg(s, "encoder.name") == "RANDOM" for s in stages)
+    assert next(s for s in stages if s.name == "evaluate-floors")   # the encoder-free floors, and RANDOM (random_floor:
+    assert any(arg(s, "encoder.name") == "RANDOM" for s in stages)   # on by default in every study, issue 31)
 
 
 def test_the_paper_study_needs_its_data_roots(compose_study):
@@ -247,7 +247,7 @@ def test_paper_heads_train_on_the_gpu_in_bf16(compose_study, monkeypatch):
     monkeypatch.setattr(head.L, "Trainer", fake_trainer)
     t = head_trainer(next(s for s in paper if s.tasks == ["pos"]))
     with pytest.raises(Stop):
-        head.fit_head(SimpleNamespace(monitor="select/acc"), None, None, dict(t), seed=1)
+        head.fit_head(SimpleNamespace(monitor="select/acc", fit_normalizer=lambda loader: None), None, None, dict(t), seed=1)
     assert (seen["accelerator"], seen["precision"]) == ("gpu", "bf16-mixed")
 
 
@@ -288,8 +288,9 @@ def test_floors_are_evaluated_beside_the_models(compose_study, tmp_path):
     floors = next(s for s in stages if s.name == "evaluate-floors")
     assert arg(floors, "task") == "baseline" and arg(floors, "task.floors") == "[pos,pos_transfer,tatoeba,xnli]"
     assert not floors.done
-    # done once every floor row is there (encoders majority / chance, every seed; tatoeba's seed 0, as its own rows)
+    # done once every floor row is there (encoders majority / classical / chance, every seed; tatoeba's seed 0)
     rows = [("majority", t, x) for t in ("pos", "pos_transfer", "xnli") for x in TASKS[t]] + \
+           [("classical", t, x) for t in ("pos", "pos_transfer") for x in TASKS[t]] + \
            [("chance", t, x) for t in ("xnli", "tatoeba") for x in TASKS[t]]
     out.mkdir(parents=True)
     with open(out / "results.csv", "w", newline="") as fh:
@@ -301,7 +302,7 @@ def test_floors_are_evaluated_beside_the_models(compose_study, tmp_path):
 
 
 def test_floors_follow_the_first_model_unless_named(compose_study, tmp_path):
-    without = S.plan(compose_study("study.strategies=[trunc,alpha02]", floors=True))   # the sample studies' default
+    without = S.plan(compose_study("study.strategies=[trunc,alpha02]", "study.random_floor=false", floors=True))
     assert "evaluate-floors" in [s.name for s in without] and not any(s.model == "random" for s in without)
     assert not any(arg(s, "encoder.name") == "RANDOM" for s in without)
     stages = S.plan(compose_study("study.strategies=[trunc,alpha02]", "study.random_floor=true", floors=True))

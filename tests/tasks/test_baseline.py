@@ -39,6 +39,17 @@ def test_majority_tagger_ties_and_unseen_forms():
         MajorityTagger([])
 
 
+def test_classical_features_word_affixes_shape_neighbours():
+    from melmo.tasks.classical import shape, unit_features
+
+    assert shape("McDonald's") == "XxXx'x" and shape("1984") == "d" and shape("e-mail") == "x-x"
+    f = unit_features(["The", "Dogs", "ran"], 1, affixes=3, window=1)
+    want = {"w=Dogs", "low=dogs", "shape=Xx", "bias", "pre1=d", "pre2=do", "pre3=dog", "suf1=s", "suf2=gs", "suf3=ogs",
+            "prev1=the", "next1=ran"}
+    assert set(f) == want
+    assert {"prev1=<s>", "pre2=a"} - set(unit_features(["a"], 0, 3, 1)) == {"pre2=a"}  # one letter: one affix each
+
+
 @pytest.fixture
 def data_root(tmp_path):
     root = tmp_path / "data"
@@ -88,6 +99,10 @@ def test_every_floor_as_ordinary_rows(tmp_path, data_root):
     # DET DET VERB against DET NOUN NOUN (1 of 3) -> 4 / 6 (one tag for every word would give 2 / 6)
     assert got[("majority", "pos", "en", 1)] == pytest.approx(4 / 6, abs=1e-6)
     assert got[("majority", "pos_transfer", "fi", 1)] == pytest.approx(4 / 6, abs=1e-6)  # the English tagger on fi's test
+    # classical: unseen "cat" sits between "the" and "runs" as "dog" did -> NOUN; "runs" is a VERB by its form
+    # (gold NOUN): DET NOUN VERB, 2 of 3, and "the dog runs" 3 of 3 -> 5 / 6
+    assert got[("classical", "pos", "en", 1)] == pytest.approx(5 / 6, abs=1e-6)
+    assert got[("classical", "pos_transfer", "fi", 2)] == pytest.approx(5 / 6, abs=1e-6)
     assert got[("chance", "tatoeba", "fi", 0)] == pytest.approx(1 / 37, abs=1e-6)
     # xnli: the most frequent MultiNLI training label, its share of each XNLI dev file (raw files read here)
     with open(data_root / "nli" / "mnli" / "mnli_train.tsv", encoding="utf-8") as fh:

@@ -63,6 +63,11 @@ def test_row_is_bit_identical_in_every_situation(evaluate, task):
                           ("split per language", split, p4)):
         assert key(rows) == want, name
         assert (p / pred).read_bytes() == (p1 / pred).read_bytes(), name
+    from omegaconf import OmegaConf  # each head's best epoch against its limit, beside the results (issue 31)
+
+    heads = OmegaConf.load(p3.parent / "configs" / task / "tiny.yaml").heads
+    assert sorted(heads) == ["en", "fi"] and sorted(heads.fi) == [1, 2]
+    assert heads.fi[2].max_epochs == 2 and 1 <= heads.fi[2].best_epoch <= 2 and heads.fi[2].normalize == "standardize"
 
 
 def test_xnli_row_is_the_same_alone_and_after_another_seed(evaluate, data_root):

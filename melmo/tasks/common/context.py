@@ -9,7 +9,8 @@ activation cache, the seeds, the results files and the skip-if-done rule.
     ctx.record("pos", protocol)     # the composed config beside the CSV (append: the encoders table rows)
 
 Files beside ``cfg.results`` (the long CSV): ``encoders.csv``, ``configs/<task>/<encoder>.yaml``
-(the composed config, the split protocol and conventions actually used), and
+(the composed config, the split protocol and conventions actually used, and ``heads``: each trained
+head's best and last epoch against its limit, ``<language>: {<seed>: {...}}``), and
 ``predictions/<task>/<encoder>/<language>.seed<seed>.tsv``.
 """
 
@@ -56,6 +57,7 @@ class EvalContext:
         self.seeds = [int(s) for s in cfg.seeds]
         self.force = bool(cfg.get("force", False))
         self._done = done_keys(self.results)
+        self._heads: dict[str, dict] = {}
 
     def languages(self, available: Sequence[str], task: str, where: str) -> list[str]:
         """cfg.language (a code, a list, or null = every language the task's data has)."""
@@ -104,17 +106,25 @@ class EvalContext:
     def write_predictions(self, task: str, lang: str, seed: int, items, gold, prediction) -> Path:
         return write_predictions(predictions_path(self.results_dir, task, self.name, lang, seed), items, gold, prediction)
 
+    def note_head(self, task: str, lang: str, seed: int, info: Mapping) -> None:
+        """What ``fit_head`` says of one head (best epoch, epochs run, the limit), kept for ``record``."""
+        keep = ("best_epoch", "epochs", "max_epochs", "converged", "normalize")
+        self._heads.setdefault(task, {}).setdefault(lang, {})[int(seed)] = {k: info.get(k) for k in keep}
+
     def record(self, task: str, protocol: Mapping) -> None:
-        """The composed config (+ protocol) saved beside the results."""
+        """The composed config (+ protocol, + the heads noted by ``note_head``) saved beside the results."""
         path = self.results_dir / "configs" / task / f"{self.name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             composed = OmegaConf.to_container(self.cfg, resolve=True)
         except OmegaConfBaseException:  # e.g. ${hydra:...} outside a Hydra run: keep the interpolations as written
             composed = OmegaConf.to_container(self.cfg, resolve=False)
-        merged = {}
-        if path.is_file():  # earlier runs of other languages keep their protocol entries
-            merged = OmegaConf.to_container(OmegaConf.load(path)).get("protocol") or {}
+        merged, heads = {}, {}
+        if path.is_file():  # earlier runs of other languages (seeds) keep their protocol (head) entries
+            before = OmegaConf.to_container(OmegaConf.load(path))
+            merged, heads = before.get("protocol") or {}, before.get("heads") or {}
         merged.update(dict(protocol))
-        doc = OmegaConf.create({"config": composed, "policy": self.policy.describe(), "protocol": merged})
+        for lang, seeds in self._heads.get(task, {}).items():
+            heads.setdefault(lang, {}).update(seeds)
+        doc = OmegaConf.create({"config": composed, "policy": self.policy.describe(), "protocol": merged, "heads": heads})
         write_atomic(path, OmegaConf.to_yaml(doc))

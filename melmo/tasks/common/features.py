@@ -156,6 +156,10 @@ class TokenBatches(Batches):
     def n_units(self) -> int:
         return int(self.store.lens.sum())
 
+    def unit_layers(self) -> list[torch.Tensor]:
+        """Every unit's layers, ``(N, L, D)`` (what a head's input statistics are taken from)."""
+        return [self.store.layers[:-1]]
+
 
 class PairBatches(Batches):
     """Premise (``layers``, ``mask``) and hypothesis (``layers_b``, ``mask_b``) activations of the same
@@ -175,3 +179,7 @@ class PairBatches(Batches):
 
     def n_units(self) -> int:
         return int(self.a.lens.sum() + self.b.lens.sum())
+
+    def unit_layers(self) -> list[torch.Tensor]:
+        """Every premise and hypothesis unit's layers, ``(N, L, D)`` each."""
+        return [self.a.layers[:-1], self.b.layers[:-1]]

@@ -23,6 +23,15 @@ Speed: the loaders are ``melmo.tasks.common.features`` batches (tensors built on
 best epoch's weights are kept in memory (``KeepBest``), no checkpoint file is written and nothing is
 logged per step. ``fit_head`` logs the best epoch and warns when it is the last allowed one (the
 head has not converged: raise ``trainer.max_epochs`` or the learning rate).
+
+Input scale (``normalize``): ELMo activations are far from zero mean / unit variance, and differ per
+dimension and layer by orders of magnitude, so an MLP or LSTM head trained with Adam for a few epochs
+learns little from them (issue 31: English PoS 0.59 as read, 0.75 standardized, same head). With
+``normalize="standardize"`` every layer and dimension is standardized, ``(x - mean) / std``, with the
+statistics of the head's TRAINING units (the cached activations ``fit_head`` trains on, float64 sums),
+kept in the module as buffers and applied to every batch the module reads (train, select, report):
+the activation cache and its keys are unchanged. As scikit-learn's StandardScaler (population std, a
+constant dimension divided by 1).
 """
 
 from __future__ import annotations
@@ -70,19 +79,81 @@ class MLPTagger(nn.Module):
         return output.argmax(-1)
 
 
+NORMALIZE = ("none", "standardize")
+
+
+def unit_rows(loader):
+    """The training units' activations, ``(N, L, D)`` tensors: the stores of ``features`` batches
+    (``unit_layers``), otherwise every real unit of every batch (both sides of a pair)."""
+    if hasattr(loader, "unit_layers"):
+        yield from loader.unit_layers()
+        return
+    for batch in loader:
+        yield batch["layers"][batch["mask"].bool()]
+        if "layers_b" in batch:
+            yield batch["layers_b"][batch["mask_b"].bool()]
+
+
+class Standardize(nn.Module):
+    """Per layer and dimension ``(x - mean) / std`` of ``(..., L, D)`` activations; ``fit(rows)`` sets
+    ``mean`` and ``std`` (buffers, saved with the head) from ``(N, L, D)`` chunks: float64 sums,
+    merged chunk by chunk (Chan, Golub & LeVeque 1979), population std, 0 -> 1 (StandardScaler's)."""
+
+    CHUNK = 65536  # rows per float64 block: bounds the extra memory of the statistics
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(0))
+        self.register_buffer("std", torch.ones(0))
+
+    @torch.no_grad()
+    def fit(self, rows) -> None:
+        n, mean, m2 = 0, None, None
+        for block in rows:
+            for k in range(0, len(block), self.CHUNK):
+                x = block[k : k + self.CHUNK].to(torch.float64)
+                nb = len(x)
+                if nb == 0:
+                    continue
+                mb = x.mean(0)
+                m2b = ((x - mb) ** 2).sum(0)
+                if mean is None:
+                    n, mean, m2 = nb, mb, m2b
+                    continue
+                delta, tot = mb - mean, n + nb
+                mean = mean + delta * (nb / tot)
+                m2 = m2 + m2b + delta**2 * (n * nb / tot)
+                n = tot
+        if mean is None:
+            raise ValueError("normalize=standardize: the training set has no units to take statistics from")
+        std = (m2 / n).sqrt()
+        std[std == 0] = 1.0
+        self.mean, self.std = mean.float(), std.float()
+
+    def forward(self, layers: torch.Tensor) -> torch.Tensor:
+        if self.mean.numel() == 0:
+            raise RuntimeError("normalize=standardize: no statistics (fit_head takes them from the training batches)")
+        return (layers - self.mean) / self.std
+
+
 class HeadModule(L.LightningModule):
     """ScalarMix + ``head``, trained with ``optimizer`` (a partial taking ``params``, as LitBiLM's:
     conf/task/*.yaml ``module.optimizer`` with ``_partial_: true``) and an optional ``lr_scheduler``
     partial taking the optimizer, stepped every ``lr_interval`` (``step`` or ``epoch``; a
-    ReduceLROnPlateau watches the monitored held-out metric)."""
+    ReduceLROnPlateau watches the monitored held-out metric). ``normalize``: ``none`` or
+    ``standardize`` (the module docstring; ``fit_head`` takes the statistics)."""
 
     def __init__(self, head: nn.Module, n_layers: int, layer_norm: bool = False,
                  optimizer: Callable[..., torch.optim.Optimizer] | None = None,
                  lr_scheduler: Callable[..., object] | None = None, lr_interval: str = "epoch",
-                 n_classes: int | None = None):
+                 n_classes: int | None = None, normalize: str = "none"):
         super().__init__()
         if lr_interval not in ("step", "epoch"):
             raise ConfigError(f"lr_interval={lr_interval!r}: use step or epoch")
+        if normalize not in NORMALIZE:
+            raise ConfigError(f"module.normalize={normalize!r}: use {' or '.join(NORMALIZE)}")
+        self.normalize = normalize
+        self.norm = Standardize() if normalize == "standardize" else None
         self.head = head
         self.mix = ScalarMix(n_layers, do_layer_norm=layer_norm)
         self.optimizer_factory = optimizer or partial(torch.optim.Adam, lr=1e-3)
@@ -94,11 +165,19 @@ class HeadModule(L.LightningModule):
             self.val_metrics = nn.ModuleDict({"acc": torchmetrics.classification.MulticlassAccuracy(n_classes, average="micro")})
         self.monitor = f"val/{next(iter(self.val_metrics))}"
 
+    def fit_normalizer(self, train_loader) -> None:
+        """The input statistics from the training units (nothing to do with ``normalize=none``)."""
+        if self.norm is not None:
+            self.norm.fit(unit_rows(train_loader))
+
+    def features(self, layers: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.mix(layers if self.norm is None else self.norm(layers), mask)
+
     def forward(self, batch: Mapping):
         if "layers_b" in batch:
-            feats = (self.mix(batch["layers"], batch["mask"]), self.mix(batch["layers_b"], batch["mask_b"]))
+            feats = (self.features(batch["layers"], batch["mask"]), self.features(batch["layers_b"], batch["mask_b"]))
             return self.head(feats, (batch["mask"], batch["mask_b"]), batch)
-        return self.head(self.mix(batch["layers"], batch["mask"]), batch["mask"], batch)
+        return self.head(self.features(batch["layers"], batch["mask"]), batch["mask"], batch)
 
     def training_step(self, batch, batch_idx):
         return self.head.loss(self(batch), batch)  # nothing logged per step: fit_head keeps no logger
@@ -162,15 +241,17 @@ class KeepBest(Callback):
 
 def fit_head(module: HeadModule, train_loader, val_loader, trainer_cfg: Mapping, seed: int,
              workdir: str | Path | None = None) -> tuple[HeadModule, dict]:
-    """Train with early stopping on the validation metric; return the module with the best
-    epoch's weights and {"best_score", "best_epoch" (1-based), "epochs" (run), "max_epochs",
-    "converged" (the best epoch came before the last allowed one)}."""
+    """Take the input statistics from ``train_loader`` (``module.normalize``), train with early
+    stopping on the validation metric; return the module with the best epoch's weights and
+    {"best_score", "best_epoch" (1-based), "epochs" (run), "max_epochs", "converged" (the best epoch
+    came before the last allowed one), "normalize"}."""
     from lightning.pytorch.callbacks import EarlyStopping
 
     L.seed_everything(seed, workers=True, verbose=False)
     cfg = dict(trainer_cfg)
     patience = int(cfg.pop("patience"))
     cfg.setdefault("enable_checkpointing", False)
+    module.fit_normalizer(train_loader)
     best = KeepBest(module.monitor)
     stop = EarlyStopping(monitor=module.monitor, mode="max", patience=patience)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
@@ -183,7 +264,7 @@ def fit_head(module: HeadModule, train_loader, val_loader, trainer_cfg: Mapping,
     best_epoch = best.epoch + 1 if best.epoch is not None else 0
     info = {"best_score": best.score if best.score is not None else float("nan"), "best_epoch": best_epoch,
             "epochs": trainer.current_epoch, "stopped_epoch": stop.stopped_epoch, "max_epochs": max_epochs,
-            "converged": max_epochs is None or best_epoch < int(max_epochs)}
+            "converged": max_epochs is None or best_epoch < int(max_epochs), "normalize": module.normalize}
     log.info("head: best %s %.4f at epoch %d of at most %s (%d run)", module.monitor, info["best_score"], best_epoch,
              max_epochs, info["epochs"])
     if not info["converged"]:

@@ -160,6 +160,7 @@ def run(cfg: DictConfig) -> list[dict]:
                      lang, sum(unseen.values()), ", ".join(sorted(unseen)))
         for seed in seeds:
             module, info = _train(ctx, tb, plan, vocab, tcfg, seed)
+            ctx.note_head(TASK, lang, seed, info)
             scores = _score(ctx, module, tb, plan["report"].split, plan["report"].indices, vocab, tcfg, seed)
             new = [ctx.row(TASK, m, lang, seed, scores[m]) for m in tcfg.metrics]
             new.append(ctx.row(TASK, f"{tcfg.monitor}_select", lang, seed, info["best_score"]))

@@ -189,6 +189,7 @@ def run(cfg: DictConfig) -> list[dict]:
         train.reseed(seed)  # the batch order of this seed
         module, info = fit_head(module, train, val, OmegaConf.to_container(tcfg.trainer, resolve=True), seed)
         protocol["select_scores"][seed] = info["best_score"]
+        ctx.note_head(TASK, "en", seed, info)  # one head per seed, trained on English MultiNLI
         for lang in tlangs:
             new = []
             for split, metric, task in (("dev", tcfg.metrics.dev, TASK), ("test", tcfg.metrics.test, f"{TASK}_test")):
