@@ -15,11 +15,13 @@ from melmo.datasets.official import MNLI_DIR, MNLI_FILES, UD_FILE, XNLI_DIR, XNL
 from melmo.languages import ISO3
 from melmo.tasks.conllu import ConlluError, read_conllu
 from melmo.tasks.xnli.readers import NLIFormatError, read_mnli_jsonl, read_xnli_tsv
+from melmo.utils.textfile import count_lines
 
 CONLL17_SAMPLE_LINES = 200  # lines of each language's first CoNLL 2017 file parsed (the files are GBs)
 
 
-def check_ud(root: Path, languages: Sequence[str]) -> dict[str, int]:
+def check_ud(root: Path, languages: Sequence[str], words: dict[str, int] | None = None) -> dict[str, int]:
+    """Sentences per language; ``words``, when given, gets the syntactic words of each ``ud/<lang>/<split>``."""
     out = {}
     for lang in languages:
         d = root / "ud" / lang
@@ -35,23 +37,17 @@ def check_ud(root: Path, languages: Sequence[str]) -> dict[str, int]:
         n = 0
         for p in files:
             try:
-                n += len(read_conllu(p))
+                sents = read_conllu(p)
+                n += len(sents)
             except ConlluError as err:
                 raise DatasetError(str(err).splitlines()[0]) from None
             except OSError as err:
                 raise DatasetError(f"{p}: cannot read: {err}") from None
+            if words is not None:
+                key = f"ud/{lang}/{UD_FILE.match(p.name).group('split')}"
+                words[key] = words.get(key, 0) + sum(len(s.words) for s in sents)
         out[f"ud/{lang}"] = n
     return out
-
-
-def _count_lines(path: Path) -> int:
-    if not path.is_file():
-        raise DatasetError(f"{path}: file not found")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return sum(1 for _ in fh)
-    except (OSError, UnicodeDecodeError) as err:
-        raise DatasetError(f"{path}: cannot read: {err}") from None
 
 
 def check_tatoeba(root: Path, languages: Sequence[str]) -> dict[str, int]:
@@ -61,7 +57,7 @@ def check_tatoeba(root: Path, languages: Sequence[str]) -> dict[str, int]:
             continue
         iso = ISO3[lang]
         xx, en = root / "tatoeba" / f"tatoeba.{iso}-eng.{iso}", root / "tatoeba" / f"tatoeba.{iso}-eng.eng"
-        nx, ne = _count_lines(xx), _count_lines(en)
+        nx, ne = count_lines(xx, DatasetError), count_lines(en, DatasetError)
         if nx != ne:
             raise DatasetError(f"{xx}: {nx} lines but {en.name} has {ne}: aligned files must have equal line counts")
         if nx == 0:

@@ -24,6 +24,7 @@ from melmo.encode.tokenize import raw_tokenizer
 from melmo.languages import ISO3
 from melmo.results.table import seeds_of
 from melmo.tasks.context import EvalContext
+from melmo.utils.textfile import split_lines
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,7 @@ def _lines(path: Path) -> list[str]:
             text = fh.read()
     except UnicodeDecodeError as e:
         raise TatoebaError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
-    lines = text.split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
+    return split_lines(text)
 
 
 def pooled_layers(acts) -> np.ndarray:
