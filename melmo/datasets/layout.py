@@ -4,14 +4,15 @@
     counts = write_layout(Sources(conll17=...), Path("/data/melmo"), settings, add=True)     # a part added
     counts = write_layout(Sources(ud=..., ...), Path("/data/melmo"), settings, replace=True) # a layout redone
 
-``settings``: conf/datasets.yaml (languages, treebanks, treebank_reasons, conll17_folders, xnli_languages). The
-root is built in a temporary folder beside it, checked (melmo.datasets.checks) and renamed into place, so a problem
-leaves nothing behind; a problem names the user's download file, never the temporary tree. ``layout.json`` records
-each link's source, the treebanks with the reason for each choice, and the counts.
+``settings``: conf/datasets.yaml (languages, treebanks, treebank_reasons, conll17_folders,
+xnli_languages). The root is built in a temporary folder beside it, checked (melmo.datasets.checks) and
+renamed into place, so a problem leaves nothing behind; a problem names the user's download file, never the
+temporary tree. ``layout.json`` records each link's source, the treebanks with the reason for each choice,
+and the counts.
 
-Nothing that the layout did not make is ever deleted: ``replace`` only replaces a directory holding a previous
-layout (its ``layout.json``) whose every entry is one of that layout's links or their folders; anything else is
-refused in one line, with nothing touched.
+Nothing that the layout did not make is ever deleted: ``replace`` only replaces a directory holding a
+previous layout (its ``layout.json``) whose every entry is one of that layout's links or their folders;
+anything else is refused in one line, with nothing touched.
 """
 
 from __future__ import annotations
@@ -51,13 +52,17 @@ def read_manifest(root: Path) -> dict:
     """The ``layout.json`` of a previous layout at ``root``; a DatasetError line when there is none."""
     path = root / MANIFEST
     if root.is_symlink() or not root.is_dir() or not path.is_file():
-        raise DatasetError(f"{root}: not a data root written by `layout` (no {MANIFEST}): --replace and --add work only "
-                           "on one; nothing was changed")
+        raise DatasetError(
+            f"{root}: not a data root written by `layout` (no {MANIFEST}): --replace and --add work only "
+            "on one; nothing was changed"
+        )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         links = dict(manifest["links"])
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise DatasetError(f"{path}: not a layout manifest ({type(err).__name__}: {err}); nothing was changed") from None
+        raise DatasetError(
+            f"{path}: not a layout manifest ({type(err).__name__}: {err}); nothing was changed"
+        ) from None
     manifest["links"] = links
     return manifest
 
@@ -110,33 +115,53 @@ def _build(tmp: Path, plan: list[tuple[str, Path]], root: Path, settings: Mappin
         raise DatasetError(_user_paths(str(err), tmp, root, plan)) from None
 
 
-def write_layout(src: Sources, root: Path, settings: Mapping, replace: bool = False, add: bool = False,
-                 echo: Callable[[str], None] | None = print) -> dict[str, int]:
+def write_layout(
+    src: Sources,
+    root: Path,
+    settings: Mapping,
+    replace: bool = False,
+    add: bool = False,
+    echo: Callable[[str], None] | None = print,
+) -> dict[str, int]:
     """Lay ``src`` out at ``root`` (new; ``replace``: over a previous layout; ``add``: beside the parts of a
     previous layout); return the counts of what was laid out. ``echo`` gets the treebank choices."""
     root = Path(root).expanduser().absolute()
     if replace and add:
-        raise DatasetError("--replace and --add: give one (--add keeps the root's parts, --replace redoes it)")
+        raise DatasetError(
+            "--replace and --add: give one (--add keeps the root's parts, --replace redoes it)"
+        )
     old = read_manifest(root) if (replace or add) else None
     if old is None and (root.exists() or root.is_symlink()):
-        raise DatasetError(f"{root}: exists (verify it with `python -m melmo.datasets check {root}`, "
-                           "--add a part to a previous layout, or --replace it)")
+        raise DatasetError(
+            f"{root}: exists (verify it with `python -m melmo.datasets check {root}`, "
+            "--add a part to a previous layout, or --replace it)"
+        )
     if replace:
         foreign = foreign_entry(root, old["links"])
         if foreign is not None:
-            raise DatasetError(f"{foreign}: not made by the layout recorded in {root / MANIFEST}: --replace replaces "
-                               "only a previous layout's own links; move it away first (nothing was deleted)")
+            raise DatasetError(
+                f"{foreign}: not made by the layout recorded in {root / MANIFEST}: --replace replaces "
+                "only a previous layout's own links; move it away first (nothing was deleted)"
+            )
     languages = [str(x) for x in settings["languages"]]
     choices: dict = {}
-    plan = link_plan(src, languages, dict(settings["treebanks"]), dict(settings["conll17_folders"]),
-                     dict(settings.get("treebank_reasons") or {}), choices)
+    plan = link_plan(
+        src,
+        languages,
+        dict(settings["treebanks"]),
+        dict(settings["conll17_folders"]),
+        dict(settings.get("treebank_reasons") or {}),
+        choices,
+    )
     if not plan:
         raise DatasetError("nothing to lay out: give at least one of --ud --xnli --mnli --tatoeba --conll17")
     if add:
         there = [rel for rel, _ in plan if (root / rel).exists() or (root / rel).is_symlink()]
         if there:
-            raise DatasetError(f"{root / there[0]}: exists: that part is laid out already (--replace redoes the "
-                               "whole root); nothing was changed")
+            raise DatasetError(
+                f"{root / there[0]}: exists: that part is laid out already (--replace redoes the "
+                "whole root); nothing was changed"
+            )
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
     try:
@@ -144,9 +169,13 @@ def write_layout(src: Sources, root: Path, settings: Mapping, replace: bool = Fa
         for lang, c in choices.items():
             if c["others"] and echo is not None:
                 echo(f"treebank {lang}: {c['treebank']} over {', '.join(c['others'])}: {c['reason']}")
-        manifest = {"sources": {k: str(v) for k, v in vars(src).items() if v is not None},
-                    "treebanks": {lang: c["treebank"] for lang, c in choices.items()},
-                    "treebank_choice": choices, "links": {rel: str(source) for rel, source in plan}, "counts": counts}
+        manifest = {
+            "sources": {k: str(v) for k, v in vars(src).items() if v is not None},
+            "treebanks": {lang: c["treebank"] for lang, c in choices.items()},
+            "treebank_choice": choices,
+            "links": {rel: str(source) for rel, source in plan},
+            "counts": counts,
+        }
         if add:
             for key in ("sources", "treebanks", "treebank_choice", "links", "counts"):
                 manifest[key] = {**dict(old.get(key) or {}), **manifest[key]}
@@ -155,7 +184,9 @@ def write_layout(src: Sources, root: Path, settings: Mapping, replace: bool = Fa
                 os.rename(tmp / rel, root / rel)
             write_atomic(root / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
             return counts
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         if not replace:
             os.rename(tmp, root)
             return counts

@@ -19,15 +19,16 @@ def read_lines(path: str | Path, what: str, error: type[Exception]) -> list[str]
 
 
 def split_lines(text: str) -> list[str]:
-    """The one line rule of the project's line-aligned files (Tatoeba pairs; checked by melmo.datasets): lines end
-    at ``\\n`` only, a final empty line is dropped, and a lone ``\\r`` is part of its line (LASER's tatoeba files
-    hold sentences with one; Python's universal newlines would split there and misalign the pair)."""
+    """The one line rule of the project's line-aligned files (Tatoeba pairs; checked by melmo.datasets):
+    lines end at ``\\n`` only, a final empty line is dropped, and a lone ``\\r`` is part of its line
+    (Python's universal newlines would split there, and one stray ``\\r`` would misalign a pair)."""
     lines = text.split("\n")
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def count_lines(path: str | Path, error: type[Exception]) -> int:
-    """``len(split_lines(<the UTF-8 text of path>))``; a missing or undecodable file raises ``error``, one line."""
+    """``len(split_lines(<the UTF-8 text of path>))``; a missing or undecodable file raises ``error``,
+    one line naming it."""
     path = Path(path)
     if not path.is_file():
         raise error(f"{path}: file not found")
