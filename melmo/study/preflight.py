@@ -134,6 +134,9 @@ def data_problems(cfg: DictConfig, todo: list[Stage], tokens: dict[str, int]) ->
             check_ud(root, [lang], tokens)
         except DatasetError as err:
             out.append(str(err))
+            continue
+        for split in ("train", "dev", "test"):  # a split the treebank lacks: nothing to encode
+            tokens.setdefault(f"ud/{lang}/{split}", 0)
     out += check_tatoeba_pairs(root, sorted(want.get("tatoeba", set()) - {"en"}), tokens)
     if want.get("xnli"):
         ev = [
@@ -252,6 +255,9 @@ def preflight(cfg: DictConfig, stages: list[Stage], echo: Callable[[str], None] 
     if problems:
         for line in problems:
             echo(f"preflight: {line}")
+        if cfg.get("dry_run"):  # the plan too: what the disk problem is made of
+            for line in budget.lines():
+                echo(line)
         raise StudyError(
             f"preflight: {len(problems)} problem{'s' if len(problems) > 1 else ''} with what the study "
             "reads or needs (listed above); no stage was run"

@@ -126,7 +126,11 @@ def test_every_problem_is_listed_at_once_before_any_stage(paper, compose_study, 
     )
     assert said[2] == f"preflight: {link}: 1996 pairs, expected 2000"
     assert said[3].startswith("preflight: ") and "GB at its peak on this disk (study.cache=evict" in said[3]
-    assert said[3].endswith("and the disk has 50.0 GB free (less 5%)") and len(said) == 4
+    assert said[3].endswith("and the disk has 50.0 GB free (less 5%)")
+    assert [line.split(":")[0] for line in said[4:6]] == ["plan", "plan train-alpha04"]   # the plan follows
+    assert any(x.startswith("plan peak disk:") for x in said) and not [x for x in said[4:] if x.startswith("preflight")]
+    assert said[-1] == ("plan note: activation caches of 1 data unit(s) not planned (their tokens were not counted: "
+                        "study.check_data=false or the file failed its check)")   # the short MultiNLI
 
 
 def test_udpipe_models_conll17_files_and_devices(paper, compose_study, monkeypatch):
@@ -137,6 +141,7 @@ def test_udpipe_models_conll17_files_and_devices(paper, compose_study, monkeypat
     argv = [a for a in paper["argv"] if a != "study.check_devices=false"]
     rc, said, _ = dry_run(compose_study, argv)
     assert isinstance(rc, S.StudyError)
+    said = [line for line in said if line.startswith("preflight:")]
     sv = (paper["dl"]["conll17"] / "Swedish" / "sv-wikipedia-000.conllu.xz").resolve()
     hint = "run the study where the GPUs are, or study.check_devices=false to plan on this machine"
     assert said == [
@@ -154,7 +159,7 @@ def test_udpipe_models_conll17_files_and_devices(paper, compose_study, monkeypat
     assert sv.is_file()
     monkeypatch.setattr("torch.cuda.device_count", lambda: 8)  # on the GPU node: only the two files remain
     rc, said, _ = dry_run(compose_study, argv)
-    assert str(rc).startswith("preflight: 2 problems") and len(said) == 2
+    assert str(rc).startswith("preflight: 2 problems") and sum(x.startswith("preflight:") for x in said) == 2
 
 
 def test_a_real_run_preflights_before_any_stage(paper, compose_study):
@@ -162,4 +167,4 @@ def test_a_real_run_preflights_before_any_stage(paper, compose_study):
     argv = [a for a in paper["argv"] if a != "dry_run=true"]
     rc, said, ran = dry_run(compose_study, argv)
     assert isinstance(rc, S.StudyError) and not ran
-    assert said == [f"preflight: {paper['root'] / 'tatoeba' / 'tatoeba.tur-eng.eng'}: file not found"]
+    assert said == [f"preflight: {paper['root'] / 'tatoeba' / 'tatoeba.tur-eng.eng'}: file not found"]   # no plan

@@ -24,3 +24,14 @@ def test_missing_and_not_utf8_are_one_line_errors_of_the_given_type(tmp_path):
     p.write_bytes("ok\ncaf\xe9\n".encode("latin-1"))
     with pytest.raises(MyError, match=r"latin1.txt: vocabulary file is not UTF-8 \(invalid continuation byte at byte 6\)$"):
         read_lines(p, "vocabulary file", MyError)
+
+
+def test_one_line_rule_a_lone_carriage_return_stays_in_its_line(tmp_path):
+    from melmo.utils.textfile import count_lines, split_lines
+
+    p = tmp_path / "pairs.txt"
+    p.write_bytes(b"a\rb\nc\r\nd\n")
+    assert split_lines("a\rb\nc\r\nd\n") == ["a\rb", "c\r", "d"] and split_lines("") == []
+    assert count_lines(p, ValueError) == 3   # universal newlines would count 4 (a, b, c, d)
+    with pytest.raises(ValueError, match=f"{tmp_path / 'nope'}: file not found"):
+        count_lines(tmp_path / "nope", ValueError)
