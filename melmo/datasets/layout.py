@@ -97,6 +97,11 @@ def _remove_layout(old: Path) -> None:
     os.rmdir(old)
 
 
+def _part(rel: str) -> str:
+    """The part of the root a link belongs to: its first folder (``nli/<download>`` for the NLI ones)."""
+    return "/".join(rel.split("/")[:2]) if rel.startswith("nli/") else rel.split("/")[0]
+
+
 def _user_paths(message: str, tmp: Path, root: Path, plan: list[tuple[str, Path]]) -> str:
     """``message`` with every path inside the temporary tree replaced by the download it links to."""
     for rel, source in sorted(plan, key=lambda x: -len(x[0])):
@@ -155,11 +160,13 @@ def write_layout(
     )
     if not plan:
         raise DatasetError("nothing to lay out: give at least one of --ud --xnli --mnli --tatoeba --conll17")
-    if add:
-        there = [rel for rel, _ in plan if (root / rel).exists() or (root / rel).is_symlink()]
+    if add:  # a part (ud, tatoeba, nli/XNLI-1.0, nli/multinli_1.0, conll17) is laid out whole or not at all
+        parts = {_part(rel) for rel in old["links"]}
+        there = [rel for rel, _ in plan
+                 if _part(rel) in parts or (root / rel).exists() or (root / rel).is_symlink()]
         if there:
             raise DatasetError(
-                f"{root / there[0]}: exists: that part is laid out already (--replace redoes the "
+                f"{root / _part(there[0])}: exists: that part is laid out already (--replace redoes the "
                 "whole root); nothing was changed"
             )
     root.parent.mkdir(parents=True, exist_ok=True)

@@ -103,7 +103,13 @@ def test_add_a_part_to_a_previous_layout(src, tmp_path, capsys):
         and "conll17/fi" in manifest["links"]
     )
     rc, _, err = run(capsys, "layout", root, "--add", "--conll17", src["conll17"])  # already there
-    assert rc == 1 and f"{root / 'conll17' / 'ar'}: exists: that part is laid out already" in err
+    assert rc == 1 and f"{root / 'conll17'}: exists: that part is laid out already" in err
+    before = json.loads((root / "layout.json").read_text())
+    # another treebank added beside the laid-out one would pool the two: the part is refused whole
+    rc, _, err = run(capsys, "layout", root, "--add", "--ud", src["ud"], "--treebank", "ko=ko_kaist")
+    assert rc == 1 and f"{root / 'ud'}: exists: that part is laid out already" in err
+    assert not (root / "ud" / "ko" / "ko_kaist-ud-test.conllu").exists()
+    assert json.loads((root / "layout.json").read_text()) == before
     rc, _, err = run(capsys, "layout", tmp_path / "fresh", "--add", "--conll17", src["conll17"])
     assert rc == 1 and "no layout.json" in err and not (tmp_path / "fresh").exists()
     assert run(capsys, "check", root)[0] == 0
