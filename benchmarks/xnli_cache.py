@@ -20,16 +20,18 @@ from pathlib import Path
 
 import torch
 import yaml
-from torch.utils.data import DataLoader
+from omegaconf import OmegaConf
 
 from melmo.encode.cache import ActivationCache
 from melmo.encode.model_dir import ModelDir
-from melmo.formats.nli import read_mnli_sample
 from melmo.model.chars import batch_to_ids
 from melmo.model.encoder import BiLM
 from melmo.model.io import save_bilm
+from melmo.tasks.common.features import PairBatches
+from melmo.tasks.common.head import build_module
 from melmo.tasks.xnli.esim import ESIM
-from melmo.tasks.xnli.task import ESIMHead, NLIModule, PairSet, collate_pairs
+from melmo.formats.nli import read_mnli_sample
+from melmo.tasks.xnli.task import ESIMHead
 
 ROOT = Path(__file__).resolve().parents[1]
 MNLI_TRAIN_PAIRS = 392_702  # MultiNLI 1.0 train (Williams et al. 2018)
@@ -74,6 +76,7 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    task = OmegaConf.load(ROOT / "conf" / "task" / "xnli.yaml")
     data = read_mnli_sample(ROOT / "data/sample/nli/mnli/mnli_train.tsv.xz")
     pairs = data.pairs[: args.pairs]
     words = ([x.premise.split() for x in pairs], [x.hypothesis.split() for x in pairs])
@@ -84,20 +87,20 @@ def main() -> None:
         cache = ActivationCache(tmp / "cache")
         t = time.perf_counter()
         how = {"source": "mnli_sample", "kind": "whitespace"}
-        ds = PairSet(cache.get(model, words[0], tokenization=how), cache.get(model, words[1], tokenization=how),
-                     [x.label for x in pairs])
+        loader = PairBatches(cache.get(model, words[0], tokenization=how), cache.get(model, words[1], tokenization=how),
+                             [x.label for x in pairs], batch_size=int(task.batch_size), shuffle=True, seed=0)
         build = time.perf_counter() - t
-        loader = DataLoader(ds, batch_size=32, shuffle=True, collate_fn=collate_pairs, generator=torch.Generator().manual_seed(0))
         torch.manual_seed(0)
-        head = ESIMHead(ESIM(n_in=model.dim, hidden=300, dropout=0.5, n_classes=3))
-        module = NLIModule(head, model.n_layers, False, {"_target_": "torch.optim.Adam", "lr": 4e-4}, {"factor": 0.5, "patience": 0})
+        head = ESIMHead(ESIM(n_in=model.dim, hidden=int(task.head.hidden), dropout=float(task.head.dropout),
+                             n_classes=int(task.head.n_classes)))
+        module = build_module(task.module, head, model.n_layers)  # ScalarMix + ESIM, conf/task/xnli.yaml
         head_epoch(module, loader)  # warm-up
         cached = min(head_epoch(module, loader) for _ in range(2))
         fly = head_epoch(module, loader, model.encoder, words)
         print(f"{len(pairs)} MultiNLI pairs, {n_tok} tokens; {args.arch} (L={model.n_layers}, D={model.dim}); "
               f"torch threads {torch.get_num_threads()}")
-        print(f"cache build (once): {build:.2f} s; ESIM epoch from the cache: {cached:.2f} s; encoding on the fly: "
-              f"{fly:.2f} s; ratio {fly / cached:.1f}x")
+        print(f"cache build (once): {build:.2f} s ({n_tok / build:.0f} tokens/s); ESIM epoch from the cache: "
+              f"{cached:.2f} s; encoding on the fly: {fly:.2f} s; ratio {fly / cached:.1f}x")
     per_pair = n_tok / len(pairs)
     total = per_pair * MNLI_TRAIN_PAIRS
     for arch in dict.fromkeys([args.arch, "elmo_original"]):

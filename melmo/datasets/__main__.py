@@ -4,6 +4,8 @@
         --mnli multinli_1.0 --tatoeba LASER/data/tatoeba/v1 --conll17 conll17-raw
     python -m melmo.datasets check /data/melmo          # verify an existing root (also: layout --check)
     python -m melmo.datasets layout ... --treebank ko=ko_kaist --treebank ru=ru_gsd   # change the map
+    python -m melmo.datasets layout /data/melmo --add --conll17 conll17-raw   # a part added to a previous layout
+    python -m melmo.datasets layout /data/melmo --replace --ud ...           # a previous layout redone
 
 Then ``python -m melmo.study study=paper study.data_root=/data/melmo study.conll17_root=/data/melmo/conll17``.
 A problem ends in one line naming the file and exit status 1 (melmo.utils.errors); nothing is written.
@@ -39,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
                        ("conll17", "CoNLL 2017 raw-text directory (<Language>/*wikipedia*.conllu.xz)")):
         lay.add_argument(f"--{name}", type=Path, default=None, help=what)
     lay.add_argument("--check", action="store_true", help="only check the existing root (same as the check command)")
-    lay.add_argument("--replace", action="store_true", help="replace an existing root (whole, once checked)")
+    lay.add_argument("--replace", action="store_true",
+                     help="redo a previous layout (a root holding its layout.json and nothing else), once checked")
+    lay.add_argument("--add", action="store_true",
+                     help="add the parts given (e.g. --conll17) to a previous layout, keeping its other parts")
     args = ap.parse_args(argv)
     try:
         cfg = load_settings(args.config, args.treebank)
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             counts = check_root(args.root, langs, xnli)
         else:
             src = Sources(args.ud, args.xnli, args.mnli, args.tatoeba, args.conll17)
-            counts = write_layout(src, args.root, cfg, replace=args.replace)
+            counts = write_layout(src, args.root, cfg, replace=args.replace, add=args.add)
     except Exception as err:  # one line, exit status 1 (melmo.utils.errors)
         return report(err)
     for key, n in counts.items():

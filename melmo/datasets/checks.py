@@ -21,7 +21,8 @@ CONLL17_SAMPLE_SENTENCES = 20  # sentences of the first CoNLL 2017 file read per
 # the first block that melmo.formats.text reads, a MiB, is checked whole)
 
 
-def check_ud(root: Path, languages: Sequence[str]) -> dict[str, int]:
+def check_ud(root: Path, languages: Sequence[str], words: dict[str, int] | None = None) -> dict[str, int]:
+    """Sentences per language; ``words``, when given, gets the syntactic words of each ``ud/<lang>/<split>``."""
     out = {}
     for lang in languages:
         d = root / "ud" / lang
@@ -37,9 +38,15 @@ def check_ud(root: Path, languages: Sequence[str]) -> dict[str, int]:
         n = 0
         for p in files:
             try:
-                n += len(read_conllu(p))
+                sents = read_conllu(p)
+                n += len(sents)
             except FormatError as err:
                 raise DatasetError(str(err).splitlines()[0]) from None
+            except OSError as err:
+                raise DatasetError(f"{p}: cannot read: {err}") from None
+            if words is not None:
+                key = f"ud/{lang}/{UD_FILE.match(p.name).group('split')}"
+                words[key] = words.get(key, 0) + sum(len(s.words) for s in sents)
         out[f"ud/{lang}"] = n
     return out
 

@@ -84,7 +84,10 @@ def _file(folder: Path, name: str) -> Path:
 
 
 def link_plan(src: Sources, languages: Sequence[str], treebanks: Mapping[str, str | None],
-              conll17_folders: Mapping[str, str]) -> list[tuple[str, Path]]:
+              conll17_folders: Mapping[str, str], reasons: Mapping[str, str] | None = None,
+              choices: dict | None = None) -> list[tuple[str, Path]]:
+    """``choices``, when given, gets each language's treebank, the release's other treebanks of the language
+    and the reason for the choice (``reasons[lang]``, conf/datasets.yaml ``treebank_reasons``)."""
     plan: list[tuple[str, Path]] = []
     if src.ud is not None:
         release = _folder(src.ud, "the UD release")
@@ -92,6 +95,11 @@ def link_plan(src: Sources, languages: Sequence[str], treebanks: Mapping[str, st
         for lang in languages:
             code = choose_treebank(found, lang, treebanks.get(lang), release)
             plan += [(f"ud/{lang}/{f.name}", f) for f in found[code]]
+            if choices is not None:
+                others = sorted(c for c in found if c.split("_")[0] == lang and c != code)
+                why = (reasons or {}).get(lang) or ("treebanks." + lang if treebanks.get(lang) else
+                                                    f"the release's only {lang} treebank")
+                choices[lang] = {"treebank": code, "others": others, "reason": str(why)}
     if src.tatoeba is not None:
         folder = _folder(src.tatoeba, "LASER's data/tatoeba/v1")
         for lang in languages:

@@ -48,13 +48,14 @@ from melmo.study.plan import (
     StudyError,
     analysed,
     app_overrides,
-    check_inputs,
     estimate,
     mark_analysed,
     plan,
     quoted,
     sizes_file,
 )
+from melmo.study.preflight import preflight
+from melmo.study.resources import evict_caches
 from melmo.utils.atomic import write_atomic
 from melmo.utils.errors import USER_ERROR, exit_on_error
 
@@ -163,7 +164,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
     needs have finished; the analysis starts after every other stage); returns 0, or 1 when a
     stage failed."""
     stages = plan(cfg)
-    check_inputs(cfg)
+    budget = preflight(cfg, stages, echo)   # every input, device and disk the stages need; all problems, then an error
     out = Path(cfg.dir)
     jobs = max(1, int(cfg.study.get("jobs") or 1))
     if runner is subprocess_runner:
@@ -224,6 +225,7 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
             echo(f"{tag(s)}: ok in {s.seconds:.0f} s{where(s)}")
             if s.kind == "analyse":
                 mark_analysed(out)
+            evict_caches(cfg, stages, s, echo)   # study.cache=evict: the encoder's caches once its evaluations are done
         write_manifest(cfg, stages)
 
     def timed(s: Stage) -> tuple[int, float]:
@@ -260,6 +262,9 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
                 settle(s, *fut.result())
                 finished.add(s.name)
     manifest = write_manifest(cfg, stages)
+    if cfg.dry_run:
+        for line in budget.lines():
+            echo(line)
     echo(stage_times(stages, time.monotonic() - started))
     echo(heads_line(heads_at_limit(out)))
     echo(f"models: {out / 'models'}/<name>/model   results: {out / 'results.csv'}   "

@@ -102,7 +102,10 @@ def publish_dir(tmp: Path, final: Path, marker: str | None = None, *, merge: boo
         except OSError:
             os.rename(old, final)
             raise
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:  # a file or a link replaced by the directory: no hidden .old-* left behind
+            old.unlink()
         return
     try:
         os.rename(tmp, final)

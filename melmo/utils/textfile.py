@@ -16,3 +16,4 @@ def read_lines(path: str | Path, what: str, error: type[Exception]) -> list[str]
     except UnicodeDecodeError as err:
         raise error(f"{path}: {what} is not UTF-8 ({err.reason} at byte {err.start})") from None
     return lines[:-1] if lines and lines[-1] == "" else lines
+

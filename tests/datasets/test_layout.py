@@ -67,14 +67,14 @@ def test_the_map_changes_on_the_command_line(src, tmp_path, capsys):
 
 
 def _break(kind: str, s: dict[str, Path]) -> tuple[list[str], str]:
-    """Break one thing of a copied tree; return extra args and the path the message must name."""
+    """Break one thing of a copied tree; return extra args and the message, naming the user's own file."""
     if kind == "missing file":
         (s["xnli"] / "xnli.test.tsv").unlink()
         return [], str((s["xnli"] / "xnli.test.tsv").resolve()) + ": file not found"
     if kind == "unequal line counts":
         p = s["tatoeba"] / "tatoeba.fin-eng.fin"
         p.write_text(p.read_text() + "extra\n")
-        return [], "tatoeba.fin-eng.fin: 5 lines but tatoeba.fin-eng.eng has 4"
+        return [], f"{p.resolve()}: 5 lines but tatoeba.fin-eng.eng has 4"
     if kind == "treebank missing":
         shutil.rmtree(s["ud"] / "UD_Turkish-IMST")
         return [], f"{s['ud'].resolve()}: no treebank tr_imst for language tr"
@@ -85,20 +85,20 @@ def _break(kind: str, s: dict[str, Path]) -> tuple[list[str], str]:
         lines = p.read_text().splitlines()
         lines[2] = lines[2].replace("\t", " ", 1)
         p.write_text("\n".join(lines) + "\n")
-        return [], "he_htb-ud-dev.conllu:3:"
+        return [], f"{p.resolve()}:3:"
     if kind == "label missing":
         p = s["xnli"] / "xnli.dev.tsv"
         lines = p.read_text().splitlines()
         lines[5] = lines[5].replace("\tneutral\t", "\t\t", 1).replace("\tentailment\t", "\t\t", 1).replace("\tcontradiction\t", "\t\t", 1)
         p.write_text("\n".join(lines) + "\n")
-        return [], "xnli.dev.tsv:6: unknown label ''"
+        return [], f"{p.resolve()}:6: unknown label ''"
     if kind == "bad jsonl":
         p = s["mnli"] / "multinli_1.0_dev_matched.jsonl"
         p.write_text(p.read_text() + '{"gold_label": "neutral"\n')
-        return [], "multinli_1.0_dev_matched.jsonl:"
+        return [], f"{p.resolve()}:"
     if kind == "no wikipedia file":
         (s["conll17"] / "Basque" / "eu-wikipedia-000.conllu.xz").unlink()
-        return [], "conll17/eu: no *wikipedia*.conllu.xz file"
+        return [], f"{(s['conll17'] / 'Basque').resolve()}: no *wikipedia*.conllu.xz file"
     raise AssertionError(kind)
 
 
@@ -112,7 +112,8 @@ def test_problems_are_one_line_naming_the_file_and_nothing_is_written(src, tmp_p
     root = tmp_path / "root"
     rc, _, err = run(capsys, "layout", root, *layout_args(s), *extra)
     assert rc == 1
-    assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+    # the message names the user's download, never the temporary tree the root is built in
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err and ".tmp" not in err, err
     assert not root.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".root")]
 
 

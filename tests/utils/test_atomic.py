@@ -66,3 +66,11 @@ def test_publish_dir_when_the_target_exists(tmp_path):
         publish_dir(other, final, "absent")
     publish_dir(other, final, merge=True)  # merge: files replaced one by one, others kept
     assert sorted(os.listdir(final)) == ["done", "keep", "x"] and not other.exists()
+
+
+def test_publish_dir_replacing_a_file_leaves_no_hidden_copy(tmp_path):
+    (tmp_path / "out").write_text("old\n")
+    with staged_dir(tmp_path / "out", replace=True) as tmp:
+        (tmp / "new.txt").write_text("new\n")
+    assert (tmp_path / "out" / "new.txt").read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]   # no .out.old-* left behind
