@@ -15,7 +15,8 @@ def _record(out, task, encoder, heads):
 
 
 def test_heads_at_their_limit_are_counted_per_task(tmp_path):
-    h = lambda best, limit: {"best_epoch": best, "epochs": best, "max_epochs": limit, "converged": best < limit}
+    def h(best, limit):
+        return {"best_epoch": best, "epochs": best, "max_epochs": limit, "converged": best < limit}
     _record(tmp_path, "pos", "M0.4", {"en": {1: h(3, 8), 2: h(8, 8)}, "fi": {1: h(2, 8)}})
     _record(tmp_path, "pos", "TRUNC", {"en": {1: h(8, 8)}})
     _record(tmp_path, "parsing", "M0.4", {"en": {1: h(5, 6)}})

@@ -3,18 +3,15 @@ numpy), kept with the head, applied to every batch it reads; on features with a 
 offset and scale the standardized head learns and the same head on the raw features does not."""
 
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from melmo.conf import compose as compose_app
 
 from melmo.tasks.common.features import TokenBatches
 from melmo.tasks.common.head import HeadModule, MLPTagger, Standardize, fit_head, predict, unit_rows
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 class Acts:
@@ -65,7 +62,8 @@ def test_a_standardized_head_learns_features_far_off_scale(normalize, tmp_path):
     scale = np.full((2, 6), 300.0)
     scale[:, :2] = 0.05  # the two dimensions that carry the tag
     (tr_acts, tr_tags), (te_acts, te_tags) = _tagging(150, 2, offset, scale), _tagging(40, 3, offset, scale)
-    make = lambda acts, tags, shuffle: TokenBatches(acts, range(len(tags)), tags, batch_size=16, shuffle=shuffle, seed=1)
+    def make(acts, tags, shuffle):
+        return TokenBatches(acts, range(len(tags)), tags, batch_size=16, shuffle=shuffle, seed=1)
     train, test = make(tr_acts, tr_tags, True), make(te_acts, te_tags, False)
     torch.manual_seed(0)
     module = HeadModule(MLPTagger(6, 32, 3), n_layers=2, optimizer=partial(torch.optim.Adam, lr=1e-2), normalize=normalize)
@@ -104,11 +102,6 @@ def test_an_unfitted_or_unknown_normalizer_is_an_error():
 
 @pytest.mark.parametrize("heads", ["quick", "sample", "paper"])
 def test_every_head_standardizes_under_every_preset(heads):
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            for task in ("pos", "pos_transfer", "parsing", "xnli"):
-                cfg = compose("evaluate", overrides=[f"task={task}", f"heads={heads}"])
-                assert cfg.task.module.normalize == "standardize", (task, heads)
-    finally:
-        GlobalHydra.instance().clear()
+    for task in ("pos", "pos_transfer", "parsing", "xnli"):
+        cfg = compose_app("evaluate", [f"task={task}", f"heads={heads}"])
+        assert cfg.task.module.normalize == "standardize", (task, heads)
