@@ -88,7 +88,7 @@ def sklearn_probes(args, langs: list[str], tmp: Path) -> dict[str, dict[str, flo
         tb = Treebank(ctx, cfg.data.root, lang, tcfg)
         plan = split_plan({k: len(v) for k, v in tb.sentences.items()}, tcfg.protocol, int(tcfg.protocol.split_seed))
 
-        def xy(role):
+        def xy(role, plan=plan, tb=tb):
             r = plan[role]
             batches = tb.batches(r.split, r.indices, 32)
             x = batches.store.layers[:-1].numpy()
@@ -101,7 +101,8 @@ def sklearn_probes(args, langs: list[str], tmp: Path) -> dict[str, dict[str, flo
                .fit(xtr, ytr).score(xte, yte) for s in args.seeds]
         out["sklearn MLP(256)"][lang] = float(np.mean(mlp))
         out["sklearn LogReg"][lang] = float(LogisticRegression(max_iter=1000).fit(xtr, ytr).score(xte, yte))
-        print(f"  sklearn {lang}: MLP {out['sklearn MLP(256)'][lang]:.4f} LogReg {out['sklearn LogReg'][lang]:.4f}", flush=True)
+        print(f"  sklearn {lang}: MLP {out['sklearn MLP(256)'][lang]:.4f} "
+              f"LogReg {out['sklearn LogReg'][lang]:.4f}", flush=True)
     return out
 
 
@@ -169,10 +170,12 @@ def main() -> None:
             table(f"Parsing test LAS (mean of seeds {args.seeds})", langs, rows)
         if "xnli" in tasks:
             xl, rows = args.xnli_langs.split(","), {}
-            plan = [("heads=sample", ["heads=sample"]), ("heads=sample, normalize=none", ["heads=sample", "task.module.normalize=none"]),
+            plan = [("heads=sample", ["heads=sample"]),
+                    ("heads=sample, normalize=none", ["heads=sample", "task.module.normalize=none"]),
                     *variants.get("xnli", [])]
             for name, ovs in plan:
-                vals, fits = evaluate(args, "xnli", xl, [*ovs, "encode.raw_tokenizer.kind=whitespace"], tmp, f"xnli-{len(rows)}")
+                ovs = [*ovs, "encode.raw_tokenizer.kind=whitespace"]
+                vals, fits = evaluate(args, "xnli", xl, ovs, tmp, f"xnli-{len(rows)}")
                 rows[name] = ({lang: vals[("acc", lang)] for lang in xl}, converged(fits))
                 print(f"  xnli {name}: {rows[name]}", flush=True)
             table(f"XNLI dev accuracy (mean of seeds {args.seeds})", xl, rows)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+
 def shape(word: str) -> str:
     """Upper-case letters -> X, other letters -> x, digits -> d, the rest kept; runs collapsed."""
     out = []

@@ -64,9 +64,11 @@ def test_a_standardized_head_learns_features_far_off_scale(normalize, tmp_path):
     (tr_acts, tr_tags), (te_acts, te_tags) = _tagging(150, 2, offset, scale), _tagging(40, 3, offset, scale)
     def make(acts, tags, shuffle):
         return TokenBatches(acts, range(len(tags)), tags, batch_size=16, shuffle=shuffle, seed=1)
+
     train, test = make(tr_acts, tr_tags, True), make(te_acts, te_tags, False)
     torch.manual_seed(0)
-    module = HeadModule(MLPTagger(6, 32, 3), n_layers=2, optimizer=partial(torch.optim.Adam, lr=1e-2), normalize=normalize)
+    module = HeadModule(MLPTagger(6, 32, 3), n_layers=2, optimizer=partial(torch.optim.Adam, lr=1e-2),
+                        normalize=normalize)
     cfg = {"max_epochs": 8, "patience": 8, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
            "log_every_n_steps": 1}
     module, info = fit_head(module, train, test, cfg, seed=1, workdir=tmp_path)
