@@ -1,7 +1,7 @@
 """Is the marked significance test calibrated with 3 head seeds? Rejection on true nulls, power on an effect.
 
     python benchmarks/significance_calibration.py [--results docs/results/sample/results.csv]
-        [--predictions DIR] [--reps 400] [--old-reps 100] [--resamples 500] [--max-items 3000] [--seed 0]
+        [--predictions DIR] [--reps 300] [--old-reps 20] [--resamples 500] [--max-items 10000] [--seed 0]
 
 Prints, at level 0.05 (two-sided), for the marked test (:func:`melmo.analysis.seedtest.cell_test` /
 ``t_test``) and, beside it, the per-cell hierarchical bootstrap that was marked before
@@ -167,12 +167,12 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--results", default=str(ROOT / "docs" / "results" / "sample" / "results.csv"))
     p.add_argument("--predictions", help="folder holding predictions/<task>/<encoder>/<lang>.seed<n>.tsv")
-    p.add_argument("--reps", type=int, default=400, help="simulated draws per task for the marked test")
+    p.add_argument("--reps", type=int, default=300, help="simulated draws per task for the marked test")
     p.add_argument(
-        "--old-reps", type=int, default=100, help="draws (cells for (a)) for the slow old bootstrap"
+        "--old-reps", type=int, default=20, help="draws (splits for (a)) for the slow old bootstrap"
     )
     p.add_argument("--resamples", type=int, default=500, help="resamples of the old bootstrap")
-    p.add_argument("--max-items", type=int, default=3000, help="items per rebuilt cell at most")
+    p.add_argument("--max-items", type=int, default=10_000, help="items per rebuilt cell at most")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     results = Path(args.results)
