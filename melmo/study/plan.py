@@ -9,14 +9,13 @@ the stages it needs; :func:`plan` lists them in order. Its command line is built
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from omegaconf import DictConfig, open_dict
 
 from melmo.conf import compose
-from melmo.datasets.checks import check_conll17, check_root
-from melmo.datasets.official import DatasetError
 from melmo.errors import MelmoError
 from melmo.formats.export_meta import META_NAME
 from melmo.formats.files import file_sha256
@@ -144,12 +143,29 @@ def app_overrides(stage: Stage) -> list[str]:
     raise StudyError(f"stage {stage.name}: a {stage.kind} stage has no Hydra app")
 
 
+@lru_cache(maxsize=64)
+def _composed(app: str, overrides: tuple[str, ...]) -> DictConfig:
+    return compose(app, overrides)
+
+
+def stage_config(cfg: DictConfig, stage: Stage, task: str | None = None) -> DictConfig:
+    """The config ``stage``'s app composes (melmo.conf.compose), run as the study runs it: in the study's
+    ``paths.root_dir``, with its ``paths.cache_dir`` (a stage's own override of either wins). ``task``: one
+    task of an evaluation (a multirun sweeps them, one per job). Composed once per overrides: read it, do
+    not change it."""
+    if task is not None:
+        stage = replace(stage, tasks=[task])
+    overrides = app_overrides(stage)   # a StudyError for a stage without a Hydra app
+    paths = (f"paths.root_dir={quoted(cfg.paths.root_dir)}", f"paths.cache_dir={quoted(cfg.paths.cache_dir)}")
+    return _composed(stage.kind, (*paths, *overrides))   # train.yaml, evaluate.yaml: named as the kinds
+
+
 def estimate(cfg: DictConfig, stage: Stage) -> str:
     """ESTIMATE of a training stage's GPU hours from the analytic FLOPs (melmo.model.flops) and the assumed
     share of the device's peak in ``study.estimate`` (no throughput was measured on a GPU). The training
     config is composed as the stage's app composes it (melmo.conf.compose)."""
     est = cfg.study.estimate
-    train = compose("train", app_overrides(stage))
+    train = stage_config(cfg, stage)
     tokens = train.budget.tokens
     if tokens is None:
         return "ESTIMATE: no token budget on this stage (epochs): not estimated"
@@ -157,22 +173,6 @@ def estimate(cfg: DictConfig, stage: Stage) -> str:
                       float(est.utilization))
     return (f"ESTIMATE (assumed, not measured): {float(tokens):.2e} tokens at {float(est.utilization):.0%} of "
             f"{est.device}'s {float(est.peak_flops):.3g} FLOP/s = {hours:.1f} GPU-hours")
-
-
-def check_inputs(cfg: DictConfig) -> None:
-    """With ``study.check_data``, check the data roots the study will read (melmo.datasets.checks) before
-    anything runs, dry runs included: a missing or malformed file is one StudyError line naming it."""
-    if not cfg.study.get("check_data"):
-        return
-    langs = [str(x) for x in cfg.study.languages]
-    xnli = [str(x) for x in (cfg.study.evaluate.tasks.get("xnli") or [])]
-    try:
-        if cfg.study.get("data_root") is not None:
-            check_root(Path(cfg.study.data_root), langs, xnli)
-        if cfg.study.get("conll17_root") is not None:
-            check_conll17(Path(cfg.study.conll17_root), langs)
-    except DatasetError as err:
-        raise StudyError(f"study input: {err}") from None
 
 
 def plan(cfg: DictConfig) -> list[Stage]:

@@ -27,21 +27,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from hydra.errors import HydraException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from melmo.datasets.checks import check_conll17, check_tatoeba, check_ud
 from melmo.datasets.official import DatasetError
-from melmo.study.plan import Stage, StudyError, merge_overrides, models
-from melmo.study.resources import (
-    Budget,
-    conf_node,
-    override,
-    plan_resources,
-    stage_model,
-    stage_tasks,
-    task_languages,
-    with_overrides,
-)
+from melmo.errors import FormatError
+from melmo.formats.nli import read_mnli_jsonl, read_mnli_sample, read_xnli_tsv, read_xtreme
+from melmo.formats.tatoeba import read_pair
+from melmo.study.plan import Stage, StudyError, models, stage_config
+from melmo.study.resources import Budget, first_config, plan_resources, stage_tasks, task_languages
+from melmo.utils.errors import one_line
 
 RAW_TEXT_TASKS = ("tatoeba", "xnli")  # tokenized with the model's own tokenizer (melmo.encode.tokenize)
 
@@ -50,24 +47,15 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def check_nli(root: Path, task: DictConfig, langs: list[str], tokens: dict[str, int]) -> list[str]:
-    """The files task=xnli opens, read as it reads them (``task``: conf/task/xnli.yaml with the study's
-    ``task.*`` evaluate overrides: layouts and expected_rows)."""
-    from melmo.tasks.xnli.readers import (
-        NLIFormatError,
-        read_mnli_jsonl,
-        read_mnli_sample,
-        read_xnli_tsv,
-        read_xtreme,
-    )
-
+def check_nli(task: DictConfig, langs: list[str], tokens: dict[str, int]) -> list[str]:
+    """The files task=xnli opens, read as it reads them (``task``: the evaluation's composed ``task`` node:
+    its data folder, layouts and expected_rows)."""
     data = task.data
-    base = root / "nli"
+    base = Path(str(data.dir))
     lay = next((x for x in data.layouts if (base / str(x.xnli)).is_dir()), None)
     if lay is None:
-        return [
-            f"{base}: no XNLI folder ({', '.join(f'{x.xnli}/' for x in data.layouts)}): task xnli reads one"
-        ]
+        folders = ", ".join(f"{x.xnli}/" for x in data.layouts)
+        return [f"{base}: no XNLI folder ({folders}): task xnli reads one"]
     expected = dict((data.get("expected_rows") or {}).get(str(lay.name)) or {})
     mnli = {"mnli_jsonl": read_mnli_jsonl, "mnli_sample": read_mnli_sample}[str(lay.format)]
     xnli_dir = base / str(lay.xnli)
@@ -76,17 +64,15 @@ def check_nli(root: Path, task: DictConfig, langs: list[str], tokens: dict[str, 
         for split in ("dev", "test"):
             if str(lay.xnli_format) == "xnli_tsv":
                 reads[f"xnli/{lang}/{split}"] = lambda lang=lang, split=split: read_xnli_tsv(
-                    xnli_dir / f"xnli.{split}.tsv", lang, expected.get(split)
-                )
+                    xnli_dir / f"xnli.{split}.tsv", lang, expected.get(split))
             else:
                 reads[f"xnli/{lang}/{split}"] = lambda lang=lang, split=split: read_xtreme(
-                    xnli_dir, lang, split, expected.get(split)
-                )
+                    xnli_dir, lang, split, expected.get(split))
     out = []
     for unit, read in reads.items():
         try:
             got = read()
-        except (NLIFormatError, OSError) as err:
+        except (FormatError, OSError) as err:
             line = str(err).splitlines()[0] if str(err) else type(err).__name__
             if line not in out:  # XNLI 1.0: one file for every language; its format problem once
                 out.append(line)
@@ -96,14 +82,12 @@ def check_nli(root: Path, task: DictConfig, langs: list[str], tokens: dict[str, 
 
 
 def check_tatoeba_pairs(root: Path, langs: list[str], tokens: dict[str, int]) -> list[str]:
-    from melmo.tasks.tatoeba import TatoebaError, read_pair
-
     out = []
     for lang in langs:
         try:
             check_tatoeba(root, [lang])
             _, xs, _, es = read_pair(root, lang)
-        except (DatasetError, TatoebaError) as err:
+        except (DatasetError, FormatError) as err:
             out.append(str(err))
             continue
         tokens[f"tatoeba/{lang}"] = sum(map(_words, xs)) + sum(map(_words, es))
@@ -111,24 +95,23 @@ def check_tatoeba_pairs(root: Path, langs: list[str], tokens: dict[str, int]) ->
 
 
 def data_problems(cfg: DictConfig, todo: list[Stage], tokens: dict[str, int]) -> list[str]:
-    """The evaluation data of the stages in ``todo`` (see the module docstring)."""
-    study, conf = cfg.study, Path(cfg.paths.root_dir) / "conf"
-    root = Path(str(study.data_root))
+    """The evaluation data of the stages in ``todo`` (see the module docstring), under the data root the
+    evaluations compose (``data.root``: the study's ``data_root``)."""
     want: dict[str, set[str]] = {}
-    every = task_languages(study)
+    every = task_languages(cfg.study)
     for s in todo:
         if s.kind == "evaluate":
-            for task, langs in stage_tasks(s, study, every).items():
+            for task, langs in stage_tasks(cfg, s, every).items():
                 want.setdefault(task, set()).update(langs)
-    ud = sorted(
-        want.get("pos", set())
-        | want.get("parsing", set())
-        | want.get("pos_transfer", set())
-        | ({"en"} if want.get("pos_transfer") else set())
-    )
-    out = []
-    if not root.is_dir() and want:
+    if not want:
+        return []
+    ev = next(s for s in todo if s.kind == "evaluate")
+    root = Path(str(stage_config(cfg, ev, ev.tasks[0]).data.root))
+    if not root.is_dir():
         return [f"{root}: no such data root (study.data_root)"]
+    ud = sorted(want.get("pos", set()) | want.get("parsing", set()) | want.get("pos_transfer", set())
+                | ({"en"} if want.get("pos_transfer") else set()))
+    out = []
     for lang in ud:
         try:
             check_ud(root, [lang], tokens)
@@ -138,12 +121,9 @@ def data_problems(cfg: DictConfig, todo: list[Stage], tokens: dict[str, int]) ->
         for split in ("train", "dev", "test"):  # a split the treebank lacks: nothing to encode
             tokens.setdefault(f"ud/{lang}/{split}", 0)
     out += check_tatoeba_pairs(root, sorted(want.get("tatoeba", set()) - {"en"}), tokens)
-    if want.get("xnli"):
-        ev = [
-            str(o) for o in list(study.evaluate.overrides) + list(study.evaluate.get("extra_overrides") or [])
-        ]
-        task = with_overrides(OmegaConf.load(conf / "task" / "xnli.yaml"), ev, "task")
-        out += check_nli(root, task, [str(x) for x in task.languages if str(x) in want["xnli"]], tokens)
+    xnli = first_config(cfg, todo, "xnli") if want.get("xnli") else None
+    if xnli is not None:
+        out += check_nli(xnli.task, [str(x) for x in xnli.task.languages if str(x) in want["xnli"]], tokens)
     return out
 
 
@@ -153,11 +133,9 @@ def training_problems(cfg: DictConfig, todo: list[Stage]) -> list[str]:
     if study.get("conll17_root") is None:
         return []
     family = {m.name: m for m in models(study)}
-    train = [family[stage_model(s)] for s in todo if s.kind == "train" and stage_model(s) in family]
-    langs = sorted(
-        {m.mono for m in train if m.mono}
-        | ({str(x) for x in study.languages} if any(not m.mono for m in train) else set())
-    )
+    train = [family[s.model] for s in todo if s.kind == "train" and s.model in family]
+    langs = sorted({m.mono for m in train if m.mono}
+                   | ({str(x) for x in study.languages} if any(not m.mono for m in train) else set()))
     out = []
     for lang in langs:
         try:
@@ -171,60 +149,62 @@ def training_problems(cfg: DictConfig, todo: list[Stage]) -> list[str]:
     udpipe = study.get("udpipe_dir")
     tasks = ", ".join(raw)
     if udpipe is None:
-        return [
-            *out,
-            (
-                f"study.udpipe_dir is not set: {tasks} tokenize raw text with the UDPipe models that "
-                f"tokenized the CoNLL 2017 corpus ({', '.join(f'{x}.udpipe' for x in need)}); "
-                "give study.udpipe_dir=<dir>"
-            ),
-        ]
+        return [*out, (f"study.udpipe_dir is not set: {tasks} tokenize raw text with the UDPipe models that "
+                       f"tokenized the CoNLL 2017 corpus ({', '.join(f'{x}.udpipe' for x in need)}); "
+                       "give study.udpipe_dir=<dir>")]
     d = Path(str(udpipe))
     if not d.is_dir():
-        return out + [
-            f"{d}: no such directory (study.udpipe_dir: the UDPipe models {tasks} tokenize raw text with)"
-        ]
-    return out + [
-        f"{d / f'{x}.udpipe'}: not found (the UDPipe model of {x}: {tasks} tokenize its raw text with it)"
-        for x in need
-        if not (d / f"{x}.udpipe").is_file()
-    ]
+        return [*out, f"{d}: no such directory (study.udpipe_dir: the UDPipe models {tasks} tokenize raw "
+                      "text with)"]
+    return out + [f"{d / f'{x}.udpipe'}: not found (the UDPipe model of {x}: {tasks} tokenize its raw text "
+                  "with it)" for x in need if not (d / f"{x}.udpipe").is_file()]
+
+
+def config_problems(cfg: DictConfig, todo: list[Stage]) -> list[str]:
+    """A stage whose app cannot compose its config (an override of a key its config lacks, a missing
+    group option) would fail at launch: each training, and each task's first evaluation (the study gives
+    every evaluation of a task the same overrides but its encoder), composed now."""
+    evals = [s for s in todo if s.kind == "evaluate"]
+    firsts: dict[str, tuple[Stage, str | None]] = {}   # task -> its first evaluation (the floors: baseline)
+    for s in evals:
+        for t in s.tasks:
+            firsts.setdefault(t, (s, None if s.model is None else t))
+    out = []
+    for s, task in [*((s, None) for s in todo if s.kind == "train"), *firsts.values()]:
+        try:
+            stage_config(cfg, s, task)
+        except (HydraException, OmegaConfBaseException) as err:
+            what = f"task={task}" if task else s.kind
+            out.append(f"stage {s.name} ({what}): its config does not compose: {one_line(err)}")
+    return out
 
 
 def device_problems(cfg: DictConfig, todo: list[Stage]) -> list[str]:
-    """The GPUs each kind of stage asks for against the ones torch sees here."""
+    """The GPUs the stages' composed configs ask for against the ones torch sees here: each training's
+    ``trainer``, each evaluated task's head trainer (``task.trainer``; tasks without a head train none)."""
     import torch
 
-    study, conf = cfg.study, Path(cfg.paths.root_dir) / "conf"
     have = torch.cuda.device_count()
-    asks = []
-    if any(s.kind == "train" for s in todo):
-        argv = merge_overrides(
-            list(study.train.overrides) + list(study.train.get("extra_overrides") or []), []
-        )
-        name = override(argv, "trainer", "cpu")
-        node = conf_node(conf, "trainer", name)
-        tr = node.get("trainer", node)
-        acc, dev = (
-            override(argv, "trainer.accelerator", tr.get("accelerator")),
-            override(argv, "trainer.devices", tr.get("devices")),
-        )
-        if str(acc) in ("gpu", "cuda"):
-            asks.append((f"train (trainer={name})", f"trainer.devices={dev}", _count(dev)))
-    if any(s.kind == "evaluate" for s in todo):
-        ev = [
-            str(o) for o in list(study.evaluate.overrides) + list(study.evaluate.get("extra_overrides") or [])
-        ]
-        if str(override(ev, "task.trainer.accelerator")) in ("gpu", "cuda"):
-            dev = override(ev, "task.trainer.devices", 1)
-            asks.append(
-                ("evaluate (task.trainer.accelerator=gpu)", f"task.trainer.devices={dev}", _count(dev))
-            )
+    asks: dict[tuple[str, str], int] = {}   # (who, key) -> GPUs, each once
+    for s in todo:
+        if s.kind == "train":
+            tr = stage_config(cfg, s).trainer
+            if str(tr.get("accelerator")) in ("gpu", "cuda"):
+                devices = tr.get("devices")
+                asks[("train (trainer.accelerator=gpu)", f"trainer.devices={devices}")] = _count(devices)
+    evaluated = (t for s in todo if s.kind == "evaluate" and s.model is not None for t in s.tasks)
+    for task in dict.fromkeys(evaluated):
+        ev = first_config(cfg, todo, task)
+        tr = ev.task.get("trainer") if ev.task.get("head") is not None else None
+        if tr is not None and str(tr.get("accelerator")) in ("gpu", "cuda"):
+            devices = tr.get("devices", 1)
+            who = "evaluate (task.trainer.accelerator=gpu)"
+            asks[(who, f"task.trainer.devices={devices}")] = _count(devices)
     return [
         f"{who} asks for {f'{n} GPU' + ('s' if n > 1 else '') if n else 'every GPU, at least 1'} ({key}) and "
         f"torch.cuda.device_count() is "
         f"{have} here: run the study where the GPUs are, or study.check_devices=false to plan on this machine"
-        for who, key, n in asks
+        for (who, key), n in asks.items()
         if have < max(n, 1)
     ]
 
@@ -243,19 +223,23 @@ def preflight(cfg: DictConfig, stages: list[Stage], echo: Callable[[str], None] 
     the plan."""
     todo = [s for s in stages if not s.done]
     tokens: dict[str, int] = {}
-    problems: list[str] = []
-    if cfg.study.get("check_data"):
-        problems += training_problems(cfg, todo)
-        problems += data_problems(cfg, todo, tokens)
-    if cfg.study.get("check_devices", True):
-        problems += device_problems(cfg, todo)
-    budget = plan_resources(cfg, stages, tokens)
-    margin = float((cfg.study.get("resources") or {}).get("free_margin", 0.05))
-    problems += budget.room_problems(margin)
+    problems: list[str] = training_problems(cfg, todo) if cfg.study.get("check_data") else []
+    broken = config_problems(cfg, todo)   # the rest reads the composed configs
+    budget = None
+    if broken:
+        problems += broken
+    else:
+        if cfg.study.get("check_data"):
+            problems += data_problems(cfg, todo, tokens)
+        if cfg.study.get("check_devices", True):
+            problems += device_problems(cfg, todo)
+        budget = plan_resources(cfg, stages, tokens)
+        margin = float((cfg.study.get("resources") or {}).get("free_margin", 0.05))
+        problems += budget.room_problems(margin)
     if problems:
         for line in problems:
             echo(f"preflight: {line}")
-        if cfg.get("dry_run"):  # the plan too: what the disk problem is made of
+        if cfg.get("dry_run") and budget is not None:  # the plan too: what the disk problem is made of
             for line in budget.lines():
                 echo(line)
         raise StudyError(

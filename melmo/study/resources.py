@@ -8,6 +8,8 @@ activation-cache policy (``study.cache``); and the policy itself, :func:`evict_c
 What is counted, per stage still to run (all sizes from the configs, the counted data and the analytic
 parameter counts; nothing measured on a GPU):
 
+Every number of a stage comes from the config its app composes (melmo.study.plan.stage_config).
+
 * train: the GPU-hours ESTIMATE of melmo.study.plan.estimate (FLOPs at an assumed share of the device's
   peak); the prepared corpus (``sampler.sizes(study.resources.token_counts)`` tokens x 4 bytes: uint32 ids,
   melmo.corpus.prepare), the checkpoints Lightning keeps (conf/callbacks/default.yaml: top-k, last and best,
@@ -32,40 +34,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from melmo.study.plan import Stage, length_overrides, merge_overrides, models
+from melmo.formats.files import file_sha256
+from melmo.study.plan import Stage, stage_config
 
 GB = 1e9
 CACHE = "activation cache"
-
-
-def conf_node(conf: Path, group: str, name: str) -> DictConfig:
-    """``conf/<group>/<name>.yaml`` with its same-group defaults merged under it (``_self_`` last)."""
-    path = conf / group / f"{name}.yaml"
-    node = OmegaConf.load(path)
-    base = OmegaConf.create()
-    for d in node.pop("defaults", None) or []:
-        if isinstance(d, str) and d != "_self_" and "@" not in d and "/" not in d:
-            base = OmegaConf.merge(base, conf_node(conf, group, d))
-    return OmegaConf.merge(base, node)
-
-
-def override(argv: list[str], key: str, default=None):
-    """The last value of ``key=...`` in ``argv`` (quotes and ``+`` prefixes removed)."""
-    hits = [a.split("=", 1)[1].strip("'") for a in argv if a.lstrip("+").split("=", 1)[0] == key]
-    return hits[-1] if hits else default
-
-
-def with_overrides(node: DictConfig, argv: list[str], prefix: str) -> DictConfig:
-    """``node`` with the ``<prefix>.<key>=<value>`` overrides of ``argv`` applied."""
-    node = OmegaConf.create(OmegaConf.to_container(node))
-    for a in argv:
-        key, sep, value = a.lstrip("+").partition("=")
-        if sep and key.startswith(prefix + "."):
-            OmegaConf.update(node, key[len(prefix) + 1 :], yaml.safe_load(value.strip("'")), force_add=True)
-    return node
 
 
 @dataclass
@@ -159,21 +134,18 @@ def existing(path: Path) -> Path:
     return path
 
 
+def _json(node) -> str:
+    return json.dumps(OmegaConf.to_container(node, resolve=True), sort_keys=True)
+
+
+def lm_shape(train: DictConfig) -> dict:
+    """:func:`_shape` of a composed training config, once per (model, vocabulary, softmax, optimizer)."""
+    return _shape(_json(train.model), int(train.data.prepare.vocab_size), int(train.lm.n_negative_samples),
+                  _json(train.lm.optimizer))
+
+
 @cache
-def _lm_shape(conf: Path, model_name: str, data_argv: tuple, lm_argv: tuple) -> dict:
-    return _shape(conf, [f"model={model_name}", *data_argv, *lm_argv])
-
-
-def lm_shape(conf: Path, argv: list[str]) -> dict:
-    """:func:`_shape`, once per (model, data, lm) settings."""
-
-    def keep(group: str) -> tuple:
-        return tuple(a for a in argv if a.lstrip("+").split("=", 1)[0].split(".")[0] == group)
-
-    return _lm_shape(conf, str(override(argv, "model", "elmo_tiny")), keep("data"), keep("lm"))
-
-
-def _shape(conf: Path, argv: list[str]) -> dict:
+def _shape(model_json: str, vocab_size: int, negatives: int, optimizer_json: str) -> dict:
     """Parameters of the LM a train stage trains (encoder + sampled softmax), its optimizer's state tensors
     per parameter (one step on a tiny tensor: Adagrad 1, Adam 2), and the encoder's (layers, dim)."""
     import torch
@@ -182,50 +154,35 @@ def _shape(conf: Path, argv: list[str]) -> dict:
     from melmo.model.encoder import BiLM
     from melmo.model.softmax import SampledSoftmax
 
-    model = conf_node(conf, "model", override(argv, "model", "elmo_tiny"))
-    data = with_overrides(conf_node(conf, "data", override(argv, "data", "sample")), argv, "data")
-    lm = with_overrides(conf_node(conf, "lm", override(argv, "lm", "default")), argv, "lm")
-    lstm = OmegaConf.to_container(model.lstm, resolve=True)
+    model = OmegaConf.create(model_json)
+    lstm = OmegaConf.to_container(model.lstm)
     with torch.device("meta"):
-        enc = BiLM(OmegaConf.to_container(model.char_cnn, resolve=True), lstm)
-        soft = SampledSoftmax(
-            int(data.prepare.vocab_size), int(lstm["projection_dim"]), int(lm.n_negative_samples)
-        )
+        enc = BiLM(OmegaConf.to_container(model.char_cnn), lstm)
+        soft = SampledSoftmax(vocab_size, int(lstm["projection_dim"]), negatives)
     params = sum(p.numel() for m in (enc, soft) for p in m.parameters())
     p = torch.nn.Parameter(torch.zeros(3))
-    opt = instantiate(lm.optimizer, params=[p])
+    opt = instantiate(OmegaConf.create(optimizer_json), params=[p])
     opt = opt if isinstance(opt, torch.optim.Optimizer) else opt()  # _partial_: true
     p.grad = torch.ones(3)
     opt.step()
     states = sum(1 for v in opt.state[p].values() if torch.is_tensor(v) and v.shape == p.shape)
-    return {
-        "params": params,
-        "states": states,
-        "layers": int(lstm["n_layers"]) + 1,
-        "dim": 2 * int(lstm["projection_dim"]),
-        "model": model,
-        "negatives": int(lm.n_negative_samples),
-    }
+    return {"params": params, "states": states, "layers": int(lstm["n_layers"]) + 1,
+            "dim": 2 * int(lstm["projection_dim"]), "model": model, "negatives": negatives}
 
 
-def kept_checkpoints(conf: Path) -> int:
-    """Checkpoint files a training run keeps (conf/callbacks/default.yaml): top-k by step, last, best."""
-    cb = conf_node(conf, "callbacks", "default")
-    return (
-        int(cb.model_checkpoint.save_top_k)
-        + int(bool(cb.model_checkpoint.save_last))
-        + int(cb.best_checkpoint.save_top_k)
-    )
+def kept_checkpoints(train: DictConfig) -> int:
+    """Checkpoint files a training run keeps (its callbacks, conf/callbacks/default.yaml): top-k by step,
+    last, best."""
+    cb = train.callbacks
+    return (int(cb.model_checkpoint.save_top_k) + int(bool(cb.model_checkpoint.save_last))
+            + int(cb.best_checkpoint.save_top_k))
 
 
-def corpus_sizes(conf: Path, argv: list[str], counts: Mapping[str, int]) -> dict[str, int]:
+def corpus_sizes(train: DictConfig, counts: Mapping[str, int]) -> dict[str, int]:
     """Tokens per language of a model's prepared corpus: its sampler (conf/sampling) over ``counts``."""
     from hydra.utils import instantiate
 
-    node = with_overrides(
-        conf_node(conf, "sampling", override(argv, "sampling", "alpha04")), argv, "sampling"
-    )
-    return {k: int(v) for k, v in instantiate(node).sizes(dict(counts)).items()}
+    return {k: int(v) for k, v in instantiate(train.sampling).sizes(dict(counts)).items()}
 
 
 UNITS = {  # task -> the data units it encodes for language x (the tokens the preflight counts)
@@ -237,151 +194,122 @@ UNITS = {  # task -> the data units it encodes for language x (the tokens the pr
 }
 
 
-def stage_model(s: Stage) -> str:
-    """The model a stage trains or evaluates (its name in the study)."""
-    m = getattr(s, "model", None)
-    if m:
-        return str(getattr(m, "name", m))
-    if s.kind == "train":
-        return s.name[len("train-") :]
-    path = override(list(getattr(s, "argv", []) or []), "encoder.path", "")
-    return "random" if str(path).startswith("random:") else Path(str(path)).parent.name or s.name
-
-
 def task_languages(study: DictConfig) -> dict[str, list[str]]:
     """``study.evaluate.tasks`` resolved once (its interpolations are slow to resolve stage by stage)."""
-    return {
-        str(t): [str(x) for x in v]
-        for t, v in OmegaConf.to_container(study.evaluate.tasks, resolve=True).items()
-    }
+    return {str(t): [str(x) for x in v]
+            for t, v in OmegaConf.to_container(study.evaluate.tasks, resolve=True).items()}
 
 
-def stage_tasks(
-    s: Stage, study: DictConfig, every: dict[str, list[str]] | None = None
-) -> dict[str, list[str]]:
-    """Task -> languages an evaluate stage reads (``every``: :func:`task_languages`, computed once)."""
-    argv = list(getattr(s, "argv", []) or [])
-    tasks = getattr(s, "task", None) or override(argv, "task", "")
-    langs = getattr(s, "languages", None) or (
-        [override(argv, "language")] if override(argv, "language") else None
-    )
-    if tasks == "baseline":  # the floors read the data of the tasks they are floors of
-        tasks = str(override(argv, "task.floors", "")).strip("[]")
-    every = task_languages(study) if every is None else every
-    return {t: [str(x) for x in (langs or every.get(t, []))] for t in str(tasks).split(",") if t}
+def stage_tasks(cfg: DictConfig, s: Stage, every: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Task -> languages an evaluate stage reads: its tasks (the floors': the tasks they are floors of, from
+    its composed config), each in the stage's languages the study evaluates it on (``every``:
+    :func:`task_languages`)."""
+    tasks = [str(t) for t in s.tasks]
+    if tasks == ["baseline"]:
+        tasks = [str(t) for t in stage_config(cfg, s).task.floors]
+    return {t: [x for x in every.get(t, []) if x in s.languages] for t in tasks}
+
+
+def first_config(cfg: DictConfig, todo: list[Stage], task: str) -> DictConfig | None:
+    """The composed config of the first evaluation of ``task`` in ``todo`` (the study gives every evaluation
+    the same ``task.*``, data and encode overrides), or None."""
+    s = next((s for s in todo if s.kind == "evaluate" and s.model is not None and task in s.tasks), None)
+    return None if s is None else stage_config(cfg, s, task)
+
+
+def activations_dir(cfg: DictConfig, s: Stage) -> Path:
+    """Where the evaluations of ``s`` cache activations (its ``encode.cache_dir``)."""
+    return Path(str(stage_config(cfg, s, s.tasks[0]).encode.cache_dir))
+
+
+def trained_by(s: Stage, stages: list[Stage]) -> Stage | None:
+    """The training stage an evaluation needs (RANDOM: the one whose architecture it takes), if planned."""
+    return next((t for t in stages if t.kind == "train" and t.name in s.needs), None)
 
 
 def plan_resources(cfg: DictConfig, stages: list[Stage], tokens: Mapping[str, int]) -> Budget:
     """The disk and compute plan of the stages still to run (see the module docstring)."""
     from melmo.model.flops import gpu_hours
 
-    study, conf = cfg.study, Path(cfg.paths.root_dir) / "conf"
+    study = cfg.study
     res = study.get("resources") or {}
     counts = {str(k): int(v) for k, v in (res.get("token_counts") or {}).items() if str(k) in study.languages}
     budget = Budget(str(study.get("cache") or "keep"), max(1, int(study.get("jobs") or 1)))
-    out, cache_dir = Path(cfg.dir), Path(cfg.paths.cache_dir)
-    acts_dir = Path(
-        override(list(study.evaluate.overrides), "encode.cache_dir", str(cache_dir / "activations"))
-    )
     todo = [s for s in stages if not s.done]
-    family = {m.name: m for m in models(study)}
-    shape = None
     est = study.get("estimate")
-    every, n_ckpt = task_languages(study), kept_checkpoints(conf)
-    for s in todo:
-        if s.kind != "train" or stage_model(s) not in family:
-            continue
-        m = family[stage_model(s)]
-        argv = merge_overrides(
-            list(study.train.overrides) + list(study.train.get("extra_overrides") or []), m.overrides
-        )
-        argv += length_overrides(study, m)
-        shape = lm_shape(conf, argv)
-        sizes = corpus_sizes(conf, argv, counts) if counts else {}
-        tokens_trained = override(argv, "budget.tokens")
-        if tokens_trained in (None, "null") and sizes:
-            tokens_trained = float(override(argv, "budget.epochs")) * sum(sizes.values())
-        if est and tokens_trained not in (None, "null"):
-            budget.hours[s.name] = gpu_hours(
-                float(tokens_trained),
-                shape["model"],
-                shape["negatives"] + 1,
-                float(est.peak_flops),
-                float(est.utilization),
-            )
+    for s in (s for s in todo if s.kind == "train"):
+        train = stage_config(cfg, s)
+        shape = lm_shape(train)
+        sizes = corpus_sizes(train, counts) if counts else {}
+        tokens_trained = train.budget.tokens
+        if tokens_trained is None and sizes and train.budget.epochs is not None:
+            tokens_trained = float(train.budget.epochs) * sum(sizes.values())
+        if est and tokens_trained is not None:
+            budget.hours[s.name] = gpu_hours(float(tokens_trained), shape["model"], shape["negatives"] + 1,
+                                             float(est.peak_flops), float(est.utilization))
         if sizes:
-            budget.items.append(
-                Item(s.name, "prepared corpus", 4 * sum(sizes.values()), cache_dir / "prepared")
-            )
+            budget.items.append(Item(s.name, "prepared corpus", 4 * sum(sizes.values()),
+                                     Path(str(train.data.prepared_dir))))
         fp32 = 4 * shape["params"]
-        budget.items.append(
-            Item(s.name, "checkpoints", n_ckpt * fp32 * (1 + shape["states"]), out / "models" / m.name)
-        )
-        budget.items.append(Item(s.name, "model", fp32, out / "models" / m.name / "model"))
+        kept = kept_checkpoints(train) * fp32 * (1 + shape["states"])
+        budget.items.append(Item(s.name, "checkpoints", kept, Path(s.out)))
+        budget.items.append(Item(s.name, "model", fp32, Path(s.out) / "model"))
     if any(s.kind == "train" for s in todo):
         if counts:
             per = dict(res.get("text_bytes_per_token") or {})
             text = sum(int(n * float(per.get(k, max(per.values(), default=1.0)))) for k, n in counts.items())
-            budget.items.insert(
-                0, Item("tokenize (once, every model)", "tokenized text", text, cache_dir / "tokenized")
-            )
+            budget.items.insert(0, Item("tokenize (once, every model)", "tokenized text", text,
+                                        Path(cfg.paths.cache_dir) / "tokenized"))   # melmo.corpus.prepare
         else:
-            budget.notes.append(
-                "prepared corpora and tokenized text not planned: study.resources.token_counts is not "
-                "set (tokens per language of the training corpus)"
-            )
-    if shape is None:
-        shape = lm_shape(conf, merge_overrides(list(study.train.overrides), []))
+            budget.notes.append("prepared corpora and tokenized text not planned: study.resources."
+                                "token_counts is not set (tokens per language of the training corpus)")
+    every = task_languages(study)
+    evals = [s for s in todo if s.kind == "evaluate" and s.model is not None]   # the floors encode nothing
     seen: dict[str, set] = {}
     missing: set[str] = set()
-    for s in todo:
-        if s.kind != "evaluate":
-            continue
-        enc = stage_model(s)
-        units = [
-            u
-            for t, langs in stage_tasks(s, study, every).items()
-            if t in UNITS and s.name != "evaluate-floors"
-            for x in langs
-            for u in UNITS[t](x)
-        ]
-        new = [u for u in dict.fromkeys(units) if u not in seen.setdefault(enc, set())]
-        seen[enc].update(new)
+    for s in evals:
+        units = [u for t, langs in stage_tasks(cfg, s, every).items() if t in UNITS
+                 for x in langs for u in UNITS[t](x)]
+        mine = seen.setdefault(s.model, set())
+        new = [u for u in dict.fromkeys(units) if u not in mine]
+        mine.update(new)
         missing.update(u for u in new if u not in tokens)
         n = sum(tokens.get(u, 0) for u in new)
         if n:
-            budget.items.append(Item(s.name, CACHE, n * shape["layers"] * shape["dim"] * 2, acts_dir, enc))
+            shape = encoder_shape(cfg, s, stages)
+            budget.items.append(Item(s.name, CACHE, n * shape["layers"] * shape["dim"] * 2,
+                                     activations_dir(cfg, evals[0]), s.model))
     if missing:
-        budget.notes.append(
-            f"activation caches of {len(missing)} data unit(s) not planned (their tokens were not "
-            "counted: study.check_data=false or the file failed its check)"
-        )
+        budget.notes.append(f"activation caches of {len(missing)} data unit(s) not planned (their tokens "
+                            "were not counted: study.check_data=false or the file failed its check)")
     return budget
+
+
+def encoder_shape(cfg: DictConfig, s: Stage, stages: list[Stage]) -> dict:
+    """:func:`lm_shape` of the encoder an evaluation reads: its training stage's config, or (not planned:
+    ``stages=[evaluate]``) the study's common training overrides."""
+    train = trained_by(s, stages)
+    if train is None:
+        study = cfg.study
+        common = [*study.train.overrides, *(study.train.get("extra_overrides") or [])]
+        train = Stage("train", "train", overrides=[str(o) for o in common],
+                      languages=[str(x) for x in study.languages])
+    return lm_shape(stage_config(cfg, train))
 
 
 def evict_caches(cfg: DictConfig, stages: list[Stage], stage: Stage, echo: Callable[[str], None]) -> int:
     """``study.cache=evict``: once every evaluation of ``stage``'s encoder has finished (ok now, or done
     before), delete that encoder's activation caches (the entries whose meta.json names its weights); returns
-    the bytes freed. RANDOM (random weights, no file) is never evicted."""
-    if str(cfg.study.get("cache") or "keep") != "evict" or stage.kind != "evaluate":
+    the bytes freed. RANDOM (random weights, no file) and the floors (no encoder) are never evicted."""
+    if str(cfg.study.get("cache") or "keep") != "evict" or stage.kind != "evaluate" or stage.model is None:
         return 0
-    enc = stage_model(stage)
-    mine = [
-        s for s in stages if s.kind == "evaluate" and s.name != "evaluate-floors" and stage_model(s) == enc
-    ]
+    enc = stage.model
+    mine = [s for s in stages if s.kind == "evaluate" and s.model == enc]
     weights = Path(cfg.dir) / "models" / enc / "model" / "weights.hdf5"
     if any(s.status not in ("ok", "skipped") and not s.done for s in mine) or not weights.is_file():
         return 0
-    from melmo.corpus.readers import file_sha256
-
     sha = file_sha256(weights)
-    root = Path(
-        override(
-            list(cfg.study.evaluate.overrides),
-            "encode.cache_dir",
-            str(Path(cfg.paths.cache_dir) / "activations"),
-        )
-    )
+    root = activations_dir(cfg, stage)
     freed, n = 0, 0
     for meta in root.glob("*/*/meta.json"):
         try:
@@ -393,8 +321,6 @@ def evict_caches(cfg: DictConfig, stages: list[Stage], stage: Stage, echo: Calla
         shutil.rmtree(meta.parent)
         n += 1
     if n:
-        echo(
-            f"study.cache=evict: {enc}'s evaluations are done: freed its {n} activation cache(s), "
-            f"{freed / GB:.2f} GB ({root})"
-        )
+        echo(f"study.cache=evict: {enc}'s evaluations are done: freed its {n} activation cache(s), "
+             f"{freed / GB:.2f} GB ({root})")
     return freed

@@ -9,6 +9,7 @@ from test_study_plan import Fake, arg
 
 from melmo import study as S
 from melmo.study.resources import evict_caches
+from melmo.study.run import command
 
 OVERRIDES = ("study.strategies=[alpha04,trunc]", "study.mono=[]")
 
@@ -87,6 +88,7 @@ def test_evict_caches_waits_for_every_evaluation_of_the_encoder(compose_study, t
     fake = CachingFake(tmp_path)
     evals = [s for s in stages if s.kind == "evaluate" and "-alpha04-" in s.name]
     for s in [x for x in stages if x.kind == "train"] + evals:
+        s.argv = command(cfg, s)   # as the study launches it
         assert fake(s, tmp_path) == 0
     for s in evals[:-1]:
         s.status = "ok"

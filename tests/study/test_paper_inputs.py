@@ -16,11 +16,12 @@ from melmo.datasets.__main__ import main as datasets_main
 
 ROOT = Path(__file__).resolve().parents[2]
 # the stand-in's NLI files have the shipped slice's sizes (tests/official_standin.py), given to the
-# evaluations as a user would
+# evaluations as a user would: '++' as every evaluation gets them and only task=xnli has task.data (a plain
+# override would not compose for task=pos: the preflight says so, test_a_stage_config_that_does_not_compose_is_a_problem)
 SIZES = (
-    "study.evaluate.extra_overrides=['task.data.expected_rows.official.train=2000',"
-    "'task.data.expected_rows.official.val=500','task.data.expected_rows.official.dev=200',"
-    "'task.data.expected_rows.official.test=200']"
+    "study.evaluate.extra_overrides=['++task.data.expected_rows.official.train=2000',"
+    "'++task.data.expected_rows.official.val=500','++task.data.expected_rows.official.dev=200',"
+    "'++task.data.expected_rows.official.test=200']"
 )
 TB = 1e12
 
@@ -160,13 +161,12 @@ def test_udpipe_models_conll17_files_and_devices(paper, compose_study, monkeypat
     sv = (paper["dl"]["conll17"] / "Swedish" / "sv-wikipedia-000.conllu.xz").resolve()
     hint = "run the study where the GPUs are, or study.check_devices=false to plan on this machine"
     assert said == [
-        (f"preflight: {paper['root'] / 'conll17' / 'sv' / 'sv-wikipedia-000.conllu.xz'}:1: expected 10"
-        " tab-separated"
-        " CoNLL-U columns, got 2"),
+        (f"preflight: {paper['root'] / 'conll17' / 'sv' / 'sv-wikipedia-000.conllu.xz'}:1: malformed CoNLL-U"
+        " line: 2 tab-separated columns, expected 10"),
         (f"preflight: {paper['udpipe'] / 'tr.udpipe'}: not found (the UDPipe model of tr: tatoeba, xnli"
         " tokenize its"
         " raw text with it)"),
-        (f"preflight: train (trainer=ddp) asks for every GPU, at least 1 (trainer.devices=-1) and"
+        (f"preflight: train (trainer.accelerator=gpu) asks for every GPU, at least 1 (trainer.devices=-1) and"
         f" torch.cuda.device_count() is 0 here: {hint}"),
         (f"preflight: evaluate (task.trainer.accelerator=gpu) asks for 1 GPU (task.trainer.devices=1) and"
         f" torch.cuda.device_count() is 0 here: {hint}"),
@@ -183,3 +183,18 @@ def test_a_real_run_preflights_before_any_stage(paper, compose_study):
     rc, said, ran = dry_run(compose_study, argv)
     assert isinstance(rc, S.StudyError) and not ran
     assert said == [f"preflight: {paper['root'] / 'tatoeba' / 'tatoeba.tur-eng.eng'}: file not found"]   # no plan
+
+
+def test_a_stage_config_that_does_not_compose_is_a_problem(paper, compose_study):
+    """An evaluate override that a task's config cannot take fails that stage at launch: the preflight
+    composes each task's config (melmo.conf.compose) and says so first, naming the stage and the key."""
+    argv = [a.replace("'++task.", "'task.") if a.startswith("study.evaluate.extra_overrides=") else a
+            for a in paper["argv"]]
+    rc, said, ran = dry_run(compose_study, argv)
+    assert isinstance(rc, S.StudyError) and not ran
+    bad = [x for x in said if "its config does not compose" in x]
+    assert bad and all("task.data.expected_rows.official.train" in x for x in bad), bad
+    assert [x.split(" (")[0] for x in bad] == [
+        f"preflight: stage evaluate-alpha04-{t}" for t in ("pos", "parsing", "pos_transfer", "tatoeba")
+    ]   # (the floors' stage is off in these tests: conftest.compose_study)
+    assert said[: len(bad)] == bad and not [x for x in said if x.startswith("plan")]
