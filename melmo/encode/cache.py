@@ -64,7 +64,7 @@ class CacheSpaceError(MelmoError, OSError):
 
 def check_room(directory: Path, needed: int, what: str, margin: float = 0.05) -> None:
     """Refuse, in one line, a cache that would fill the disk of ``directory``: ``needed`` bytes must
-    fit in its free space less ``margin`` of it (the rule for MultiNLI-sized sets, README "Parsing and XNLI")."""
+    fit in its free space less ``margin`` of it (the rule for MultiNLI-sized sets, docs/protocol.md "XNLI")."""
     free = shutil.disk_usage(directory).free
     if needed > free * (1 - margin):
         raise CacheSpaceError(f"{directory}: the float16 activation cache of {what} needs {needed / 1e9:.2f} GB and the "

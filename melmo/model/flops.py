@@ -1,5 +1,5 @@
-"""Analytic FLOPs of the biLM per token (2 FLOPs per multiply-add), the arithmetic of the README's table
-("Reproducing the paper at full scale"): read by the throughput metric and benchmarks/lm_throughput.py.
+"""Analytic FLOPs of the biLM per token (2 FLOPs per multiply-add), the arithmetic of the table
+in docs/full-scale.md ("Expected GPU hours"): read by the throughput metric and benchmarks/lm_throughput.py.
 
     forward_flops_per_token(encoder.options, n_classes)   # one direction, forward
     train_flops_per_token(encoder.options, n_classes)     # both directions, forward + backward (= 3 x forward)

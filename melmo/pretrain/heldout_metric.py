@@ -13,7 +13,7 @@ forward and the backward cross-entropy):
 
 Overall numbers pool the tokens of every language. Within one run every one of them is computed on
 a fixed target set, so they rank checkpoints; across models only with one shared vocabulary (see
-README, "Which perplexities compare").
+docs/perplexity.md, "Which perplexities compare").
 """
 
 from __future__ import annotations
