@@ -88,7 +88,8 @@ def t_test(
 
     ``seed_a``, ``seed_b``: per-seed scores of each encoder (any order: not paired). ``item_var``,
     ``item_df``: the item part (:func:`item_variance`); 0 when there are no per-item predictions
-    (the test is then conditional on this test set). Needs three seeds in all, or an item part. No
+    (the test is then conditional on this test set). Needs three seeds in all, or an item part (else
+    untestable: p = NaN). No
     spread at all (identical seeds, no item part: a deterministic task) gives p = 1 for d = 0, else
     p = NaN (untestable, never marked), not p = 0.
     """
@@ -96,8 +97,8 @@ def t_test(
     if not a.size or not b.size:
         raise ValueError(f"need scores on both sides, got {a.size} and {b.size} seeds")
     vs, dfs, method = seed_variance(a, b)
-    if method == "items" and not item_var > 0:
-        raise ValueError("one seed per encoder and no item variance: nothing to test against")
+    if method == "items" and not item_var > 0:  # one seed a side, no item part: nothing to scale d by
+        vs, item_var, dfs, item_df = 0.0, 0.0, 1.0, 1.0   # untestable below (p = NaN, never marked)
     d = float(a.mean() - b.mean())
     v = vs + item_var
     df = dfs if vs > 0 else item_df  # the seeds' df, never raised by the item part (module docstring)
