@@ -99,7 +99,8 @@ def test_a_real_tiny_study_runs_every_stage_and_logs_to_wandb(tmp_path, session_
     got = {(r["encoder"], r["task"], r["language"]) for r in rows}
     assert got == {(e, t, lang) for e in ("M0.4", "TRUNC", "RANDOM") for t, langs in TASKS.items() for lang in langs} | \
         {("MONO", "pos", "fi"), ("MONO", "parsing", "fi")} | \
-        {("majority", "pos", lang) for lang in LANGS} | {("chance", "tatoeba", "fi")}   # the floors
+        {(floor, "pos", lang) for floor in ("majority", "classical") for lang in LANGS} | \
+        {("chance", "tatoeba", "fi")}   # the floors
     assert {r["seed"] for r in rows if r["task"] == "pos"} == {str(s) for s in SEEDS}
     written = {p.name for p in (out / "analysis").iterdir() if not p.name.startswith(".")}
     assert set(ANALYSIS) <= written, sorted(set(ANALYSIS) - written)
