@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 
 from melmo.datasets.checks import check_root
 from melmo.datasets.official import DatasetError, Sources, link_plan
-from melmo.utils.atomic import write_atomic
+from melmo.utils.atomic import swap_in, write_atomic
 
 MANIFEST = "layout.json"
 
@@ -197,15 +197,7 @@ def write_layout(
         if not replace:
             os.rename(tmp, root)
             return counts
-        aside = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
-        os.rmdir(aside)
-        os.rename(root, aside)
-        try:
-            os.rename(tmp, root)
-        except OSError:
-            os.rename(aside, root)
-            raise
-        _remove_layout(aside)
+        _remove_layout(swap_in(tmp, root))   # only the previous layout's own links go
         return counts
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

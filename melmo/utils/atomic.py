@@ -81,6 +81,22 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = 
     return Path(path)
 
 
+def swap_in(tmp: str | os.PathLike, final: str | os.PathLike) -> Path:
+    """Rename the existing ``final`` aside (a fresh ``.<name>.old-*`` beside it), then ``tmp`` into its
+    place; if that rename fails, ``final`` is put back and the error stands. Returns the aside path: the
+    caller removes what it knows to be its own there."""
+    tmp, final = Path(tmp), Path(final)
+    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+    os.rmdir(old)
+    os.rename(final, old)
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        os.rename(old, final)
+        raise
+    return old
+
+
 def publish_dir(tmp: Path, final: Path, marker: str | None = None, *, merge: bool = False, replace: bool = False) -> None:
     """Rename the finished directory ``tmp`` to ``final``.
 
@@ -94,14 +110,7 @@ def publish_dir(tmp: Path, final: Path, marker: str | None = None, *, merge: boo
     """
     tmp, final = Path(tmp), Path(final)
     if replace and final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-        os.rmdir(old)
-        os.rename(final, old)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            os.rename(old, final)
-            raise
+        old = swap_in(tmp, final)
         if old.is_dir() and not old.is_symlink():
             shutil.rmtree(old, ignore_errors=True)
         else:  # a file or a link replaced by the directory: no hidden .old-* left behind
