@@ -12,7 +12,7 @@ from melmo.analysis.tables import language_table, summary_table
 from melmo.results.table import COLUMNS, ResultsError, load_results
 
 __all__ = [
-    "COLUMNS", "PAPER_ENCODERS", "Report", "ResultsError", "compare_predictions", "language_table", "load_results",
-    "load_sizes", "make_report", "paired_bootstrap", "paired_seed_test", "paper_sizes", "paper_table4",
-    "paper_table4_path", "size_correlation", "summary_table",
+    "COLUMNS", "PAPER_ENCODERS", "Report", "ResultsError", "compare_predictions", "language_table",
+    "load_results", "load_sizes", "make_report", "paired_bootstrap", "paired_seed_test", "paper_sizes",
+    "paper_table4", "paper_table4_path", "size_correlation", "summary_table",
 ]

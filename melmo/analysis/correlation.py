@@ -34,7 +34,8 @@ def _sizes_json(path: Path) -> dict[str, float]:
         raise ResultsError(f"{path}: not a JSON file ({e})") from None
     realised = meta.get("realised") if isinstance(meta, dict) else None
     if not isinstance(realised, dict):
-        raise ResultsError(f"{path}: no 'realised' key (a prepared corpus's metadata.json has realised.<lang>.tokens)")
+        raise ResultsError(f"{path}: no 'realised' key (a prepared corpus's metadata.json has "
+                           "realised.<lang>.tokens)")
     out = {}
     for lang, r in realised.items():
         tokens = r.get("tokens") if isinstance(r, dict) else None
@@ -46,7 +47,8 @@ def _sizes_json(path: Path) -> dict[str, float]:
 
 def _sizes_csv(path: Path) -> dict[str, float]:
     with path.open(newline="", encoding="utf-8") as f:
-        lines = [(i, ln) for i, ln in enumerate(f.read().splitlines(), 1) if ln.strip() and not ln.startswith("#")]
+        lines = [(i, ln) for i, ln in enumerate(f.read().splitlines(), 1)
+                 if ln.strip() and not ln.startswith("#")]
     rows = list(csv.reader([ln for _, ln in lines]))
     if not rows or [h.strip() for h in rows[0]][:2] != ["language", "tokens"]:
         raise ResultsError(f"{path}: the header must be language,tokens")
@@ -118,10 +120,12 @@ def size_correlation(results, sizes, task: str, metric: str, encoder_a: str, enc
     sizes = load_sizes(sizes)
     unsized = [lang for lang in diff.index if lang not in sizes]
     if unsized:
-        log.warning("no corpus size for %s: left out of the %s/%s correlation", ", ".join(unsized), task, metric)
+        log.warning("no corpus size for %s: left out of the %s/%s correlation", ", ".join(unsized), task,
+                    metric)
     langs = [lang for lang in diff.index if lang in sizes]
     if len(langs) < 3:
-        raise ResultsError(f"{task}/{metric} {encoder_a} - {encoder_b}: {len(langs)} languages with sizes, need 3")
+        raise ResultsError(f"{task}/{metric} {encoder_a} - {encoder_b}: {len(langs)} languages with sizes, "
+                           "need 3")
     x, y = [sizes[lang] for lang in langs], [float(diff[lang]) for lang in langs]
     if len(set(x)) == 1 or len(set(y)) == 1:
         log.warning("%s/%s %s - %s: %s constant, no correlation", task, metric, encoder_a, encoder_b,

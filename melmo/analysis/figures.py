@@ -13,9 +13,9 @@ significance.csv's ci_low/ci_high) where it has one, else the std over seeds sqr
 (the runs of two encoders are independent), drawn only where both sides have more than one seed;
 error bars of a score (Figure 3) are its std over seeds. A "*" marks a difference whose marked test
 passes Holm (``marks``: :func:`melmo.analysis.marked.significant_cells`). Each bar's ``gid`` is its
-language, so the plotted values can be read back from ``ax.containers``. Figures are built with :class:`matplotlib.figure.Figure`
-(no pyplot state); a function returns None, with one (info) log line, when its encoders or tasks are
-absent from the results.
+language, so the plotted values can be read back from ``ax.containers``. Figures are built with
+:class:`matplotlib.figure.Figure` (no pyplot state); a function returns None, with one (info) log line, when
+its encoders or tasks are absent from the results.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def _bars(ax, languages: Sequence[str], series: Sequence[tuple[str, dict, dict]]
         x = [x0[languages.index(lang)] - BAR_GROUP_WIDTH / 2 + (k + 0.5) * width for lang in langs]
         heights = [mean[lang] for lang in langs]
         yerr = None
-        if any(lang in err for lang in langs):  # (below, above) per bar: symmetric stds or an interval's two sides
+        # (below, above) per bar: symmetric stds or an interval's two sides
+        if any(lang in err for lang in langs):
             pairs = [e if isinstance(e, tuple) else (e, e) for e in (err.get(lang, 0.0) for lang in langs)]
             yerr = np.array(pairs, dtype=float).T
         bars = ax.bar(x, heights, width=width, yerr=yerr, capsize=2, label=name)
@@ -93,7 +94,8 @@ def _bars(ax, languages: Sequence[str], series: Sequence[tuple[str, dict, dict]]
             rect.set_gid(lang)
         for xi, h, lang in zip(x, heights, langs):
             if marked and lang in marked[k]:
-                ax.annotate("*", (xi, h), ha="center", va="bottom" if h >= 0 else "top", gid=f"significant:{lang}")
+                ax.annotate("*", (xi, h), ha="center", va="bottom" if h >= 0 else "top",
+                            gid=f"significant:{lang}")
     if len(series) == 1:  # tell a missing cell from a zero difference
         for i, lang in enumerate(languages):
             if lang not in series[0][1]:
@@ -107,7 +109,8 @@ def _bars(ax, languages: Sequence[str], series: Sequence[tuple[str, dict, dict]]
 
 
 def _figure(n_panels: int, n_languages: int) -> Figure:
-    fig = Figure(figsize=(max(6.0, 0.6 * n_languages + 1.5), PANEL_HEIGHT * n_panels), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(max(6.0, 0.6 * n_languages + 1.5), PANEL_HEIGHT * n_panels), dpi=DPI,
+                 layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -135,7 +138,8 @@ def _finish(fig, path):
 
 
 def _marked(marks, task, metric, encoder) -> set:
-    """Languages where ``encoder`` differs significantly from its base (melmo.analysis.marked.significant_cells)."""
+    """Languages where ``encoder`` differs significantly from its base
+    (melmo.analysis.marked.significant_cells)."""
     return {lang for (t, m, lang, a) in (marks or {}) if (t, m, a) == (task, metric, encoder)}
 
 
@@ -149,12 +153,14 @@ def figure1(results, sizes=None, path=None, mono: str = "MONO", base: str = "M0.
     panels = [(c, *_difference(cells, mono, base, *c, intervals)) for c in columns]
     panels = [p for p in panels if p[1]]
     if not panels:
-        log.info("figure 1 left out: no %s results for both %s and %s", "/".join(map("/".join, columns)), mono, base)
+        log.info("figure 1 left out: no %s results for both %s and %s", "/".join(map("/".join, columns)),
+                 mono, base)
         return None
     languages = order_languages({lang for _, m, _ in panels for lang in m}, sizes)
     fig = _figure(len(panels), len(languages))
     for ax, ((t, m), mean, err) in zip(fig.subplots(len(panels), 1, squeeze=False)[:, 0], panels):
-        _bars(ax, languages, [(f"{mono} - {base}", mean, err)], f"{label(t, m)} difference", [_marked(marks, t, m, mono)])
+        _bars(ax, languages, [(f"{mono} - {base}", mean, err)], f"{label(t, m)} difference",
+              [_marked(marks, t, m, mono)])
         ax.set_title(f"{label(t, m)}: {mono} - {base}")
     return _finish(fig, path)
 
@@ -169,7 +175,8 @@ def figure2(results, sizes=None, path=None, base: str = "M0.4", compare: Sequenc
     columns = [c for c in PAPER_COLUMNS if c in have] if columns is None else list(columns)
     panels = []
     for enc in compare:
-        series = [(label(*c), *_difference(cells, enc, base, *c, intervals), _marked(marks, *c, enc)) for c in columns]
+        series = [(label(*c), *_difference(cells, enc, base, *c, intervals), _marked(marks, *c, enc))
+                  for c in columns]
         series = [s for s in series if s[1]]
         if series:
             panels.append((enc, series))

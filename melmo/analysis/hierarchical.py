@@ -65,7 +65,8 @@ def hierarchical_bootstrap(scores_a, scores_b, clusters=None, n_resamples: int =
     a = np.atleast_2d(np.asarray(scores_a, dtype=float))
     b = np.atleast_2d(np.asarray(scores_b, dtype=float))
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or a.shape[1] == 0 or not len(a) or not len(b):
-        raise ValueError(f"need (seeds, items) score arrays over the same non-empty items, got {a.shape} and {b.shape}")
+        raise ValueError(f"need (seeds, items) score arrays over the same non-empty items, got {a.shape} and "
+                         f"{b.shape}")
     if n_resamples < 1:
         raise ValueError("n_resamples must be positive")
     ids = np.arange(a.shape[1]) if clusters is None else np.asarray(clusters)
@@ -88,7 +89,8 @@ def hierarchical_bootstrap(scores_a, scores_b, clusters=None, n_resamples: int =
     extreme = np.count_nonzero(np.abs(diffs - d) >= abs(d) - 1e-12)
     p = (1 + extreme) / (1 + n_resamples)
     lo, hi = np.quantile(diffs, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return HierarchicalResult(float(d), float(min(1.0, p)), float(lo), float(hi), int(a.shape[1]), k, sa, sb, int(n_resamples))
+    return HierarchicalResult(float(d), float(min(1.0, p)), float(lo), float(hi), int(a.shape[1]), k, sa, sb,
+                              int(n_resamples))
 
 
 def seed_files(results_dir: str | Path, task: str, encoder: str, language: str) -> dict[int, Path]:
@@ -102,7 +104,8 @@ def seed_files(results_dir: str | Path, task: str, encoder: str, language: str) 
     return dict(sorted(out.items()))
 
 
-def seed_scores(files: dict[int, Path], metric: str, items=None, gold=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def seed_scores(files: dict[int, Path], metric: str, items=None,
+                gold=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(seeds, items) per-item correctness of prediction files, aligned on ``items`` (default: the
     first file's); every file must hold the same items with the same gold. Returns (scores, items, gold)."""
     rows = []
@@ -129,8 +132,8 @@ def hierarchical_tests(results_dir: str | Path, pairs, metrics: dict[str, list[s
 
     ``metrics``: task -> item metrics (default: parsing -> uas, las; any other task -> acc). Token
     tasks resample sentences (the item part before ``:``). Returns a DataFrame with columns
-    ``TEST_COLUMNS`` (test = "hierarchical", n = items, n_seeds = "<seeds of a>+<seeds of b>"); not part of the
-    report (module docstring).
+    ``TEST_COLUMNS`` (test = "hierarchical", n = items, n_seeds = "<seeds of a>+<seeds of b>"); not part of
+    the report (module docstring).
     """
     root = Path(results_dir) / "predictions"
     metrics = {"parsing": ["uas", "las"], **(metrics or {})}
@@ -148,9 +151,10 @@ def hierarchical_tests(results_dir: str | Path, pairs, metrics: dict[str, list[s
                         continue
                     xa, items, gold = seed_scores(fa, m)
                     xb, _, _ = seed_scores(fb, m, items, gold)
-                    r = hierarchical_bootstrap(xa, xb, clusters=item_clusters(items), n_resamples=n_resamples, seed=seed)
-                    rows.append({"test": "hierarchical", "task": task, "metric": m, "language": lang, "seed": None,
-                                 "a": a, "b": b, "difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                                 "p": r.p_value, "significant": False, "n": r.n_items,
+                    r = hierarchical_bootstrap(xa, xb, clusters=item_clusters(items), n_resamples=n_resamples,
+                                               seed=seed)
+                    rows.append({"test": "hierarchical", "task": task, "metric": m, "language": lang,
+                                 "seed": None, "a": a, "b": b, "difference": r.difference, "ci_low": r.ci_low,
+                                 "ci_high": r.ci_high, "p": r.p_value, "significant": False, "n": r.n_items,
                                  "n_seeds": f"{r.n_seeds_a}+{r.n_seeds_b}"})
     return pd.DataFrame(rows, columns=TEST_COLUMNS)

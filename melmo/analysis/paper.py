@@ -41,7 +41,8 @@ def paper_cells() -> dict[tuple[str, str], tuple[str, ...]]:
     4.33 / 12 = 0.36). Read from the bundled Table 4, the union over its encoders.
     """
     t4 = paper_table4()
-    return {(t, m): tuple(sorted(set(g["language"]))) for (t, m), g in t4.groupby(["task", "metric"], sort=False)}
+    return {(t, m): tuple(sorted(set(g["language"])))
+            for (t, m), g in t4.groupby(["task", "metric"], sort=False)}
 
 
 def paper_sizes(encoder: str = "M0.4") -> dict[str, float]:
@@ -54,5 +55,6 @@ def paper_sizes(encoder: str = "M0.4") -> dict[str, float]:
     t3 = pd.read_csv(paper_table3_path(), comment="#")
     rows = t3[t3["encoder"] == encoder]
     if rows.empty:
-        raise ValueError(f"{paper_table3_path()}: no encoder {encoder!r} (have {', '.join(t3['encoder'].unique())})")
+        raise ValueError(f"{paper_table3_path()}: no encoder {encoder!r} (have "
+                         f"{', '.join(t3['encoder'].unique())})")
     return {lang: float(m) * 1e6 for lang, m in zip(rows["language"], rows["million_tokens"])}

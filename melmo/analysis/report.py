@@ -50,16 +50,19 @@ class Report:
     missing: str | None = None  # the one line on encoders/tasks asked for but absent
     significance: pd.DataFrame | None = None  # marked_tests then prediction_tests (TEST_COLUMNS)
     helpers: dict[str, pd.DataFrame] = field(default_factory=dict)  # the metrics that are not the paper's
-    beside_paper: dict[str, pd.DataFrame] = field(default_factory=dict)  # the paper's Table 1 and ours - the paper's
+    # the paper's Table 1 and ours - the paper's
+    beside_paper: dict[str, pd.DataFrame] = field(default_factory=dict)
     power: pd.DataFrame | None = None  # melmo.analysis.power.power_table of the marked tests
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"table1": self.table1, "table4": self.table4, **self.helpers, **self.beside_paper}
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write table1/table4 (.md, .csv, .tex), correlations, significance and power (.md, .csv), figure1-3.png."""
+        """Write table1/table4 (.md, .csv, .tex), correlations, significance and power (.md, .csv),
+        figure1-3.png."""
         out_dir = Path(out_dir)
-        texts = {f"{name}.{ext}": format_table(t, fmt) for name, t in self.tables().items() for ext, fmt in TABLE_FORMATS.items()}
+        texts = {f"{name}.{ext}": format_table(t, fmt) for name, t in self.tables().items()
+                 for ext, fmt in TABLE_FORMATS.items()}
         texts["correlations.csv"] = self.correlations.to_csv(index=False, float_format="%.6g")
         texts["correlations.md"] = correlations_markdown(self.correlations)
         if self.significance is not None:
@@ -90,16 +93,17 @@ def log_to_wandb(report: Report, written: Sequence[Path], run) -> None:
 def correlations_markdown(corr: pd.DataFrame) -> str:
     lines = ["| task | difference | method | rho | p | languages |", "|---|---|---|---|---|---|"]
     for r in corr.itertuples():
-        lines.append(f"| {label(r.task, r.metric)} | {r.a} - {r.b} | {r.method} | {r.rho:.2f} | {r.p:.3g} | {r.n_languages} |")
+        lines.append(f"| {label(r.task, r.metric)} | {r.a} - {r.b} | {r.method} | {r.rho:.2f} | {r.p:.3g} | "
+                     f"{r.n_languages} |")
     return "\n".join(lines) + "\n"
 
 
 SIGNIFICANCE_NOTE = (
-    "Marked test (t_seeds_items, or t_seeds without per-item predictions): Welch's t over head seeds (seeds not "
-    "paired by number) with the test items' variance added (sentences as clusters), Welch–Satterthwaite df; "
-    f"interval: {1 - LEVEL:.0%} t interval; p adjusted over the languages of each comparison and task by Holm "
-    f"(p_holm, marked: * when p_holm < {LEVEL:g}) and Benjamini–Hochberg (p_bh). bootstrap rows: one seed's items only, "
-    "unadjusted detail, never marked. docs/statistics.md says how to read this.\n")
+    "Marked test (t_seeds_items, or t_seeds without per-item predictions): Welch's t over head seeds (seeds "
+    "not paired by number) with the test items' variance added (sentences as clusters), Welch–Satterthwaite "
+    f"df; interval: {1 - LEVEL:.0%} t interval; p adjusted over the languages of each comparison and task by "
+    f"Holm (p_holm, marked: * when p_holm < {LEVEL:g}) and Benjamini–Hochberg (p_bh). bootstrap rows: one "
+    "seed's items only, unadjusted detail, never marked. docs/statistics.md says how to read this.\n")
 
 
 def _num(x, fmt: str) -> str:
@@ -108,7 +112,8 @@ def _num(x, fmt: str) -> str:
 
 def significance_markdown(sig: pd.DataFrame) -> str:
     if sig.empty:
-        return "No comparison possible: no encoder pair has three seeds in all, and no per-item predictions were found.\n"
+        return ("No comparison possible: no encoder pair has three seeds in all, and no per-item predictions "
+                "were found.\n")
     head = ["test", "task", "language", "seed", "difference", "95% CI", "p", "p Holm", "p BH", "n", "seeds"]
     lines = [SIGNIFICANCE_NOTE, "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in sig.itertuples():
@@ -116,13 +121,14 @@ def significance_markdown(sig: pd.DataFrame) -> str:
         mark = " *" if r.test in MARKED_TESTS and r.p_holm < LEVEL else ""
         ci = "" if pd.isna(r.ci_low) else f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
         lines.append(f"| {r.test} | {label(r.task, r.metric)} | {r.language} | {seed} | {r.a} - {r.b} = "
-                     f"{r.difference:+.4f}{mark} | {ci} | {r.p:.3g} | {_num(r.p_holm, '.3g')} | {_num(r.p_bh, '.3g')} "
-                     f"| {r.n} | {r.n_seeds} |")
+                     f"{r.difference:+.4f}{mark} | {ci} | {r.p:.3g} | {_num(r.p_holm, '.3g')} | "
+                     f"{_num(r.p_bh, '.3g')} | {r.n} | {r.n_seeds} |")
     return "\n".join(lines) + "\n"
 
 
 def significance(df: pd.DataFrame, pairs, predictions_dir=None, n_resamples: int = 2000) -> pd.DataFrame:
-    """Every test of ``pairs``: the marked tests first (melmo.analysis.marked), then per-seed bootstraps (detail)."""
+    """Every test of ``pairs``: the marked tests first (melmo.analysis.marked), then per-seed bootstraps
+    (detail)."""
     parts = [marked_tests(df, pairs, predictions_dir)]
     if predictions_dir is not None:
         parts.append(prediction_tests(predictions_dir, pairs, n_resamples=n_resamples))
@@ -136,7 +142,8 @@ def mark_table4(table4: pd.DataFrame, sig: pd.DataFrame, base: str) -> pd.DataFr
     table4.attrs["marks"] = marks
     table4.attrs["marks_note"] = (f"* : differs from {base}: t-test over head seeds (unpaired; with the test "
                                   "items' variance where per-item predictions exist), Holm-adjusted over the "
-                                  f"row's languages, p_holm < {LEVEL:g} (significance.csv; docs/statistics.md).\n")
+                                  f"row's languages, p_holm < {LEVEL:g} (significance.csv; "
+                                  "docs/statistics.md).\n")
     return table4
 
 
@@ -154,12 +161,14 @@ def correlations(results, sizes, pairs: Sequence[tuple[str, str]], method: str =
             if n < 3:
                 continue
             rho, p = size_correlation(df, sizes, t, m, a, b, method=method)
-            rows.append({"task": t, "metric": m, "a": a, "b": b, "method": method, "rho": rho, "p": p, "n_languages": n})
+            rows.append({"task": t, "metric": m, "a": a, "b": b, "method": method, "rho": rho, "p": p,
+                         "n_languages": n})
     return pd.DataFrame(rows, columns=["task", "metric", "a", "b", "method", "rho", "p", "n_languages"])
 
 
-def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", compare: Sequence[str] = ("M0.2", "TRUNC"),
-                method: str = "spearman", predictions_dir: str | Path | None = None, n_resamples: int = 2000,
+def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4",
+                compare: Sequence[str] = ("M0.2", "TRUNC"), method: str = "spearman",
+                predictions_dir: str | Path | None = None, n_resamples: int = 2000,
                 languages: Sequence[str] | None = None, cells: str = "ours") -> Report:
     """Tables 1 and 4, the size correlations (when ``sizes`` are given), Figures 1-3, significance.
 
@@ -209,7 +218,8 @@ def make_report(results, sizes=None, mono: str = "MONO", base: str = "M0.4", com
     else:
         sizes = load_sizes(sizes)
         corr = correlations(df, sizes, [(e, base) for e in [mono, *compare] if e != base], method)
-    floors = [e for e in encoders if e not in roles]  # floors (random-*, majority, chance) and any other encoder
+    # floors (random-*, majority, chance) and any other encoder
+    floors = [e for e in encoders if e not in roles]
     figures = {
         "figure1": figure1(df, sizes, mono=mono, base=base, marks=marks, intervals=cis),
         "figure2": figure2(df, sizes, base=base, compare=compare, marks=marks, intervals=cis),

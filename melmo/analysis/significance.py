@@ -57,7 +57,8 @@ def paired_bootstrap(correct_a, correct_b, n_resamples: int = 10_000, seed: int 
     a = np.asarray(correct_a, dtype=float)
     b = np.asarray(correct_b, dtype=float)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
-        raise ValueError(f"need two equal-length, non-empty 1-d score arrays, got shapes {a.shape} and {b.shape}")
+        raise ValueError(f"need two equal-length, non-empty 1-d score arrays, got shapes {a.shape} and "
+                         f"{b.shape}")
     if n_resamples < 1:
         raise ValueError("n_resamples must be positive")
     if clusters is None:
@@ -79,7 +80,8 @@ def paired_bootstrap(correct_a, correct_b, n_resamples: int = 10_000, seed: int 
     extreme = np.count_nonzero(np.abs(diffs - d) >= abs(d) - 1e-12)
     p = (1 + extreme) / (1 + n_resamples)
     lo, hi = np.quantile(diffs, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return BootstrapResult(float(d), float(min(1.0, p)), float(lo), float(hi), int(a.size), int(k), int(n_resamples))
+    return BootstrapResult(float(d), float(min(1.0, p)), float(lo), float(hi), int(a.size), int(k),
+                           int(n_resamples))
 
 
 def compare_predictions(path_a: str | Path, path_b: str | Path, metric: str, by_sentence: bool = True,
@@ -97,7 +99,8 @@ def compare_predictions(path_a: str | Path, path_b: str | Path, metric: str, by_
     pb = pb.set_index("item").loc[pa["item"]].reset_index()
     if (pa["gold"].to_numpy() != pb["gold"].to_numpy()).any():
         i = int(np.argmax(pa["gold"].to_numpy() != pb["gold"].to_numpy()))
-        raise ResultsError(f"{path_b}: item {pa['item'][i]!r} has gold {pb['gold'][i]!r}, {path_a} has {pa['gold'][i]!r}")
+        raise ResultsError(f"{path_b}: item {pa['item'][i]!r} has gold {pb['gold'][i]!r}, {path_a} has "
+                           f"{pa['gold'][i]!r}")
     ca, cb = item_correct(pa, metric, str(path_a)), item_correct(pb, metric, str(path_b))
     groups = item_clusters(pa["item"]) if by_sentence else None
     return paired_bootstrap(ca, cb, n_resamples=n_resamples, seed=seed, clusters=groups)
@@ -127,7 +130,8 @@ def paired_seed_test(results, task: str, metric: str, language: str, encoder_a: 
     sb = df[df["encoder"] == encoder_b].set_index("seed")["value"]
     common = sorted(set(sa.index) & set(sb.index))
     if len(common) < 2:
-        raise ResultsError(f"{task}/{metric} {language}: {encoder_a} and {encoder_b} share {len(common)} seed(s), need 2")
+        raise ResultsError(f"{task}/{metric} {language}: {encoder_a} and {encoder_b} share {len(common)} "
+                           "seed(s), need 2")
     x, y = sa.loc[common].to_numpy(), sb.loc[common].to_numpy()
     diff = x - y
     if np.all(diff == 0):
@@ -141,13 +145,14 @@ def paired_seed_test(results, task: str, metric: str, language: str, encoder_a: 
     return SeedTestResult(float(diff.mean()), p, len(common), method)
 
 
-# One table for every test (melmo.analysis.marked writes the marked rows, prediction_tests the per-seed detail).
-# n: items (tests on predictions) or seeds (t_seeds); n_seeds "<seeds of a>+<seeds of b>". Marked rows:
-# se = sqrt(seed_se^2 + item_se^2) (item_se empty for t_seeds: no predictions), df the seed part's
+# One table for every test (melmo.analysis.marked writes the marked rows, prediction_tests the per-seed
+# detail). n: items (tests on predictions) or seeds (t_seeds); n_seeds "<seeds of a>+<seeds of b>". Marked
+# rows: se = sqrt(seed_se^2 + item_se^2) (item_se empty for t_seeds: no predictions), df the seed part's
 # Welch–Satterthwaite; p_holm, p_bh adjusted within the family (melmo.analysis.multiple, family_size tests);
 # significant: Holm's verdict, the one the tables and figures mark.
-TEST_COLUMNS = ["test", "task", "metric", "language", "seed", "a", "b", "difference", "ci_low", "ci_high", "se",
-                "seed_se", "item_se", "df", "p", "p_holm", "p_bh", "family_size", "significant", "n", "n_seeds"]
+TEST_COLUMNS = ["test", "task", "metric", "language", "seed", "a", "b", "difference", "ci_low", "ci_high",
+                "se", "seed_se", "item_se", "df", "p", "p_holm", "p_bh", "family_size", "significant", "n",
+                "n_seeds"]
 
 
 def prediction_tests(results_dir: str | Path, pairs, metrics: dict[str, list[str]] | None = None,
@@ -175,7 +180,8 @@ def prediction_tests(results_dir: str | Path, pairs, metrics: dict[str, list[str
                     if m not in METRICS:
                         continue
                     r = compare_predictions(fa, fb, m, n_resamples=n_resamples, seed=seed)
-                    rows.append({"test": "bootstrap", "task": task, "metric": m, "language": lang, "seed": int(s),
-                                 "a": a, "b": b, "difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                                 "p": r.p_value, "significant": False, "n": r.n_items, "n_seeds": "1+1"})
+                    rows.append({"test": "bootstrap", "task": task, "metric": m, "language": lang,
+                                 "seed": int(s), "a": a, "b": b, "difference": r.difference,
+                                 "ci_low": r.ci_low, "ci_high": r.ci_high, "p": r.p_value,
+                                 "significant": False, "n": r.n_items, "n_seeds": "1+1"})
     return pd.DataFrame(rows, columns=TEST_COLUMNS)

@@ -84,40 +84,49 @@ def report_missing(df: pd.DataFrame, encoders=None, columns=None, languages=None
 
 
 def helper_columns(results) -> list[tuple[str, str]]:
-    """The task/metrics of ``results`` that are not the paper's (acc_select, *_nopunct, acc_reverse, ppl, ...), sorted."""
+    """The task/metrics of ``results`` that are not the paper's (acc_select, *_nopunct, acc_reverse, ppl,
+    ...), sorted."""
     df = load_results(results)
     return sorted({tm for tm in zip(df["task"], df["metric"]) if tm not in PAPER_COLUMNS})
 
 
 def resolve_cells(cells) -> dict[tuple[str, str], tuple[str, ...]] | None:
-    """``cells`` as a mapping (task, metric) -> languages: None / "ours" -> None (every cell), "paper" -> the paper's."""
+    """``cells`` as a mapping (task, metric) -> languages: None / "ours" -> None (every cell), "paper" -> the
+    paper's."""
     if cells is None or cells == "ours":
         return None
     if cells == "paper":
         return paper_cells()
     if isinstance(cells, str):
-        raise ValueError(f"unknown cells {cells!r} (use paper, ours or a mapping (task, metric) -> languages)")  # noqa: TRY004
+        raise ValueError(  # noqa: TRY004
+            f"unknown cells {cells!r} (use paper, ours or a mapping (task, metric) -> languages)")
     return {tuple(k): tuple(v) for k, v in dict(cells).items()}
 
 
 def keep_cells(df: pd.DataFrame, cells) -> pd.DataFrame:
-    """The rows of ``df`` inside ``cells`` (:func:`resolve_cells`); task/metrics the mapping does not name stay whole."""
+    """The rows of ``df`` inside ``cells`` (:func:`resolve_cells`); task/metrics the mapping does not name
+    stay whole."""
     cells = resolve_cells(cells)
     if cells is None:
         return df
-    keep = [(t, m) not in cells or lang in cells[(t, m)] for t, m, lang in zip(df["task"], df["metric"], df["language"])]
+    keep = [(t, m) not in cells or lang in cells[(t, m)]
+            for t, m, lang in zip(df["task"], df["metric"], df["language"])]
     return df[pd.Series(keep, index=df.index, dtype=bool)]
 
 
 def _select(results, encoders, columns, languages, cells=None):
     df = keep_cells(load_results(results), cells)
     report_missing(df, encoders, columns, languages)
-    encoders = order_present(df["encoder"], PAPER_ENCODERS) if encoders is None else [e for e in encoders if e in set(df["encoder"])]
+    encoders = (order_present(df["encoder"], PAPER_ENCODERS) if encoders is None
+                else [e for e in encoders if e in set(df["encoder"])])
     have = list(dict.fromkeys(zip(df["task"], df["metric"])))
-    columns = [c for c in PAPER_COLUMNS if c in have] if columns is None else [c for c in columns if c in have]
-    languages = sorted(set(df["language"])) if languages is None else [lang for lang in languages if lang in set(df["language"])]
+    columns = ([c for c in PAPER_COLUMNS if c in have] if columns is None
+               else [c for c in columns if c in have])
+    languages = (sorted(set(df["language"])) if languages is None
+                 else [lang for lang in languages if lang in set(df["language"])])
     keep = df["encoder"].isin(encoders) & df["language"].isin(languages)
-    keep &= pd.Series([tm in set(columns) for tm in zip(df["task"], df["metric"])], index=df.index, dtype=bool)
+    keep &= pd.Series([tm in set(columns) for tm in zip(df["task"], df["metric"])], index=df.index,
+                      dtype=bool)
     return df[keep], encoders, columns, languages
 
 
@@ -128,8 +137,9 @@ def cell_stats(results) -> pd.DataFrame:
     return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "n_seeds": g.count()})
 
 
-def summary_table(results, encoders: Sequence[str] | None = None, columns: Sequence[tuple[str, str]] | None = None,
-                  languages: Sequence[str] | None = None, cells=None) -> pd.DataFrame:
+def summary_table(results, encoders: Sequence[str] | None = None,
+                  columns: Sequence[tuple[str, str]] | None = None, languages: Sequence[str] | None = None,
+                  cells=None) -> pd.DataFrame:
     """The paper's Table 1: per encoder, the mean over languages (and seeds) of each task/metric.
 
     ``results``: a long results DataFrame or CSV path. ``encoders``, ``columns`` ((task, metric)
@@ -147,9 +157,11 @@ def summary_table(results, encoders: Sequence[str] | None = None, columns: Seque
     means = cells.groupby(["encoder", "task", "metric"]).mean()
     per_seed = df.groupby(["encoder", "task", "metric", "seed"])["value"].mean()
     stds = per_seed.groupby(["encoder", "task", "metric"]).std(ddof=1)
-    heads = [(label(*c), s) for c in columns for s in STATS]  # none: a results file without the paper's metrics
+    # none: a results file without the paper's metrics
+    heads = [(label(*c), s) for c in columns for s in STATS]
     out = pd.DataFrame(index=pd.Index(encoders, name="encoder"), dtype=float,
-                       columns=pd.MultiIndex.from_tuples(heads) if heads else pd.MultiIndex.from_arrays([[], []]))
+                       columns=(pd.MultiIndex.from_tuples(heads) if heads
+                                else pd.MultiIndex.from_arrays([[], []])))
     for (e, t, m), v in means.items():
         out.loc[e, (label(t, m), "mean")] = v
     for (e, t, m), v in stds.items():
@@ -186,8 +198,9 @@ def cells_note(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def language_table(results, encoders: Sequence[str] | None = None, columns: Sequence[tuple[str, str]] | None = None,
-                   languages: Sequence[str] | None = None, cells=None) -> pd.DataFrame:
+def language_table(results, encoders: Sequence[str] | None = None,
+                   columns: Sequence[tuple[str, str]] | None = None, languages: Sequence[str] | None = None,
+                   cells=None) -> pd.DataFrame:
     """The paper's Table 4: encoders x languages for each task/metric, mean and std over seeds.
 
     Returns a DataFrame indexed by (task label, encoder) with columns ``(language, "mean")`` and
@@ -198,8 +211,10 @@ def language_table(results, encoders: Sequence[str] | None = None, columns: Sequ
     cells = cell_stats(df) if len(df) else pd.DataFrame(columns=["mean", "std", "n_seeds"])
     present = set(zip(df["encoder"], df["task"], df["metric"]))
     rows = [(c, e) for c in columns for e in encoders if (e, *c) in present]
-    out = pd.DataFrame(index=pd.MultiIndex.from_tuples([(label(*c), e) for c, e in rows], names=["task", "encoder"]),
-                       columns=pd.MultiIndex.from_tuples([(lang, s) for lang in languages for s in STATS]), dtype=float)
+    out = pd.DataFrame(index=pd.MultiIndex.from_tuples([(label(*c), e) for c, e in rows],
+                                                       names=["task", "encoder"]),
+                       columns=pd.MultiIndex.from_tuples([(lang, s) for lang in languages for s in STATS]),
+                       dtype=float)
     for (e, t, m, lang), r in cells.iterrows():
         out.loc[(label(t, m), e), (lang, "mean")] = r["mean"]
         out.loc[(label(t, m), e), (lang, "std")] = r["std"]
@@ -230,7 +245,8 @@ def _cells(table: pd.DataFrame, digits: int, pm: str, missing: str) -> tuple[lis
         cells = [str(i) for i in idx]
         for g in groups:
             m, s = row[(g, "mean")], row[(g, "std")]
-            cells.append(missing if pd.isna(m) else f"{m:.{digits}f}" + ("" if pd.isna(s) else f"{pm}{s:.{digits}f}")
+            cells.append(missing if pd.isna(m)
+                         else f"{m:.{digits}f}" + ("" if pd.isna(s) else f"{pm}{s:.{digits}f}")
                          + marks.get((*idx, g), ""))
         body.append(cells)
     return names + [str(g) for g in groups], body
@@ -273,7 +289,8 @@ def to_csv(table: pd.DataFrame) -> str:
 
 def format_table(table: pd.DataFrame, fmt: str = "markdown", digits: int = 2) -> str:
     """``fmt`` one of markdown, latex, csv."""
-    writers = {"markdown": lambda t: to_markdown(t, digits), "latex": lambda t: to_latex(t, digits), "csv": to_csv}
+    writers = {"markdown": lambda t: to_markdown(t, digits), "latex": lambda t: to_latex(t, digits),
+               "csv": to_csv}
     if fmt not in writers:
         raise ValueError(f"unknown table format {fmt!r} (use {', '.join(writers)})")
     return writers[fmt](table)

@@ -26,7 +26,8 @@ def prepare_with_overrides(overrides: list[str], config_dir: Path | None = None)
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
 
-    config_dir = (config_dir or conf_file()).resolve()   # default: the configs shipped in the package (melmo.conf)
+    # default: the configs shipped in the package (melmo.conf)
+    config_dir = (config_dir or conf_file()).resolve()
     if not (config_dir / "train.yaml").is_file():
         raise CorpusError(f"{config_dir}: no train.yaml here; pass the --config-dir that holds it")
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                         formatter_class=RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("prepare", help="prepare (or reuse) the corpus of a train config")
-    p.add_argument("--config-dir", type=Path, default=None, help="directory holding train.yaml (default: the package's, conf/)")
+    p.add_argument("--config-dir", type=Path, default=None,
+                   help="directory holding train.yaml (default: the package's, conf/)")
     p.add_argument("overrides", nargs="*", help="Hydra overrides, as for train.py")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

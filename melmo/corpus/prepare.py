@@ -75,20 +75,23 @@ class PrepareOptions:
     max_types: int = 2_000_000  # types kept in types.txt (beyond: <UNK>, spelled as such)
     count_capacity: int = 5_000_000  # type counter entries before rare ones are pruned
     max_sentence_tokens: int = 200
-    max_chars: int = 50  # melmo.model.chars.MAX_CHARS (not imported: it loads torch); train.py passes the model's
+    # melmo.model.chars.MAX_CHARS (not imported: it loads torch); train.py passes the model's
+    max_chars: int = 50
     heldout_tokens: int = 2_500  # held-out tokens per language (whole sentences, drawn until reached)
     heldout_max_share: float = 0.25  # but never more than this share of a language's tokens
     shard_tokens: int = 200_000
     workers: int = 2
-    vocab_file: str | None = None  # a given vocabulary (e.g. a model's vocab.txt): its tokens are the softmax classes
+    # a given vocabulary (e.g. a model's vocab.txt): its tokens are the softmax classes
+    vocab_file: str | None = None
 
     def check(self) -> None:
         """One-line errors naming the config key (data.prepare.*) of a value preparation cannot use."""
         if self.vocab_file is None and self.vocab_size < len(SPECIALS) + 1:
-            raise CorpusError(f"data.prepare.vocab_size={self.vocab_size}: must be at least {len(SPECIALS) + 1} "
-                              f"(the special tokens {', '.join(SPECIALS)} and one word)")
+            raise CorpusError(f"data.prepare.vocab_size={self.vocab_size}: must be at least "
+                              f"{len(SPECIALS) + 1} (the special tokens {', '.join(SPECIALS)} and one word)")
         if self.vocab_file is None and self.max_types < self.vocab_size - len(SPECIALS):
-            raise CorpusError(f"data.prepare.max_types={self.max_types}: smaller than vocab_size={self.vocab_size} needs")
+            raise CorpusError(f"data.prepare.max_types={self.max_types}: smaller than "
+                              f"vocab_size={self.vocab_size} needs")
         for key in ("max_sentence_tokens", "shard_tokens", "count_capacity", "workers"):
             if getattr(self, key) < 1:
                 raise CorpusError(f"data.prepare.{key}={getattr(self, key)}: must be at least 1")
@@ -100,7 +103,8 @@ class PrepareOptions:
 
 def _tokenize_job(args) -> Tokenized:
     src, out_dir, opts, provenance = args
-    return tokenize_language(src, out_dir, max_sentence_tokens=opts.max_sentence_tokens, max_chars=opts.max_chars, provenance=provenance)
+    return tokenize_language(src, out_dir, max_sentence_tokens=opts.max_sentence_tokens,
+                             max_chars=opts.max_chars, provenance=provenance)
 
 
 def _iter_selected(tok: Tokenized, plan: dict):
@@ -232,8 +236,10 @@ def _shard_job(args) -> int:
 def _pool(workers: int, n_jobs: int):
     if workers <= 1 or n_jobs <= 1:
         return None
-    return ProcessPoolExecutor(max_workers=min(workers, n_jobs), mp_context=get_context("fork" if sys.platform == "linux" else "spawn"),
-                               initializer=die_with_parent, initargs=(os.getpid(),))  # kill -9 of us ends them too
+    return ProcessPoolExecutor(max_workers=min(workers, n_jobs),
+                               mp_context=get_context("fork" if sys.platform == "linux" else "spawn"),
+                               # kill -9 of us ends them too
+                               initializer=die_with_parent, initargs=(os.getpid(),))
 
 
 def _map(pool, fn, jobs):
@@ -262,8 +268,8 @@ def _validate(sources: list[LanguageSource]) -> list[LanguageSource]:
     return sources
 
 
-def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions, name: str = "corpus",
-            timings: dict | None = None) -> Path:
+def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: Path, opts: PrepareOptions,
+            name: str = "corpus", timings: dict | None = None) -> Path:
     """Prepare (or reuse) the training corpus for ``sampler``; return its directory. ``timings``, when
     given, receives the seconds of each stage: read (stage 1), sample, count, shard (and ``<stage>_cpu``)."""
     clock = [time.perf_counter(), time.process_time()]
@@ -287,9 +293,11 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
         needs_model = any(corpus_format(p) == "text" for p in src.paths) and not src.tokenizer.get("builtin")
         model_hash = cached_sha256(src.udpipe_model, cache_dir) if needs_model else None
         prov = {
-            "source": [str(p) for p in src.paths], "source_sha256": src_hash, "format": sorted({corpus_format(p) for p in src.paths}),
+            "source": [str(p) for p in src.paths], "source_sha256": src_hash,
+            "format": sorted({corpus_format(p) for p in src.paths}),
             "udpipe_model": str(src.udpipe_model) if model_hash else None, "udpipe_model_sha256": model_hash,
-            "tokenizer": dict(src.tokenizer) if any(corpus_format(p) == "text" for p in src.paths) else "conllu FORM column (syntactic words)",
+            "tokenizer": (dict(src.tokenizer) if any(corpus_format(p) == "text" for p in src.paths)
+                          else "conllu FORM column (syntactic words)"),
         }
         fp = fingerprint(src, src_hash, model_hash, opts.max_sentence_tokens, opts.max_chars)
         if needs_model and not (cache_dir / "tokenized" / f"{src.lang}-{fp}" / "stats.json").is_file():
@@ -297,8 +305,13 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
         jobs.append((src, cache_dir / "tokenized" / f"{src.lang}-{fp}", opts, prov))
         provenance[src.lang] = (fp, prov)
     given = read_vocab_file(vocab_path(opts.vocab_file)) if opts.vocab_file else None
-    given_hash = cached_sha256(vocab_path(opts.vocab_file), cache_dir) if given else None  # by content, not by path
-    fp_all = format(stream_key(PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()), sorted(asdict(opts).items() - {("workers", opts.workers), ("vocab_file", opts.vocab_file)}), given_hash), "016x")
+    # by content, not by path
+    given_hash = cached_sha256(vocab_path(opts.vocab_file), cache_dir) if given else None
+    fp_all = format(stream_key(
+        PREPARE_VERSION, sorted((k, v[0]) for k, v in provenance.items()), sorted(sampler.describe().items()),
+        sorted(asdict(opts).items() - {("workers", opts.workers), ("vocab_file", opts.vocab_file)}),
+        given_hash,
+    ), "016x")
     out_dir = out_root / f"{name}-{sampler.describe()['name']}-seed{opts.seed}-{fp_all[:12]}"
     if (out_dir / "metadata.json").is_file():
         log.info("reusing prepared corpus %s", out_dir)
@@ -320,7 +333,8 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             held_tokens = selected_total(lengths, held) if held is not None else 0
             counts[tok.lang] = st["tokens"] - held_tokens
             if counts[tok.lang] <= 0:
-                raise CorpusError(f"{st['source'][0]}: corpus for language {tok.lang!r} is too small to leave training data after the held-out split")
+                raise CorpusError(f"{st['source'][0]}: corpus for language {tok.lang!r} is too small to "
+                                  "leave training data after the held-out split")
             stats[tok.lang] = st
         targets = sampler.sizes(counts)
         for tok in toks:
@@ -342,8 +356,9 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             total.update(c)
             pruned |= p
         ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
-        types, vocab_size = corpus_types([t for t, _ in ranked], given, (t for *_, held in counted for t in held),
-                                         opts.max_types, opts.vocab_size)
+        types, vocab_size = corpus_types([t for t, _ in ranked], given,
+                                         (t for *_, held in counted for t in held), opts.max_types,
+                                         opts.vocab_size)
         with staged_dir(out_dir, "metadata.json") as tmp:  # published when the block ends without an error
             for sub in ("pieces", "shards", "heldout"):
                 (tmp / sub).mkdir()
@@ -353,7 +368,8 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             selected_tokens = sum(targets.values())
             n_buckets = max(1, math.ceil(selected_tokens / opts.shard_tokens))
             lap("count")
-            sizes = _map(pool, _write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed, vocab_size) for i, t in enumerate(toks)])
+            sizes = _map(pool, _write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed, vocab_size)
+                                            for i, t in enumerate(toks)])
             n_per_shard = _map(pool, _shard_job, [(tmp, b, langs, opts.seed) for b in range(n_buckets)])
             shutil.rmtree(tmp / "pieces")
             shards = [f"{b:05d}" for b, n in enumerate(n_per_shard) if n]
@@ -372,7 +388,9 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
                 "available_tokens": counts,
                 "target_tokens": targets,
                 "realised": realised,
-                "realised_share": {lang: realised[lang]["tokens"] / max(1, sum(r["tokens"] for r in realised.values())) for lang in langs},
+                "realised_share": {
+                    lang: realised[lang]["tokens"] / max(1, sum(r["tokens"] for r in realised.values()))
+                    for lang in langs},
                 "total_tokens": sum(r["tokens"] for r in realised.values()),
                 "tokens_cut_share": {lang: stats[lang]["tokens_cut_share"] for lang in langs},
                 "long_sentences_split": {lang: stats[lang]["long_sentences_split"] for lang in langs},

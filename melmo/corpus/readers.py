@@ -25,7 +25,8 @@ def corpus_format(path: Path) -> str:
 def check_exists(path: Path, lang: str) -> Path:
     path = Path(path)
     if path.is_dir():
-        raise CorpusError(f"{path}: is a directory, expected a corpus file for language {lang!r} (name the files, or a glob such as {path}/*.conllu.xz)")
+        raise CorpusError(f"{path}: is a directory, expected a corpus file for language {lang!r} (name the "
+                          f"files, or a glob such as {path}/*.conllu.xz)")
     if not path.is_file():
         raise CorpusError(f"{path}: corpus file for language {lang!r} not found")
     if path.stat().st_size == 0:

@@ -83,7 +83,8 @@ def select_budget(weights: np.ndarray, key: int, budget: int, exclude: Rule | No
 
 def rule_mask(n: int, rule: Rule, exclude: Rule | None = None) -> np.ndarray:
     """The whole mask of a rule (1 byte per sentence; for tests and small corpora)."""
-    return np.concatenate([chunk_mask(s, min(s + CHUNK, n), rule, exclude) for s in range(0, n, CHUNK)] or [np.zeros(0, bool)])
+    return np.concatenate([chunk_mask(s, min(s + CHUNK, n), rule, exclude) for s in range(0, n, CHUNK)]
+                          or [np.zeros(0, bool)])
 
 
 class ChunkedBuckets:
@@ -101,7 +102,8 @@ class ChunkedBuckets:
         row = self.rows.get(copy)
         if row is None:
             key = self.key_of(copy)
-            row = self.rows[copy] = (priorities(key, start, min(start + CHUNK, self.n)) % self.n_buckets).astype(np.int64)
+            row = self.rows[copy] = (priorities(key, start,
+                                                min(start + CHUNK, self.n)) % self.n_buckets).astype(np.int64)
         return int(row[idx - start])
 def heldout_rule(lang: str, lengths: np.ndarray, budget_tokens: int, max_share: float) -> Rule | None:
     """The held-out sentences of one language: whole sentences drawn in a fixed order until

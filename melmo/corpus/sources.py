@@ -36,7 +36,8 @@ def language_sources(
         code = check_language(lang)
         spec = corpora.get(lang) or corpora.get(code) or corpus_pattern
         if spec is None:
-            raise CorpusError(f"no corpus configured for language {code!r} (set data.corpora.{code} or data.corpus_pattern)")
+            raise CorpusError(f"no corpus configured for language {code!r} (set data.corpora.{code} or "
+                              "data.corpus_pattern)")
         patterns = [spec] if isinstance(spec, str) else list(spec)
         paths: list[Path] = []
         for pattern in patterns:

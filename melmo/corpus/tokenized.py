@@ -51,7 +51,9 @@ class Tokenized:
         return json.loads((self.directory / "stats.json").read_text())
 
     def lengths(self) -> np.ndarray:
-        return np.memmap(self.directory / "lengths.u32", dtype="<u4", mode="r") if self.n_sentences else np.zeros(0, "<u4")
+        if not self.n_sentences:
+            return np.zeros(0, "<u4")
+        return np.memmap(self.directory / "lengths.u32", dtype="<u4", mode="r")
 
     @property
     def n_sentences(self) -> int:
@@ -69,7 +71,8 @@ class Tokenized:
 
 
 def _split_long(tokens: list[str], max_len: int) -> list[list[str]]:
-    """Cut a sentence into pieces of at most ``max_len`` tokens (over-long lines are split, never silently dropped)."""
+    """Cut a sentence into pieces of at most ``max_len`` tokens (over-long lines are split, never silently
+    dropped)."""
     return [tokens[i : i + max_len] for i in range(0, len(tokens), max_len)]
 
 
@@ -88,14 +91,17 @@ def _sentences(src: LanguageSource) -> Iterator[list[str]]:
         yield from tokenizer.tokenize_lines(iter_text_lines(path))
 
 
-def fingerprint(src: LanguageSource, source_hash: list[str], model_hash: str | None, max_sentence_tokens: int, max_chars: int) -> str:
+def fingerprint(src: LanguageSource, source_hash: list[str], model_hash: str | None, max_sentence_tokens: int,
+                max_chars: int) -> str:
     return format(
-        stream_key(FORMAT_VERSION, src.lang, source_hash, model_hash, sorted(src.tokenizer.items()), max_sentence_tokens, max_chars),
+        stream_key(FORMAT_VERSION, src.lang, source_hash, model_hash, sorted(src.tokenizer.items()),
+                   max_sentence_tokens, max_chars),
         "016x",
     )
 
 
-def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens: int, max_chars: int, provenance: dict) -> Tokenized:
+def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens: int, max_chars: int,
+                      provenance: dict) -> Tokenized:
     """Tokenize ``src`` into ``out_dir`` (atomically: a temporary sibling renamed at the end)."""
     out_dir = Path(out_dir)
     if (out_dir / "stats.json").is_file():
@@ -107,7 +113,8 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
         # imported here, not at the top: melmo.model loads torch, which the corpus CLI otherwise never needs
         from melmo.model.chars import count_truncated
 
-        max_bytes = max_chars - 2  # bilm-tf keeps max_characters_per_token - 2 bytes (BOW/EOW; bilm-tf bilm/data.py)
+        # bilm-tf keeps max_characters_per_token - 2 bytes (BOW/EOW; bilm-tf bilm/data.py)
+        max_bytes = max_chars - 2
         buf = np.empty(1 << 16, dtype="<u4")
         fill = 0
         with open(tmp / "tokens.txt", "w", encoding="utf-8") as ftok, open(tmp / "lengths.u32", "wb") as flen:
@@ -116,12 +123,14 @@ def tokenize_language(src: LanguageSource, out_dir: Path, *, max_sentence_tokens
                     tokens = [t.replace(" ", "\u00a0") for t in tokens if t.strip()]
                 if not tokens:
                     continue
-                pieces = _split_long(tokens, max_sentence_tokens) if len(tokens) > max_sentence_tokens else [tokens]
+                pieces = (_split_long(tokens, max_sentence_tokens) if len(tokens) > max_sentence_tokens
+                          else [tokens])
                 n_split += len(pieces) > 1
                 for piece in pieces:
                     ftok.write(" ".join(piece))
                     ftok.write("\n")
-                    if max(map(len, piece)) * 4 > max_bytes:  # a UTF-8 character is 1-4 bytes: else none is cut
+                    # a UTF-8 character is 1-4 bytes: else none is cut
+                    if max(map(len, piece)) * 4 > max_bytes:
                         n_cut += count_truncated(piece, max_chars)  # spelled in over max_chars - 2 bytes
                     n_sent += 1
                     n_tok += len(piece)

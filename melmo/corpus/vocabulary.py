@@ -14,7 +14,8 @@ from pathlib import Path
 from melmo.corpus.readers import CorpusError
 from melmo.utils.textfile import read_lines
 
-SPECIALS = ("<S>", "</S>", "<UNK>")  # bilm-tf vocabulary order: the first three lines of vocab.txt (bilm/data.py)
+# bilm-tf vocabulary order: the first three lines of vocab.txt (bilm/data.py)
+SPECIALS = ("<S>", "</S>", "<UNK>")
 
 
 def read_vocab_file(path: str | Path) -> list[str]:
@@ -29,7 +30,8 @@ def read_vocab_file(path: str | Path) -> list[str]:
         seen.add(w)
     missing = [s for s in SPECIALS if s not in seen]
     if missing:
-        raise CorpusError(f"{path}: vocabulary lacks {', '.join(missing)} (a bilm-tf vocab.txt holds <S>, </S>, <UNK>)")
+        raise CorpusError(f"{path}: vocabulary lacks {', '.join(missing)} (a bilm-tf vocab.txt holds <S>, "
+                          "</S>, <UNK>)")
     if len(words) == len(SPECIALS):
         raise CorpusError(f"{path}: vocabulary holds only the special tokens")
     return words

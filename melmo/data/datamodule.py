@@ -72,7 +72,8 @@ class LMDataModule(L.LightningDataModule):
         """The prepared corpus (vocabulary, languages, shards), opened once."""
         if self.corpus is None:
             if self.corpus_dir is None:
-                raise ConfigError("LMDataModule needs corpus_dir (a directory written by melmo.corpus.prepare)")
+                raise ConfigError("LMDataModule needs corpus_dir (a directory written by "
+                                  "melmo.corpus.prepare)")
             self.corpus = PreparedCorpus(self.corpus_dir, self.max_chars)
         return self.corpus
 
@@ -99,7 +100,8 @@ class LMDataModule(L.LightningDataModule):
     def val_dataloader(self) -> DataLoader:
         # One loader (one progress bar). Each rank scores its share of the rows; HeldoutPerplexity sums
         # over ranks. A rank without rows reads one unscored row, so it still joins the sync.
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
         return DataLoader(HeldoutDataset(self.load_corpus(), self.heldout, rank, world), batch_size=None)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):

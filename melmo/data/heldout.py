@@ -74,7 +74,8 @@ def language_stream(shard: Shard) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ins), np.concatenate(tgs)
 
 
-def _chunks(ids: np.ndarray, targets: np.ndarray, row_tokens: int, warmup: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _chunks(ids: np.ndarray, targets: np.ndarray, row_tokens: int,
+            warmup: int) -> list[tuple[np.ndarray, np.ndarray]]:
     n = len(ids)
     step = row_tokens if row_tokens > 0 else max(n, 1)
     out = []

@@ -36,7 +36,8 @@ class Shard:
     tokens: np.ndarray  # (n_tokens,) uint32 type ids (memmap)
     lengths: np.ndarray  # (n_sentences,) uint32 (memmap)
     langs: np.ndarray  # (n_sentences,) uint8, index into metadata["languages"] (memmap)
-    _index: np.ndarray | None = None  # (ceil(n / INDEX_STRIDE),) int64 start of every INDEX_STRIDE-th sentence
+    # (ceil(n / INDEX_STRIDE),) int64 start of every INDEX_STRIDE-th sentence
+    _index: np.ndarray | None = None
 
     @property
     def index(self) -> np.ndarray:
@@ -72,7 +73,8 @@ class Shard:
     def start(self, i: int) -> int:
         block = i // INDEX_STRIDE
         first = block * INDEX_STRIDE
-        return int(self.index[block]) + (int(self._read_lengths(first, i).sum(dtype=np.int64)) if i > first else 0)
+        within = int(self._read_lengths(first, i).sum(dtype=np.int64)) if i > first else 0
+        return int(self.index[block]) + within
 
     def lang(self, i: int) -> int:
         return int(self._read(self.langs, i, i + 1)[0])
@@ -80,10 +82,13 @@ class Shard:
     @property
     def offsets(self) -> np.ndarray:
         """(n_sentences,) int64 start of every sentence (the whole array: for tests and small shards)."""
-        return np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int64)[:-1]]) if len(self.lengths) else np.zeros(0, np.int64)
+        if not len(self.lengths):
+            return np.zeros(0, np.int64)
+        return np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int64)[:-1]])
 
     def sentence(self, i: int) -> np.ndarray:
-        """(lengths[i],) uint32 type ids of sentence ``i`` (two small reads: its index block's lengths, its tokens)."""
+        """(lengths[i],) uint32 type ids of sentence ``i`` (two small reads: its index block's lengths, its
+        tokens)."""
         block = i // INDEX_STRIDE
         lengths = self._read_lengths(block * INDEX_STRIDE, i + 1).astype(np.int64)
         start = int(self.index[block]) + int(lengths[:-1].sum())
@@ -113,7 +118,8 @@ class TypeTable:
         except OSError as err:
             raise CorpusError(f"{path}: cannot read the type list ({err.strerror})") from None
         ends = np.flatnonzero(np.frombuffer(self._data, np.uint8) == 10)  # one type per "\n"-terminated line
-        self._starts = np.concatenate([[0], ends + 1]).astype(np.uint32 if len(self._data) < (1 << 32) else np.uint64)
+        dtype = np.uint32 if len(self._data) < (1 << 32) else np.uint64
+        self._starts = np.concatenate([[0], ends + 1]).astype(dtype)
 
     def __len__(self) -> int:
         return len(self._starts) - 1
@@ -170,7 +176,8 @@ class PreparedCorpus:
     def use_vocab(self, vocab: list[str]) -> None:
         """Score against another vocabulary (a model's own vocab.txt): targets become its ids."""
         index = {w: i for i, w in enumerate(vocab)}
-        self._remap = np.fromiter((index.get(t, UNK_ID) for t in self.types), dtype=np.int64, count=len(self.types))
+        self._remap = np.fromiter((index.get(t, UNK_ID) for t in self.types), dtype=np.int64,
+                                  count=len(self.types))
 
     def char_ids(self, ids: np.ndarray) -> np.ndarray:
         """ELMo character ids (+1 convention) of type ids: shape ids.shape + (max_chars,)."""
@@ -188,7 +195,8 @@ class PreparedCorpus:
                 self._char_cache.clear()
             new = [int(t) for t in np.unique(flat[rare]) if int(t) not in self._char_cache]
             if new:  # spelled together: one call for all of this batch's new rare types
-                rows = np.asarray(words_to_char_array([self.types[t] for t in new], self.max_chars), dtype=np.int16)
+                rows = np.asarray(words_to_char_array([self.types[t] for t in new], self.max_chars),
+                                  dtype=np.int16)
                 self._char_cache.update(zip(new, rows))
             out[rare] = np.stack([self._char_cache[int(t)] for t in flat[rare]])
         return out.reshape(*np.shape(ids), self.max_chars)

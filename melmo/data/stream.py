@@ -1,8 +1,8 @@
 """Stateful truncated-BPTT windows over a prepared corpus, the way bilm-tf reads its data.
 
 Each of the ``batch_size`` rows of every process is its own continuous stream of sentences
-packed back to back (bilm-tf bilm/training.py LanguageModel, train): a sentence w1..wn contributes inputs <S> w1..wn and targets
-w1..wn </S> (backward: inputs </S> wn..w1, targets wn..w1 <S>); sentences run across batch
+packed back to back (bilm-tf bilm/training.py LanguageModel, train): a sentence w1..wn contributes inputs <S>
+w1..wn and targets w1..wn </S> (backward: inputs </S> wn..w1, targets wn..w1 <S>); sentences run across batch
 boundaries, so every batch is exactly (batch_size, unroll_steps) with no padding and the LSTM
 state of row r carries over to row r of the next batch.
 
@@ -149,8 +149,8 @@ class LMStream:
         theirs = (len(state["k"]), state["rank"], state["world_size"], state["seed"], state["direction"])
         if mine != theirs:
             raise ValueError(
-                f"cannot resume the data stream: saved (batch_size, rank, world_size, seed, direction) = {theirs}, "
-                f"now {mine}"
+                "cannot resume the data stream: saved (batch_size, rank, world_size, seed, direction) = "
+                f"{theirs}, now {mine}"
             )
         self.epoch = np.asarray(state["epoch"], np.int64)
         self.k = np.asarray(state["k"], np.int64)

@@ -4,7 +4,7 @@
         --mnli multinli_1.0 --tatoeba LASER/data/tatoeba/v1 --conll17 conll17-raw
     python -m melmo.datasets check /data/melmo          # verify an existing root (also: layout --check)
     python -m melmo.datasets layout ... --treebank ko=ko_kaist --treebank ru=ru_gsd   # change the map
-    python -m melmo.datasets layout /data/melmo --add --conll17 conll17-raw   # a part added to a previous layout
+    python -m melmo.datasets layout /data/melmo --add --conll17 conll17-raw   # add a part to a layout
     python -m melmo.datasets layout /data/melmo --replace --ud ...           # a previous layout redone
 
 Then ``python -m melmo.study study=paper study.data_root=/data/melmo study.conll17_root=/data/melmo/conll17``.
@@ -34,17 +34,22 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check", help="check an existing data root")
     for p in (lay, chk):
         p.add_argument("root", type=Path)
-        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="languages and treebank map (conf/datasets.yaml)")
-        p.add_argument("--treebank", action="append", default=[], metavar="LANG=CODE", help="override treebanks.LANG")
+        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                       help="languages and treebank map (conf/datasets.yaml)")
+        p.add_argument("--treebank", action="append", default=[], metavar="LANG=CODE",
+                       help="override treebanks.LANG")
     for name, what in (("ud", "UD release directory (ud-treebanks-v2.x)"), ("xnli", "XNLI-1.0 directory"),
                        ("mnli", "multinli_1.0 directory"), ("tatoeba", "LASER data/tatoeba/v1 directory"),
                        ("conll17", "CoNLL 2017 raw-text directory (<Language>/*wikipedia*.conllu.xz)")):
         lay.add_argument(f"--{name}", type=Path, default=None, help=what)
-    lay.add_argument("--check", action="store_true", help="only check the existing root (same as the check command)")
+    lay.add_argument("--check", action="store_true",
+                     help="only check the existing root (same as the check command)")
     lay.add_argument("--replace", action="store_true",
-                     help="redo a previous layout (a root holding its layout.json and nothing else), once checked")
+                     help="redo a previous layout (a root holding its layout.json and nothing else), once "
+                          "checked")
     lay.add_argument("--add", action="store_true",
-                     help="add the parts given (e.g. --conll17) to a previous layout, keeping its other parts")
+                     help="add the parts given (e.g. --conll17) to a previous layout, keeping its other "
+                          "parts")
     args = ap.parse_args(argv)
     try:
         cfg = load_settings(args.config, args.treebank)

@@ -22,7 +22,8 @@ CONLL17_SAMPLE_SENTENCES = 20  # sentences of the first CoNLL 2017 file read per
 
 
 def check_ud(root: Path, languages: Sequence[str], words: dict[str, int] | None = None) -> dict[str, int]:
-    """Sentences per language; ``words``, when given, gets the syntactic words of each ``ud/<lang>/<split>``."""
+    """Sentences per language; ``words``, when given, gets the syntactic words of each
+    ``ud/<lang>/<split>``."""
     out = {}
     for lang in languages:
         d = root / "ud" / lang

@@ -24,7 +24,8 @@ class DatasetError(MelmoError, ValueError):
     """An official download or a data root that cannot be used (one line naming the path)."""
 
 
-UD_FILE = re.compile(r"(?P<code>[a-z]+_[a-z0-9]+)-ud-(?P<split>train|dev|test)(?:-[a-z])?\.conllu(?:\.xz|\.gz)?\Z")
+UD_FILE = re.compile(r"(?P<code>[a-z]+_[a-z0-9]+)-ud-(?P<split>train|dev|test)(?:-[a-z])?"
+                     r"\.conllu(?:\.xz|\.gz)?\Z")
 XNLI_DIR, XNLI_FILES = "nli/XNLI-1.0", ("xnli.dev.tsv", "xnli.test.tsv")
 MNLI_DIR, MNLI_FILES = "nli/multinli_1.0", ("multinli_1.0_train.jsonl", "multinli_1.0_dev_matched.jsonl")
 
@@ -71,8 +72,8 @@ def choose_treebank(found: Mapping[str, list[Path]], lang: str, wanted: str | No
         raise DatasetError(f"{release}: no treebank for language {lang}")
     if len(codes) > 1:
         where = ", ".join(f"{c} in {found[c][0].parent.name}" for c in codes)
-        raise DatasetError(f"{release}: {len(codes)} treebanks for language {lang} where one is expected ({where}): "
-                           f"name one in treebanks.{lang}")
+        raise DatasetError(f"{release}: {len(codes)} treebanks for language {lang} where one is expected "
+                           f"({where}): name one in treebanks.{lang}")
     return codes[0]
 
 
@@ -105,7 +106,8 @@ def link_plan(src: Sources, languages: Sequence[str], treebanks: Mapping[str, st
         for lang in languages:
             if lang != "en":
                 iso = ISO3[lang]
-                plan += [(f"tatoeba/tatoeba.{iso}-eng.{end}", _file(folder, f"tatoeba.{iso}-eng.{end}")) for end in (iso, "eng")]
+                plan += [(f"tatoeba/tatoeba.{iso}-eng.{end}", _file(folder, f"tatoeba.{iso}-eng.{end}"))
+                         for end in (iso, "eng")]
     if src.xnli is not None:
         folder = _folder(src.xnli, "XNLI 1.0")
         plan += [(f"{XNLI_DIR}/{name}", _file(folder, name)) for name in XNLI_FILES]
@@ -118,6 +120,7 @@ def link_plan(src: Sources, languages: Sequence[str], treebanks: Mapping[str, st
             cands = [folder / str(conll17_folders.get(lang, lang)), folder / lang]
             hit = next((c for c in cands if c.is_dir()), None)
             if hit is None:
-                raise DatasetError(f"{cands[0]}: no such directory (CoNLL 2017 raw text of {lang}; conll17_folders.{lang})")
+                raise DatasetError(f"{cands[0]}: no such directory (CoNLL 2017 raw text of {lang}; "
+                                   f"conll17_folders.{lang})")
             plan.append((f"conll17/{lang}", hit))
     return plan

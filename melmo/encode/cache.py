@@ -64,12 +64,13 @@ class CacheSpaceError(MelmoError, OSError):
 
 def check_room(directory: Path, needed: int, what: str, margin: float = 0.05) -> None:
     """Refuse, in one line, a cache that would fill the disk of ``directory``: ``needed`` bytes must
-    fit in its free space less ``margin`` of it (the rule for MultiNLI-sized sets, docs/protocol.md "XNLI")."""
+    fit in its free space less ``margin`` of it (the rule for MultiNLI-sized sets, docs/protocol.md
+    "XNLI")."""
     free = shutil.disk_usage(directory).free
     if needed > free * (1 - margin):
-        raise CacheSpaceError(f"{directory}: the float16 activation cache of {what} needs {needed / 1e9:.2f} GB and the "
-                              f"disk has {free / 1e9:.2f} GB free: point encode.cache_dir at a larger disk, or train on "
-                              "fewer pairs (task.data.max_train_pairs)")
+        raise CacheSpaceError(f"{directory}: the float16 activation cache of {what} needs {needed / 1e9:.2f} "
+                              f"GB and the disk has {free / 1e9:.2f} GB free: point encode.cache_dir at a "
+                              "larger disk, or train on fewer pairs (task.data.max_train_pairs)")
 
 
 class CachedActivations:
@@ -109,8 +110,9 @@ class ActivationCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / key
 
-    def get(self, model, sentences: Sequence[Sequence[str]], *, tokenization: Mapping, policy: Policy | str | dict | None = None,
-            label: str = "", language: str | None = None, verify: bool = False) -> CachedActivations:
+    def get(self, model, sentences: Sequence[Sequence[str]], *, tokenization: Mapping,
+            policy: Policy | str | dict | None = None, label: str = "", language: str | None = None,
+            verify: bool = False) -> CachedActivations:
         """The cached activations of ``sentences`` under ``model`` (a ModelDir), encoding them if needed.
 
         ``verify``: also re-hash the activation file against meta.json (slow on big caches)."""
@@ -120,7 +122,8 @@ class ActivationCache:
         if final.exists():
             ok = _intact(final)
             if ok and verify:
-                ok = file_sha256(final / ACTS_NAME) == json.loads((final / CACHE_META_NAME).read_text())["sha256"]
+                actual = file_sha256(final / ACTS_NAME)
+                ok = actual == json.loads((final / CACHE_META_NAME).read_text())["sha256"]
             if ok:
                 return CachedActivations(final)
             log.warning("activation cache %s is incomplete or corrupt: rebuilding it", final)
@@ -128,12 +131,14 @@ class ActivationCache:
         self._build(model, sentences, tokenization, policy, final, label, language)
         return CachedActivations(final)
 
-    def _build(self, model, sentences, tokenization, policy: Policy, final: Path, label: str, language: str | None) -> None:
+    def _build(self, model, sentences, tokenization, policy: Policy, final: Path, label: str,
+               language: str | None) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
         lengths = np.array([len(s) for s in sentences], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         n_tokens, L, D = int(offsets[-1]), model.n_layers, model.dim
-        check_room(final.parent, n_tokens * L * D * 2, f"{label or 'these sentences'}: {n_tokens} tokens x {L} layers x {D}")
+        check_room(final.parent, n_tokens * L * D * 2,
+                   f"{label or 'these sentences'}: {n_tokens} tokens x {L} layers x {D}")
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
         try:
             acts_path = tmp / ACTS_NAME
@@ -152,12 +157,13 @@ class ActivationCache:
                 "version": CACHE_VERSION, "label": label, "language": language,
                 "weights_sha256": model.weights_sha256, "data_sha256": data_sha256(sentences),
                 "tokenization": dict(tokenization), "policy": policy.describe(),
-                "n_sentences": len(sentences), "n_tokens": n_tokens, "n_layers": L, "dim": D, "dtype": "float16",
-                "bytes": acts_path.stat().st_size, "sha256": file_sha256(acts_path),
+                "n_sentences": len(sentences), "n_tokens": n_tokens, "n_layers": L, "dim": D,
+                "dtype": "float16", "bytes": acts_path.stat().st_size, "sha256": file_sha256(acts_path),
                 "max_characters_per_token": model.max_chars, "tokens_cut": cut,
                 "tokens_cut_share": {language or "all": cut / n_tokens if n_tokens else 0.0},
             }
-            (tmp / CACHE_META_NAME).write_text(json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+            (tmp / CACHE_META_NAME).write_text(json.dumps(meta, indent=1, sort_keys=True,
+                                                          ensure_ascii=False) + "\n", encoding="utf-8")
             for p in tmp.iterdir():
                 os.chmod(p, 0o644)
             publish_dir(tmp, final, CACHE_META_NAME)

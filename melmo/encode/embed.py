@@ -56,15 +56,16 @@ def select_layers(layers_all: np.ndarray, layers) -> np.ndarray:
     return layers_all[idx]
 
 
-def iter_embed(sentences: Sequence[Sequence[str]], model_dir, layers="all", policy: Policy | str | None = None,
-               batch_size: int | None = None):
+def iter_embed(sentences: Sequence[Sequence[str]], model_dir, layers="all",
+               policy: Policy | str | None = None, batch_size: int | None = None):
     """Yield (index, vectors) as they are computed (order as ``encode`` yields them)."""
     policy = as_policy(policy)
     if batch_size is not None:
         policy = Policy(policy.name, batch_size, policy.warmup_batches)
     for i, s in enumerate(sentences):
         if isinstance(s, str):
-            raise TypeError(f"melmo.embed: sentence {i} is a string; give lists of tokens (e.g. line.split())")
+            raise TypeError(f"melmo.embed: sentence {i} is a string; give lists of tokens (e.g. "
+                            "line.split())")
     model = _model(model_dir)
     for i, arr in encode(model.encoder, sentences, policy):
         yield i, select_layers(arr, layers)

@@ -26,7 +26,8 @@ def _layers(spec: str):
     try:
         vals = [int(x) for x in spec.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--layers {spec!r}: all, average, top or comma-separated layer numbers") from None
+        raise argparse.ArgumentTypeError(f"--layers {spec!r}: all, average, top or comma-separated layer "
+                                         "numbers") from None
     return vals[0] if len(vals) == 1 else vals
 
 
@@ -59,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         policy = Policy(args.policy, args.batch_size, args.warmup_batches if args.policy == "stateful" else 0)
         with atomic_path(args.output) as tmp:  # no half-written HDF5 after an error or an interrupt
             with h5py.File(tmp, "w") as f:
-                for i, vec in tqdm(iter_embed(sentences, args.model, args.layers, policy), total=len(sentences),
-                                   unit="sent", desc="embedding"):
+                for i, vec in tqdm(iter_embed(sentences, args.model, args.layers, policy),
+                                   total=len(sentences), unit="sent", desc="embedding"):
                     f.create_dataset(str(i), data=vec)
                 index = {}
                 for i, line in enumerate(lines):

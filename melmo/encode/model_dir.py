@@ -53,7 +53,8 @@ class ModelDir:
             raise ModelDirError(f"{self.path}: no such model directory")
         self.options_path = self.path / OPTIONS_NAME
         if not self.options_path.is_file():
-            raise ModelDirError(f"{self.options_path}: missing (a model directory needs options.json and its HDF5 weights)")
+            raise ModelDirError(f"{self.options_path}: missing (a model directory needs options.json and its "
+                                "HDF5 weights)")
         try:
             self.weights_path = find_weights(self.path)
         except BilmFormatError as e:
@@ -164,10 +165,11 @@ class ModelDir:
             return None
         path = self.path / entry["path"]  # relative paths resolve against the model; absolute ones stay
         if not path.is_file():
-            raise ModelDirError(f"{path}: tokenizer for {lang!r} recorded in {self.path / META_NAME} is missing")
+            raise ModelDirError(f"{path}: tokenizer for {lang!r} recorded in {self.path / META_NAME} is "
+                                "missing")
         if entry.get("sha256") and file_sha256(path) != entry["sha256"]:
-            raise ModelDirError(f"{path}: tokenizer for {lang!r} differs from the one the model was trained with "
-                                f"(sha256 mismatch with {self.path / META_NAME})")
+            raise ModelDirError(f"{path}: tokenizer for {lang!r} differs from the one the model was trained "
+                                f"with (sha256 mismatch with {self.path / META_NAME})")
         return path
 
 
@@ -197,8 +199,9 @@ class RandomModelDir(ModelDir):
         else:
             conf = MODEL_CONF_DIR / f"{arch}.yaml"
             if not arch or "/" in arch or not conf.is_file():
-                raise ModelDirError(f"{self.spec}: neither a model directory nor a config {MODEL_CONF_DIR}/<arch>.yaml "
-                                    f"(have {', '.join(sorted(p.stem for p in MODEL_CONF_DIR.glob('*.yaml')))})")
+                raise ModelDirError(f"{self.spec}: neither a model directory nor a config "
+                                    f"{MODEL_CONF_DIR}/<arch>.yaml (have "
+                                    f"{', '.join(sorted(p.stem for p in MODEL_CONF_DIR.glob('*.yaml')))})")
             cfg = yaml.safe_load(conf.read_text(encoding="utf-8"))
             self.path, self.meta, self.arch = conf, None, arch
             self._arch = {"char_cnn": cfg["char_cnn"], "lstm": cfg["lstm"]}
@@ -232,5 +235,5 @@ class RandomModelDir(ModelDir):
         return f"random-{self.arch}-s{self.seed}"
 
     def describe(self) -> dict:
-        return {**super().describe(), "path": self.spec, "strategy": "random", "alpha": "", "lm_seed": self.seed,
-                "corpus_tokens": ""}
+        return {**super().describe(), "path": self.spec, "strategy": "random", "alpha": "",
+                "lm_seed": self.seed, "corpus_tokens": ""}

@@ -27,7 +27,8 @@ class ScalarMix(nn.Module):
             raise ValueError(f"initial_scalar_parameters has {len(init)} values for {n_layers} layers")
         self.n_layers = n_layers
         self.do_layer_norm = do_layer_norm
-        self.scalar_parameters = nn.Parameter(torch.tensor(init, dtype=torch.float32), requires_grad=trainable)
+        self.scalar_parameters = nn.Parameter(torch.tensor(init, dtype=torch.float32),
+                                              requires_grad=trainable)
         self.gamma = nn.Parameter(torch.tensor([1.0]), requires_grad=trainable)
 
     @staticmethod
@@ -41,7 +42,8 @@ class ScalarMix(nn.Module):
         """The normalised layer weights s = softmax(w), shape (L,)."""
         return torch.softmax(self.scalar_parameters, dim=0)
 
-    def forward(self, layers: torch.Tensor | Sequence[torch.Tensor], mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, layers: torch.Tensor | Sequence[torch.Tensor],
+                mask: torch.Tensor | None = None) -> torch.Tensor:
         if isinstance(layers, torch.Tensor):
             if layers.dim() != 4:
                 raise ValueError(f"layers tensor must be (B, T, L, D), got {tuple(layers.shape)}")

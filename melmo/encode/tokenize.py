@@ -35,7 +35,8 @@ class RawTokenizer:
             if kind == "udpipe":  # each input line is one sentence (UDPipe presegmented)
                 self._udpipe = Tokenizer(model_path, multiword=multiword, sentences="line")
             else:
-                self._udpipe = Tokenizer(None, builtin=self.options["builtin"], multiword=multiword, sentences="line")
+                self._udpipe = Tokenizer(None, builtin=self.options["builtin"], multiword=multiword,
+                                         sentences="line")
         elif kind != "whitespace":
             raise ConfigError(f"raw tokenizer kind {kind!r}: use udpipe, builtin or whitespace")
 
@@ -64,7 +65,8 @@ def raw_tokenizer(model: ModelDir, lang: str, fallback: Mapping | None = None) -
     if path is not None:
         return RawTokenizer("udpipe", path, {"multiword": options.get("multiword", "split")})
     if options.get("builtin"):
-        return RawTokenizer("builtin", None, {"builtin": options["builtin"], "multiword": options.get("multiword", "split")})
+        return RawTokenizer("builtin", None,
+                            {"builtin": options["builtin"], "multiword": options.get("multiword", "split")})
     fallback = dict(fallback or {"kind": "error"})
     kind = fallback.get("kind", "error")
     if kind == "whitespace":
@@ -79,7 +81,8 @@ def raw_tokenizer(model: ModelDir, lang: str, fallback: Mapping | None = None) -
             raise ModelDirError(f"{p}: UDPipe model for {lang!r} (encode.raw_tokenizer.models) not found")
         return RawTokenizer("udpipe", p, {"multiword": fallback.get("multiword", "split")})
     if kind == "error":
-        raise ModelDirError(f"{model.path}: no tokenizer recorded for {lang!r} (a CoNLL-U-trained or foreign model): set "
-                            f"encode.raw_tokenizer.kind=udpipe with encode.raw_tokenizer.models.{lang}=<model.udpipe>, "
-                            f"or kind=whitespace, or train with data.conllu_udpipe_dir=<dir of <lang>.udpipe>")
+        raise ModelDirError(f"{model.path}: no tokenizer recorded for {lang!r} (a CoNLL-U-trained or foreign "
+                            "model): set encode.raw_tokenizer.kind=udpipe with "
+                            f"encode.raw_tokenizer.models.{lang}=<model.udpipe>, or kind=whitespace, or "
+                            "train with data.conllu_udpipe_dir=<dir of <lang>.udpipe>")
     raise ConfigError(f"encode.raw_tokenizer.kind={kind!r}: use whitespace, udpipe or error")

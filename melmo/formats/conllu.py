@@ -4,7 +4,8 @@ streamed, for corpus preparation (the CoNLL 2017 dumps are gigabytes).
 
     sents = read_conllu(path, check_trees=True)  # list[Sentence]; .xz / .gz read directly
     for forms in iter_conllu_forms(path): ...    # list[str] per sentence: its syntactic words' FORMs
-    s.words      # syntactic words (integer IDs): id, form, lemma, upos, xpos, feats, head, deprel, deps, misc, line
+    s.words      # syntactic words (integer IDs): id, form, lemma, upos, xpos, feats, head, deprel, deps,
+                 # misc, line
     s.tokens     # surface tokens: a multiword token's range (first..last word id) or one word
     s.empty      # number of empty nodes (decimal IDs), skipped like the CoNLL 2018 scorer skips them
     s.raw        # the sentence's lines as read (comments, ranges, empty nodes): write_sentences copies them
@@ -31,8 +32,8 @@ from melmo.formats.text import iter_blocks, split_lines
 from melmo.utils.atomic import write_atomic
 
 # The 17 universal POS tags (universaldependencies.org/u/pos/)
-UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
-             "SCONJ", "SYM", "VERB", "X")
+UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
+             "PUNCT", "SCONJ", "SYM", "VERB", "X")
 UPOS_INDEX = {t: i for i, t in enumerate(UPOS_TAGS)}
 
 _INT = re.compile(r"[1-9][0-9]*\Z")
@@ -142,7 +143,8 @@ def read_conllu(path: str | Path, check_upos: bool = True, check_trees: bool = F
         nonlocal cur, pending_range
         if cur.words:
             if pending_range is not None:
-                fail(n, f"multiword token {pending_range[0]}-{pending_range[1]} runs past the end of the sentence")
+                fail(n, f"multiword token {pending_range[0]}-{pending_range[1]} runs past the end of "
+                        "the sentence")
             for w in cur.words:
                 if w.head is not None and w.head > len(cur.words):
                     fail(w.line, f"HEAD {w.head} is not a word of this sentence ({len(cur.words)} words)")
@@ -199,7 +201,8 @@ def read_conllu(path: str | Path, check_upos: bool = True, check_trees: bool = F
                     head = int(head_s)
                 else:
                     fail(n, f"malformed HEAD {head_s!r}")
-                cur.words.append(Word(int(id_), cols[1], cols[2], upos, cols[4], cols[5], head, cols[7], cols[8], cols[9], n))
+                cur.words.append(Word(int(id_), cols[1], cols[2], upos, cols[4], cols[5], head, cols[7],
+                                      cols[8], cols[9], n))
                 if pending_range is None:
                     cur.tokens.append(Token(int(id_), int(id_), cols[1]))
                 elif int(id_) == pending_range[1]:
@@ -227,7 +230,8 @@ def write_conllu(path: str | Path, sentences: list[Sentence], heads: list[list[i
             raise ConlluError(f"{path}: {len(sentences)} sentences, got {name} for {len(given)}")
         for k, s in enumerate(sentences):
             if len(given[k]) != len(s.words):
-                raise ConlluError(f"{path}: sentence {k} (line {s.line}) has {len(s.words)} words, got {len(given[k])} {name}")
+                raise ConlluError(f"{path}: sentence {k} (line {s.line}) has {len(s.words)} words, got "
+                                  f"{len(given[k])} {name}")
     out = []
     for k, s in enumerate(sentences):
         w = 0

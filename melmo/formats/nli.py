@@ -1,4 +1,5 @@
-"""Readers of NLI pairs: XTREME's XNLI layout, the official XNLI 1.0 tsv, MultiNLI jsonl, the MultiNLI sample tsv.
+"""Readers of NLI pairs: XTREME's XNLI layout, the official XNLI 1.0 tsv, MultiNLI jsonl, the MultiNLI sample
+tsv.
 
 Every reader returns an ``NLIData`` (pairs with labels in ``LABELS``, the number of rows dropped) and
 checks counts on load: the number of rows against ``expected_rows`` when given, and, for XTREME test
@@ -101,7 +102,8 @@ def _csv_columns(path: Path, lineno: int, line: str, n: int | tuple[int, ...]) -
         raise NLIFormatError(f"{path}:{lineno}: bad quoting ({err})") from None
     allowed = (n,) if isinstance(n, int) else n
     if len(cols) not in allowed:
-        raise NLIFormatError(f"{path}:{lineno}: expected {' or '.join(map(str, allowed))} tab-separated columns, got {len(cols)}")
+        raise NLIFormatError(f"{path}:{lineno}: expected {' or '.join(map(str, allowed))} tab-separated "
+                             f"columns, got {len(cols)}")
     return cols
 
 
@@ -126,9 +128,11 @@ def read_xtreme(directory: Path, language: str, split: str, expected_rows: int |
     n = len(rows[0][1]) if rows else 2  # 3: XTREME's own test files carry the label (utils_preprocess.py)
     for ln, c in rows:
         if len(c) != n:
-            raise NLIFormatError(f"{path}:{ln}: expected {n} tab-separated columns (as line {rows[0][0]}), got {len(c)}")
+            raise NLIFormatError(f"{path}:{ln}: expected {n} tab-separated columns (as line {rows[0][0]}), "
+                                 f"got {len(c)}")
     if n == 3:
-        return _check_rows(NLIData(path, [NLIPair(c[0], c[1], _label(path, ln, c[2])) for ln, c in rows]), expected_rows)
+        return _check_rows(NLIData(path, [NLIPair(c[0], c[1], _label(path, ln, c[2])) for ln, c in rows]),
+                           expected_rows)
     lab_path = resolve(Path(directory) / "test-labels.txt")
     labels = [_label(lab_path, ln, line) for ln, line in _lines(lab_path)]
     if len(labels) != len(rows):
@@ -167,7 +171,8 @@ def read_mnli_jsonl(path: Path, expected_rows: int | None = None) -> NLIData:
             obj = json.loads(line)
             gold, s1, s2 = obj["gold_label"], obj["sentence1"], obj["sentence2"]
         except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise NLIFormatError(f"{path}:{ln}: not a MultiNLI record ({type(err).__name__}: {err})") from None
+            raise NLIFormatError(f"{path}:{ln}: not a MultiNLI record ({type(err).__name__}: "
+                                 f"{err})") from None
         if gold == "-":
             data.dropped += 1
             continue
@@ -181,7 +186,8 @@ def read_mnli_sample(path: Path, expected_rows: int | None = None) -> NLIData:
     lines = _lines(path)
     _, header = next(lines, (1, ""))
     if header.split("\t") != ["sentence1", "sentence2", "label", "genre"]:
-        raise NLIFormatError(f"{path}:1: header {header!r}, expected 'sentence1<TAB>sentence2<TAB>label<TAB>genre'")
+        raise NLIFormatError(f"{path}:1: header {header!r}, expected "
+                             "'sentence1<TAB>sentence2<TAB>label<TAB>genre'")
     pairs = []
     for ln, line in lines:
         c = _columns(path, ln, line, 4)

@@ -1,4 +1,5 @@
-"""The context-independent token encoder of ELMo (bilm-tf bilm/training.py _build_word_char_embeddings): characters -> one vector per token.
+"""The context-independent token encoder of ELMo (bilm-tf bilm/training.py _build_word_char_embeddings):
+characters -> one vector per token.
 
     char ids (N, C)                       +1 convention, 1..261 (0 only in all-zero padding rows)
       -> char_embed (N, C, d_c)           262 rows; row 0 is a fixed zero row
@@ -8,7 +9,8 @@
       -> projection F -> P                (N, P); identity when F == P (bilm-tf has no CNN_proj then)
 
 The constructor takes bilm-tf's ``char_cnn`` options verbatim plus the output size P
-(``lstm.projection_dim``). Initialisation is bilm-tf's training init (bilm-tf bilm/training.py, highway layers).
+(``lstm.projection_dim``). Initialisation is bilm-tf's training init (bilm-tf bilm/training.py, highway
+layers).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from melmo.errors import ConfigError
 from melmo.model.chars import N_CHARACTERS, N_CHARACTERS_TRAIN
 from melmo.model.highway import Highway
 
-ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}  # char_cnn.activation values (bilm-tf bilm/training.py _build_word_char_embeddings)
+# char_cnn.activation values (bilm-tf bilm/training.py _build_word_char_embeddings)
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
 CHAR_EMBED_INIT = 1.0  # bilm-tf: char_embed ~ U(-1, 1) (bilm-tf bilm/training.py _build_word_char_embeddings)
-RELU_KERNEL_INIT = 0.05  # bilm-tf: relu CNN kernels ~ U(-0.05, 0.05) (bilm-tf bilm/training.py _build_word_char_embeddings)
+# bilm-tf: relu CNN kernels ~ U(-0.05, 0.05) (bilm-tf bilm/training.py _build_word_char_embeddings)
+RELU_KERNEL_INIT = 0.05
 CPU_CHUNK_TOKENS = 64  # tokens per conv chunk on CPU: the conv outputs stay in cache (measured 1.5-3x)
 
 
@@ -36,7 +40,8 @@ class CharCNN(nn.Module):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ConfigError(f"char_cnn.activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        # 261 in training options, 262 for inference (bilm-tf bin/train_elmo.py options); the table always has 262 rows
+        # 261 in training options, 262 for inference (bilm-tf bin/train_elmo.py options); the table always has
+        # 262 rows
         if n_characters not in (N_CHARACTERS_TRAIN, N_CHARACTERS):
             raise ConfigError(f"char_cnn.n_characters must be 261 or 262, got {n_characters}")
         self.activation = activation
@@ -50,7 +55,8 @@ class CharCNN(nn.Module):
         d_c = int(embedding["dim"])
 
         # Always 262 rows: ids are +1-shifted at inference and in melmo's training stream alike;
-        # row 0 (a padding position) stays zero and gets no gradient (bilm-tf bilm/training.py _build_word_char_embeddings).
+        # row 0 (a padding position) stays zero and gets no gradient (bilm-tf bilm/training.py
+        # _build_word_char_embeddings).
         self.char_embed = nn.Embedding(N_CHARACTERS, d_c, padding_idx=0)
         self.convs = nn.ModuleList(nn.Conv1d(d_c, n, w) for w, n in self.filters)
         self.highway = Highway(self.n_filters, int(n_highway))
@@ -65,7 +71,8 @@ class CharCNN(nn.Module):
             for conv, (w, _) in zip(self.convs, self.filters):
                 if self.activation == "relu":
                     nn.init.uniform_(conv.weight, -RELU_KERNEL_INIT, RELU_KERNEL_INIT)
-                else:  # bilm-tf tanh: N(0, 1/(w * d_c)) (bilm-tf bilm/training.py _build_word_char_embeddings)
+                else:
+                    # bilm-tf tanh: N(0, 1/(w * d_c)) (bilm-tf bilm/training.py _build_word_char_embeddings)
                     nn.init.normal_(conv.weight, 0.0, math.sqrt(1.0 / (w * conv.in_channels)))
                 nn.init.zeros_(conv.bias)
             self.highway.reset_parameters()
@@ -86,13 +93,15 @@ class CharCNN(nn.Module):
             windows = x.unfold(1, w, 1).transpose(2, 3).reshape(N * (C - w + 1), w * x.shape[-1])
             kernel = conv.weight.permute(2, 1, 0).reshape(w * x.shape[-1], n)  # (n, d_c, w) -> (w*d_c, n)
             y = torch.mm(windows, kernel).view(N, C - w + 1, n)
-            # max over positions, bias (max(y + b) == max(y) + b), then the activation (bilm-tf bilm/training.py _build_word_char_embeddings)
+            # max over positions, bias (max(y + b) == max(y) + b), then the activation (bilm-tf
+            # bilm/training.py _build_word_char_embeddings)
             pooled.append(act(y.amax(dim=1) + conv.bias))
         return torch.cat(pooled, dim=-1)
 
     def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
         """char_ids (..., C) int -> (..., P) float. All C positions always enter the convolutions:
-        the in-token padding char has a learned embedding (bilm-tf bilm/model.py char CNN over all max_characters_per_token positions)."""
+        the in-token padding char has a learned embedding (bilm-tf bilm/model.py char CNN over all
+        max_characters_per_token positions)."""
         if char_ids.shape[-1] != self.max_chars:
             raise ValueError(f"char ids have {char_ids.shape[-1]} chars per token, the model expects "
                              f"max_characters_per_token={self.max_chars}")

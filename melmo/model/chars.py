@@ -1,4 +1,5 @@
-"""ELMo character ids: every token becomes ``max_chars`` integers (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper).
+"""ELMo character ids: every token becomes ``max_chars`` integers (bilm-tf bilm/data.py
+UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper).
 
 A token is spelled as its UTF-8 bytes (unencodable code points dropped, at most ``max_chars - 2``
 bytes kept -- truncation is byte-wise), framed by begin/end-of-word markers and padded with the
@@ -10,7 +11,8 @@ so that 0 can mean "no token at this position" (a whole row of zeros in a batch)
 
 The literal tokens ``<S>`` and ``</S>`` are the sentence boundaries (bilm-tf and AllenNLP both map
 them to the BOS/EOS rows). ``batch_to_ids`` adds no boundaries: the encoder inserts them
-(AllenNLP convention, bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper).
+(AllenNLP convention, bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py
+ELMoCharacterMapper).
 """
 
 from __future__ import annotations
@@ -22,23 +24,34 @@ import torch
 
 from melmo.errors import ConfigError
 
-# Raw (training) alphabet of 261 symbols: bytes 0..255 then five markers (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper).
+# Raw (training) alphabet of 261 symbols: bytes 0..255 then five markers (bilm-tf bilm/data.py
+# UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper).
 BOS_CHAR = 256  # beginning of sentence
 EOS_CHAR = 257  # end of sentence
 BOW_CHAR = 258  # beginning of word
 EOW_CHAR = 259  # end of word
 PAD_CHAR = 260  # padding inside a token
-N_CHARACTERS_TRAIN = 261  # bilm-tf training n_characters (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)
-N_CHARACTERS = 262  # inference n_characters: the 261 raw ids shifted by +1, plus 0 (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)
-OFFSET = 1  # inference ids = raw ids + 1; 0 marks a padding position (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)
+# bilm-tf training n_characters (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py
+# ELMoCharacterMapper)
+N_CHARACTERS_TRAIN = 261
+# inference n_characters: the 261 raw ids shifted by +1, plus 0 (bilm-tf bilm/data.py UnicodeCharsVocabulary;
+# AllenNLP elmo_indexer.py ELMoCharacterMapper)
+N_CHARACTERS = 262
+# inference ids = raw ids + 1; 0 marks a padding position (bilm-tf bilm/data.py UnicodeCharsVocabulary;
+# AllenNLP elmo_indexer.py ELMoCharacterMapper)
+OFFSET = 1
 MAX_CHARS = 50  # bilm-tf/AllenNLP default max_characters_per_token (bilm-tf bin/train_elmo.py options)
 
-BOS_TOKEN = "<S>"  # literal sentence-boundary tokens (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)
+# literal sentence-boundary tokens (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py
+# ELMoCharacterMapper)
+BOS_TOKEN = "<S>"
 EOS_TOKEN = "</S>"
 
 
 def _check_max_chars(max_chars: int) -> None:
-    if max_chars < 3:  # BOW + marker + EOW is the shortest spelling (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)
+    # BOW + marker + EOW is the shortest spelling (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP
+    # elmo_indexer.py ELMoCharacterMapper)
+    if max_chars < 3:
         raise ConfigError(f"max_chars must be at least 3, got {max_chars}")
 
 
@@ -54,7 +67,9 @@ def word_to_char_ids(word: str, max_chars: int = MAX_CHARS) -> list[int]:
         return _boundary_row(BOS_CHAR, max_chars)
     if word == EOS_TOKEN:
         return _boundary_row(EOS_CHAR, max_chars)
-    data = word.encode("utf-8", "ignore")[: max_chars - 2]  # byte-wise cut to C-2 (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)
+    # byte-wise cut to C-2 (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py
+    # ELMoCharacterMapper)
+    data = word.encode("utf-8", "ignore")[: max_chars - 2]
     raw = [BOW_CHAR, *data, EOW_CHAR] + [PAD_CHAR] * (max_chars - 2 - len(data))
     return [r + OFFSET for r in raw]
 
@@ -115,7 +130,9 @@ def is_truncated(word: str, max_chars: int = MAX_CHARS) -> bool:
     """True when the token's UTF-8 spelling is longer than ``max_chars - 2`` bytes and gets cut."""
     if word in (BOS_TOKEN, EOS_TOKEN):
         return False
-    return len(word.encode("utf-8", "ignore")) > max_chars - 2  # BOW/EOW take 2 slots (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)
+    # BOW/EOW take 2 slots (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py
+    # ELMoCharacterMapper)
+    return len(word.encode("utf-8", "ignore")) > max_chars - 2
 
 
 def count_truncated(words: Iterable[str], max_chars: int = MAX_CHARS) -> int:

@@ -2,7 +2,9 @@
 
     BiLM(char_cnn: dict, lstm: dict, dropout=0.0)   # the bilm-tf options.json sub-dicts, verbatim
 
-Inference (AllenNLP convention, bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper; bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj); AllenNLP allennlp/modules/elmo.py _ElmoBiLm):
+Inference (AllenNLP convention, bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py
+ELMoCharacterMapper; bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj); AllenNLP
+allennlp/modules/elmo.py _ElmoBiLm):
 
     out = encoder(char_ids, state=None)   # char_ids (B, T, C) from chars.batch_to_ids
     out.layers   # L + 1 tensors (B, T, 2P): [z, z], then [forward_l, backward_l] per LSTM layer;
@@ -13,10 +15,10 @@ Inference (AllenNLP convention, bilm-tf bilm/data.py UnicodeCharsVocabulary; All
 
 The encoder inserts BOS at position 0 and EOS right after each sentence's last token. The forward
 stack reads positions 0..len+1; the backward stack reads the *valid part* of each row reversed
-(EOS first, BOS last), never padding (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)). Per-row state
-(bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)): the forward final state is taken after the row's EOS, the backward
-one after its BOS; rows of a stored state beyond the batch are returned unchanged; rows of the
-batch beyond the stored state start from zeros.
+(EOS first, BOS last), never padding (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)). Per-row
+state (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)): the forward final state is taken after the
+row's EOS, the backward one after its BOS; rows of a stored state beyond the batch are returned unchanged;
+rows of the batch beyond the stored state start from zeros.
 
 Training (bilm-tf convention, bilm-tf bilm/training.py LanguageModel, train):
 
@@ -76,11 +78,13 @@ class BiLM(nn.Module):
         _require(char_cnn, "char_cnn", "embedding", "filters", "n_highway")
         _require(lstm, "lstm", "dim", "projection_dim", "n_layers")
         self._options = {"char_cnn": char_cnn, "lstm": lstm}
-        self.dropout = float(dropout)  # bilm-tf keep_prob = 1 - dropout (bilm-tf bilm/training.py LanguageModel, train)
+        # bilm-tf keep_prob = 1 - dropout (bilm-tf bilm/training.py LanguageModel, train)
+        self.dropout = float(dropout)
         P = int(lstm["projection_dim"])
         self.projection_dim = P
         self.n_layers = int(lstm["n_layers"])
-        # C: always read from the options (bilm-tf bilm/model.py reads max_characters_per_token from options); 50 is bilm-tf's default (§5)
+        # C: always read from the options (bilm-tf bilm/model.py reads max_characters_per_token from options);
+        # 50 is bilm-tf's default (§5)
         self.max_chars = int(char_cnn.get("max_characters_per_token", 50))
         cnn_keys = ("activation", "embedding", "filters", "n_highway", "max_characters_per_token",
                     "n_characters")
@@ -89,7 +93,8 @@ class BiLM(nn.Module):
             input_dim=P, hidden_dim=int(lstm["dim"]), proj_dim=P, n_layers=self.n_layers,
             cell_clip=lstm.get("cell_clip"), proj_clip=lstm.get("proj_clip"),
             use_skip_connections=bool(lstm.get("use_skip_connections", False)),
-            dropout=self.dropout, n_dirs=2,  # RNN_0 forward, RNN_1 backward (bilm-tf bilm/training.py dump_weights)
+            # RNN_0 forward, RNN_1 backward (bilm-tf bilm/training.py dump_weights)
+            dropout=self.dropout, n_dirs=2,
         )
         self.register_buffer("bos_ids", torch.tensor(bos_char_ids(self.max_chars)), persistent=False)
         self.register_buffer("eos_ids", torch.tensor(eos_char_ids(self.max_chars)), persistent=False)
@@ -114,7 +119,7 @@ class BiLM(nn.Module):
         out[mask] = rows
         return out
 
-    # -- state bookkeeping (per batch row, bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)) -----------------------
+    # -- state bookkeeping (per batch row, bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)) ---
     def zero_state(self, batch_size: int) -> State:
         w = self.token_encoder.char_embed.weight
         return self.lstm.zero_state(batch_size, w.device, w.dtype)
@@ -152,14 +157,19 @@ class BiLM(nn.Module):
         B, T, C = char_ids.shape
         device = char_ids.device
         if char_ids.numel() and not 0 <= int(char_ids.min()) <= int(char_ids.max()) <= N_CHARACTERS - 1:
-            raise ValueError("char ids must lie in 0..261 (inference ids are raw ids + 1, bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)")
-        mask = (char_ids > 0).any(-1)  # a position is a token iff any id > 0 (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper)
+            raise ValueError("char ids must lie in 0..261 (inference ids are raw ids + 1, bilm-tf "
+                             "bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py "
+                             "ELMoCharacterMapper)")
+        # a position is a token iff any id > 0 (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP
+        # elmo_indexer.py ELMoCharacterMapper)
+        mask = (char_ids > 0).any(-1)
         lengths = mask.sum(1)
         positions = torch.arange(T + 2, device=device)
         if not torch.equal(mask, positions[None, :T] < lengths[:, None]):
             raise ValueError("char_ids: padding rows (all zeros) must come after each sentence's tokens")
 
-        # Insert BOS at 0 and EOS after the last token (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper): (B, T + 2, C).
+        # Insert BOS at 0 and EOS after the last token (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP
+        # elmo_indexer.py ELMoCharacterMapper): (B, T + 2, C).
         ids = char_ids.new_zeros(B, T + 2, C)
         ids[:, 0] = self.bos_ids
         ids[:, 1 : T + 1] = char_ids
@@ -168,7 +178,8 @@ class BiLM(nn.Module):
         full_mask = positions[None, :] < full_len[:, None]  # (B, T + 2)
         z = self._scatter(self._encode_rows(ids[full_mask]), full_mask)  # (B, T + 2, P)
 
-        # Backward input: each row's valid part reversed, padding left in place (AllenNLP _EncoderBase, reversed valid part).
+        # Backward input: each row's valid part reversed, padding left in place (AllenNLP _EncoderBase,
+        # reversed valid part).
         rev = torch.where(full_mask, full_len[:, None] - 1 - positions[None, :], positions[None, :])
         rev = rev.unsqueeze(-1).expand(-1, -1, self.projection_dim)
         x = torch.stack([z, z.gather(1, rev)])  # (2, B, T + 2, P)
@@ -180,7 +191,8 @@ class BiLM(nn.Module):
         def strip(a: torch.Tensor) -> torch.Tensor:
             return a[:, 1 : T + 1] * keep
 
-        layers = [strip(torch.cat([z, z], dim=-1))]  # layer 0 = [z, z] (AllenNLP allennlp/modules/elmo.py _ElmoBiLm)
+        # layer 0 = [z, z] (AllenNLP allennlp/modules/elmo.py _ElmoBiLm)
+        layers = [strip(torch.cat([z, z], dim=-1))]
         for out in outputs:
             layers.append(strip(torch.cat([out[0], out[1].gather(1, rev)], dim=-1)))
         return BiLMOutput(layers, mask, self._merge_state(state, new_state))
@@ -188,7 +200,8 @@ class BiLM(nn.Module):
     # -- training ----------------------------------------------------------------------------
     def lm_forward(self, fwd_chars: torch.Tensor, bwd_chars: torch.Tensor, state: State | None = None):
         """(B, U, C) forward and (already reversed) backward char ids -> (fwd_out (B, U, P),
-        bwd_out (B, U, P), new_state). No padding, no BOS/EOS insertion (bilm-tf bilm/training.py LanguageModel, train)."""
+        bwd_out (B, U, P), new_state). No padding, no BOS/EOS insertion (bilm-tf bilm/training.py
+        LanguageModel, train)."""
         C = self.max_chars
         if fwd_chars.shape != bwd_chars.shape or fwd_chars.dim() != 3 or fwd_chars.shape[-1] != C:
             raise ValueError(f"fwd_chars and bwd_chars must both be (batch, steps, {self.max_chars}), "
@@ -199,6 +212,7 @@ class BiLM(nn.Module):
         outputs, new_state = self.lstm(z, self._initial_state(state, B), None)
         top = outputs[-1]
         if self.training and self.dropout > 0:
-            # bilm-tf: dropout on the top output, before the softmax (bilm-tf bilm/training.py LanguageModel, train)
+            # bilm-tf: dropout on the top output, before the softmax
+            # (bilm-tf bilm/training.py LanguageModel, train)
             top = F.dropout(top, self.dropout, training=True)
         return top[0], top[1], self._merge_state(state, new_state)

@@ -2,7 +2,7 @@
 in docs/full-scale.md ("Expected GPU hours"): read by the throughput metric and benchmarks/lm_throughput.py.
 
     forward_flops_per_token(encoder.options, n_classes)   # one direction, forward
-    train_flops_per_token(encoder.options, n_classes)     # both directions, forward + backward (= 3 x forward)
+    train_flops_per_token(encoder.options, n_classes)     # both directions, forward + backward (3 x forward)
 
 ``n_classes``: softmax rows scored per position (the sampled softmax: negatives + the target; the full
 softmax: the vocabulary). Element-wise work (activations, gates, max-pooling) is left out, as in the table.
@@ -21,7 +21,8 @@ def forward_flops_per_token(options: Mapping, n_classes: int) -> float:
     flops = sum(2 * (C - w + 1) * w * d * n for w, n in cnn["filters"])  # character convolutions
     flops += cnn["n_highway"] * 2 * (2 * F * F)  # highway: transform and gate
     flops += 2 * F * P if F != P else 0  # projection to the LSTM width
-    flops += L * (2 * (P + P) * 4 * H + 2 * H * P)  # LSTM gates from input and recurrent state, cell projection
+    # LSTM gates from input and recurrent state, cell projection
+    flops += L * (2 * (P + P) * 4 * H + 2 * H * P)
     flops += 2 * P * n_classes  # softmax logits
     return float(flops)
 
@@ -31,6 +32,8 @@ def train_flops_per_token(options: Mapping, n_classes: int) -> float:
     return 3 * 2 * forward_flops_per_token(options, n_classes)
 
 
-def gpu_hours(tokens: float, options: Mapping, n_classes: int, peak_flops: float, utilization: float) -> float:
-    """An ESTIMATE of the device-hours to train on ``tokens`` (per direction) at ``utilization`` of ``peak_flops``."""
+def gpu_hours(tokens: float, options: Mapping, n_classes: int, peak_flops: float,
+              utilization: float) -> float:
+    """An ESTIMATE of the device-hours to train on ``tokens`` (per direction) at ``utilization`` of
+    ``peak_flops``."""
     return tokens * train_flops_per_token(options, n_classes) / (peak_flops * utilization) / 3600

@@ -1,4 +1,5 @@
-"""Highway layers of the ELMo token encoder, in bilm-tf's convention (bilm-tf bilm/training.py, highway layers).
+"""Highway layers of the ELMo token encoder, in bilm-tf's convention (bilm-tf bilm/training.py, highway
+layers).
 
 Per layer, on F features:
 
@@ -18,7 +19,8 @@ import math
 import torch
 from torch import nn
 
-CARRY_BIAS_INIT = -2.0  # bilm-tf training init of b_carry: gate ≈ 0.12, near identity (bilm-tf bilm/training.py, highway layers)
+# bilm-tf training init of b_carry: gate ≈ 0.12, near identity (bilm-tf bilm/training.py, highway layers)
+CARRY_BIAS_INIT = -2.0
 
 
 class Highway(nn.Module):
@@ -34,7 +36,8 @@ class Highway(nn.Module):
         for layer in self.layers:
             # bilm-tf: W_carry, W_transform ~ N(0, 1/F) (bilm-tf bilm/training.py, highway layers)
             nn.init.normal_(layer.weight, 0.0, math.sqrt(1.0 / self.dim))
-            nn.init.zeros_(layer.bias[: self.dim])  # b_transform = 0 (bilm-tf bilm/training.py, highway layers)
+            # b_transform = 0 (bilm-tf bilm/training.py, highway layers)
+            nn.init.zeros_(layer.bias[: self.dim])
             nn.init.constant_(layer.bias[self.dim :], CARRY_BIAS_INIT)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

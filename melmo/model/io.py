@@ -1,4 +1,5 @@
-"""Read and write ELMo models in the bilm-tf / AllenNLP / NLPL format (bilm-tf bin/train_elmo.py options; bilm-tf bilm/training.py dump_weights).
+"""Read and write ELMo models in the bilm-tf / AllenNLP / NLPL format (bilm-tf bin/train_elmo.py options;
+bilm-tf bilm/training.py dump_weights).
 
     load_bilm(options_path, weights_path) -> BiLM (eval mode)
     load_bilm_dir(directory)              -> BiLM (options.json + weights.hdf5 / model.hdf5 / *.hdf5)
@@ -40,7 +41,8 @@ class BilmFormatError(FormatError):
 
 
 def _rnn(d: int, l: int, name: str) -> str:
-    # bilm-tf dump_weights names: RNN_{direction}/RNN/MultiRNNCell/Cell{layer}/LSTMCell/* (bilm-tf bilm/training.py dump_weights)
+    # bilm-tf dump_weights names: RNN_{direction}/RNN/MultiRNNCell/Cell{layer}/LSTMCell/* (bilm-tf
+    # bilm/training.py dump_weights)
     return f"RNN_{d}/RNN/MultiRNNCell/Cell{l}/LSTMCell/{name}"
 
 
@@ -49,9 +51,11 @@ def bilm_tf_arrays(encoder: BiLM) -> dict[str, torch.Tensor]:
     """Every weight of ``encoder`` as the bilm-tf HDF5 dataset it is stored in (CPU tensors)."""
     te, out = encoder.token_encoder, {}
     with torch.no_grad():
-        out["char_embed"] = te.char_embed.weight[1:]  # drop the zero row of id 0: 261 rows (bilm-tf bilm/training.py _build_word_char_embeddings)
+        # drop the zero row of id 0: 261 rows (bilm-tf bilm/training.py _build_word_char_embeddings)
+        out["char_embed"] = te.char_embed.weight[1:]
         for i, conv in enumerate(te.convs):
-            # Conv1d (n, d_c, w) -> HDF5 (1, w, d_c, n) (bilm-tf bilm/training.py _build_word_char_embeddings; bilm-tf bilm/training.py dump_weights; AllenNLP _ElmoCharacterEncoder._load_cnn_weights)
+            # Conv1d (n, d_c, w) -> HDF5 (1, w, d_c, n) (bilm-tf bilm/training.py _build_word_char_embeddings;
+            # bilm-tf bilm/training.py dump_weights; AllenNLP _ElmoCharacterEncoder._load_cnn_weights)
             out[f"CNN/W_cnn_{i}"] = conv.weight.permute(2, 1, 0).unsqueeze(0)
             out[f"CNN/b_cnn_{i}"] = conv.bias
         F = te.n_filters
@@ -65,9 +69,11 @@ def bilm_tf_arrays(encoder: BiLM) -> dict[str, torch.Tensor]:
             out["CNN_proj/b_proj"] = te.proj.bias
         for l, layer in enumerate(encoder.lstm.layers):
             for d in range(2):
-                W_0 = torch.cat([layer.w_x[d], layer.w_h[d]], dim=0)  # rows: x then h (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj))
+                # rows: x then h (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj))
+                W_0 = torch.cat([layer.w_x[d], layer.w_h[d]], dim=0)
                 out[_rnn(d, l, "W_0")] = permute_gates(W_0, RUNTIME_TO_TF)
-                out[_rnn(d, l, "B")] = permute_gates(layer.bias[d], RUNTIME_TO_TF)  # no +1 (TF1 LSTMCell forget_bias)
+                # no +1 (TF1 LSTMCell forget_bias)
+                out[_rnn(d, l, "B")] = permute_gates(layer.bias[d], RUNTIME_TO_TF)
                 if layer.w_p is not None:
                     out[_rnn(d, l, "W_P_0")] = layer.w_p[d]
     return {k: v.detach().cpu().contiguous() for k, v in out.items()}
@@ -218,14 +224,17 @@ def _softmax_arrays(softmax, P: int) -> dict[str, np.ndarray]:
     b = torch.as_tensor(b).detach().cpu().float().numpy()
     if W.ndim != 2 or W.shape[1] != P or b.shape != (W.shape[0],):
         raise ValueError(f"softmax must be W (V, {P}) and b (V,), got {W.shape} and {b.shape}")
-    return {"softmax/W": W, "softmax/b": b}  # extra datasets, ignored by readers (bilm-tf bilm/training.py dump_weights)
+    # extra datasets, ignored by readers (bilm-tf bilm/training.py dump_weights)
+    return {"softmax/W": W, "softmax/b": b}
 
 
 def _write_model(tmp: Path, encoder: BiLM, vocab: list[str] | None, softmax) -> None:
     import h5py
 
     options = encoder.options
-    options["char_cnn"]["n_characters"] = N_CHARACTERS  # 262 for inference (bilm-tf bin/train_elmo.py options; bilm-tf bilm/model.py, n_characters 262 at inference)
+    # 262 for inference (bilm-tf bin/train_elmo.py options; bilm-tf bilm/model.py, n_characters 262 at
+    # inference)
+    options["char_cnn"]["n_characters"] = N_CHARACTERS
     if vocab is not None:
         options["n_tokens_vocab"] = len(vocab)  # bilm-tf training key; readers ignore it
     arrays = {k: v.float().numpy() for k, v in bilm_tf_arrays(encoder).items()}

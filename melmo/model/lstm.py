@@ -1,4 +1,5 @@
-"""ELMo's LSTM with projection (TensorFlow 1 ``LSTMCell(num_proj=P)`` semantics, bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)).
+"""ELMo's LSTM with projection (TensorFlow 1 ``LSTMCell(num_proj=P)`` semantics, bilm-tf bilm/model.py
+_build_lstms; TF1 LSTMCell(num_proj)).
 
 Per step, input x (n_in) and state (c (H), h (P)):
 
@@ -22,7 +23,8 @@ Run-time parameter layout (io.py converts to/from the HDF5 exactly -- transpose,
   columns and one tanh the last H;
 * ``bias`` (D, 4H): B in the same order, **without** the +1 forget bias (it is added once per
   call, not folded in, so that a load -> save round trip is bit-identical: (b + 1) - 1 != b);
-* ``w_p`` (D, H, P): W_P_0, absent when H == P (bilm-tf then builds no projection, bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)).
+* ``w_p`` (D, H, P): W_P_0, absent when H == P (bilm-tf then builds no projection, bilm-tf bilm/model.py
+  _build_lstms; TF1 LSTMCell(num_proj)).
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ from torch import nn
 
 from melmo.errors import ConfigError
 
-FORGET_BIAS = 1.0  # TF LSTMCell forget_bias, added at run time and not stored (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj); TF1 LSTMCell forget_bias)
-# Gate blocks: HDF5/TF order is (i, j, f, o) (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj)); run-time order is (i, f, o, j).
+# TF LSTMCell forget_bias, added at run time and not stored (bilm-tf bilm/model.py _build_lstms; TF1
+# LSTMCell(num_proj); TF1 LSTMCell forget_bias)
+FORGET_BIAS = 1.0
+# Gate blocks: HDF5/TF order is (i, j, f, o) (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj));
+# run-time order is (i, f, o, j).
 TF_TO_RUNTIME = (0, 2, 3, 1)  # run-time block k = TF block TF_TO_RUNTIME[k]
 RUNTIME_TO_TF = (0, 3, 1, 2)  # TF block k = run-time block RUNTIME_TO_TF[k]
 
@@ -68,7 +73,8 @@ class LstmLayer(nn.Module):
         self.w_x = nn.Parameter(torch.empty(D, input_dim, 4 * H))
         self.w_h = nn.Parameter(torch.empty(D, P, 4 * H))
         self.bias = nn.Parameter(torch.empty(D, 4 * H))
-        # bilm-tf builds LSTMCell(num_proj=P) only when P < H (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj); bilm-tf#79)
+        # bilm-tf builds LSTMCell(num_proj=P) only when P < H (bilm-tf bilm/model.py _build_lstms; TF1
+        # LSTMCell(num_proj); bilm-tf#79)
         self.w_p = nn.Parameter(torch.empty(D, H, P)) if P != H else None
         self.register_buffer("forget_bias", self._forget_bias_row(H), persistent=False)
         self.reset_parameters()
@@ -133,10 +139,11 @@ class LstmStack(nn.Module):
     * lengths: row b is valid at steps t < lengths[b]; its final state is the state after its
       last valid step. None: every step of every row is valid.
     * Residual (``use_skip_connections``): layers l > 0 output cell output + layer input; the
-      recurrent state never includes it; layer 0 never gets one (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj); bilm-tf bilm/model.py use_skip_connections).
-    * Dropout (training mode only, bilm-tf ``DropoutWrapper(input_keep_prob)``, bilm-tf bilm/training.py LanguageModel, train): on
-      the input of every layer including layer 0, a fresh mask per element and step; the residual
-      adds the *dropped* input.
+      recurrent state never includes it; layer 0 never gets one (bilm-tf bilm/model.py _build_lstms; TF1
+      LSTMCell(num_proj); bilm-tf bilm/model.py use_skip_connections).
+    * Dropout (training mode only, bilm-tf ``DropoutWrapper(input_keep_prob)``, bilm-tf bilm/training.py
+      LanguageModel, train): on the input of every layer including layer 0, a fresh mask per element and
+      step; the residual adds the *dropped* input.
 
     Internally the batch is packed like a PackedSequence: rows sorted by length (longest first),
     time-major, only valid steps -- (D, N, ·) with N = sum of lengths.
@@ -149,7 +156,8 @@ class LstmStack(nn.Module):
         if n_layers < 1:
             raise ConfigError(f"lstm.n_layers must be at least 1, got {n_layers}")
         if use_skip_connections and input_dim != proj_dim:
-            raise ConfigError(f"residual connections need input size {input_dim} == projection_dim {proj_dim}")
+            raise ConfigError(f"residual connections need input size {input_dim} == projection_dim "
+                              f"{proj_dim}")
         self.hidden_dim, self.proj_dim, self.n_layers, self.n_dirs = hidden_dim, proj_dim, n_layers, n_dirs
         self.use_skip_connections = bool(use_skip_connections)
         self.dropout = float(dropout)

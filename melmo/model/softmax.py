@@ -2,13 +2,15 @@
 sampled softmax and evaluated with the full softmax.
 
 * ``LogUniformSampler``: the log-uniform (Zipfian) candidate sampler of
-  ``tf.nn.log_uniform_candidate_sampler`` over ids [0, V) (bilm-tf bilm/training.py LanguageModel, train), drawing ``unique`` ids
-  (without replacement) and returning TensorFlow's approximate expected counts Q.  Vectorised: the
-  stream of i.i.d. draws is generated in batches by inverse CDF and deduplicated in order, which is
-  exactly TF's one-draw-at-a-time rejection loop (same ids in the same order, same ``num_tries``).
+  ``tf.nn.log_uniform_candidate_sampler`` over ids [0, V) (bilm-tf bilm/training.py LanguageModel, train),
+  drawing ``unique`` ids (without replacement) and returning TensorFlow's approximate expected counts Q.
+  Vectorised: the stream of i.i.d. draws is generated in batches by inverse CDF and deduplicated in
+  order, which is exactly TF's one-draw-at-a-time rejection loop (same ids in the same order, same
+  ``num_tries``).
 * ``SampledSoftmax``: ``softmax/W`` (V, dim) and ``softmax/b`` (V,) shared by both directions
-  (bilm-tf bilm/training.py dump_weights); ``forward`` = ``tf.nn.sampled_softmax_loss`` with ``remove_accidental_hits=True``
-  and ``subtract_log_q=True``; ``full_loss`` / ``full_log_probs`` for held-out perplexity.
+  (bilm-tf bilm/training.py dump_weights); ``forward`` = ``tf.nn.sampled_softmax_loss`` with
+  ``remove_accidental_hits=True`` and ``subtract_log_q=True``; ``full_loss`` / ``full_log_probs`` for
+  held-out perplexity.
 
 The sampler assumes ids ranked by descending frequency (the vocabulary file's order; for a
 multilingual model the frequency in the sampled mixture; bilm-tf#228).
@@ -29,7 +31,8 @@ from melmo.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# tf.nn.sampled_softmax_loss(num_sampled=...) in bilm-tf: n_negative_samples_batch (bilm-tf bilm/training.py LanguageModel, train).
+# tf.nn.sampled_softmax_loss(num_sampled=...) in bilm-tf: n_negative_samples_batch (bilm-tf bilm/training.py
+# LanguageModel, train).
 DEFAULT_NUM_SAMPLES = 8192
 # tf.nn.compute_accidental_hits: an accidental hit's logit gets weight -FLOAT_MAX (float32).
 _ACCIDENTAL_HIT_LOGIT = torch.finfo(torch.float32).min
@@ -53,7 +56,8 @@ class Candidates(NamedTuple):
 
 def log_uniform_probs(n: int, ids: torch.Tensor | None = None, *, device=None) -> torch.Tensor:
     """P(k) = log((k+2)/(k+1)) / log(n+1) of the log-uniform sampler over [0, n)
-    (tf.nn.log_uniform_candidate_sampler; bilm-tf bilm/training.py LanguageModel, train).  Sums to 1 (telescoping).
+    (tf.nn.log_uniform_candidate_sampler; bilm-tf bilm/training.py LanguageModel, train).  Sums to 1
+    (telescoping).
 
     ids: optional int tensor of any shape; default ``arange(n)``.
     returns: float64 tensor shaped like ``ids`` (or (n,)).
@@ -150,11 +154,12 @@ class LogUniformSampler:
 
 
 class SampledSoftmax(nn.Module):
-    """Output softmax over the vocabulary, shared by both LM directions (bilm-tf bilm/training.py dump_weights).
+    """Output softmax over the vocabulary, shared by both LM directions (bilm-tf bilm/training.py
+    dump_weights).
 
-    weight: (V, dim) ~ N(0, 1/dim); bias: (V,) = 0 (bilm-tf softmax/W, softmax/b; bilm-tf bilm/training.py dump_weights).
-    Training (``forward``): tf.nn.sampled_softmax_loss with one set of ``num_samples`` log-uniform
-    candidates per call (or the ``sampled`` the caller passes), accidental hits removed, logits
+    weight: (V, dim) ~ N(0, 1/dim); bias: (V,) = 0 (bilm-tf softmax/W, softmax/b; bilm-tf bilm/training.py
+    dump_weights). Training (``forward``): tf.nn.sampled_softmax_loss with one set of ``num_samples``
+    log-uniform candidates per call (or the ``sampled`` the caller passes), accidental hits removed, logits
     minus log Q.  With num_samples >= vocab_size the full softmax is used instead (bilm-tf#75).
     All logits and losses are computed in float32, also
     under autocast.

@@ -30,7 +30,8 @@ class Budget:
 
     def __post_init__(self):
         if self.tokens is not None and self.epochs is not None:
-            raise BudgetError(f"budget: set budget.tokens ({self.tokens}) or budget.epochs ({self.epochs}), not both")
+            raise BudgetError(f"budget: set budget.tokens ({self.tokens}) or budget.epochs ({self.epochs}), "
+                              "not both")
         for key in ("steps", "tokens", "epochs"):
             v = getattr(self, key)
             if v is not None and not float(v) > 0:
@@ -40,14 +41,15 @@ class Budget:
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> "Budget":
-        """The ``budget`` block of a train config (``trainer.max_steps``, when overridden, is budget.steps)."""
+        """The ``budget`` block of a train config (``trainer.max_steps``, when overridden, is
+        budget.steps)."""
         b = cfg.get("budget") or {}
         steps, tokens, epochs = b.get("steps"), b.get("tokens"), b.get("epochs")
         trainer_steps = cfg.trainer.get("max_steps")
         if trainer_steps not in (None, -1, steps):  # trainer.max_steps=N given instead of budget.steps=N
             if tokens is not None or epochs is not None:
-                raise BudgetError(f"budget: trainer.max_steps={trainer_steps} contradicts budget.tokens/epochs; "
-                                  f"set the budget in the budget block only")
+                raise BudgetError(f"budget: trainer.max_steps={trainer_steps} contradicts "
+                                  "budget.tokens/epochs; set the budget in the budget block only")
             steps = trainer_steps
         return cls(steps=None if steps is None else int(steps), tokens=tokens, epochs=epochs)
 

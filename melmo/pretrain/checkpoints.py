@@ -44,12 +44,14 @@ def load_problem(path: Path) -> str | None:
 
 
 def checked(path: Path, fallback: bool) -> Path:
-    """``path`` if it loads safely; with ``fallback``, else the newest other checkpoint beside it that does."""
+    """``path`` if it loads safely; with ``fallback``, else the newest other checkpoint beside it that
+    does."""
     problem = load_problem(path)
     if problem is None:
         return path
     if not fallback:
-        raise CheckpointError(f"{path}: {problem} (ckpt_fallback=true resumes from the newest checkpoint that loads)")
+        raise CheckpointError(f"{path}: {problem} (ckpt_fallback=true resumes from the newest checkpoint "
+                              "that loads)")
     others = sorted((p for p in path.parent.glob("*.ckpt") if p.resolve() != path.resolve()),
                     key=lambda p: p.stat().st_mtime, reverse=True)
     for other in others:

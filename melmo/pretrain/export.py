@@ -81,8 +81,10 @@ def bundle_tokenizers(metadata: dict, directory: Path, conllu_udpipe_dir: str | 
         opts = src.get("tokenizer") if isinstance(src.get("tokenizer"), dict) else {}
         model = src.get("udpipe_model")
         given = Path(conllu_udpipe_dir) / f"{lang}.udpipe" if conllu_udpipe_dir else None
-        if not model and given is not None and "conllu" in (src.get("format") or ["conllu"]) and given.is_file():
-            rel = f"{TOKENIZER_DIR}/{lang}.udpipe"  # CoNLL-U FORMs are syntactic words: split multiword tokens
+        if (not model and given is not None and "conllu" in (src.get("format") or ["conllu"])
+                and given.is_file()):
+            # CoNLL-U FORMs are syntactic words: split multiword tokens
+            rel = f"{TOKENIZER_DIR}/{lang}.udpipe"
             (directory / TOKENIZER_DIR).mkdir(exist_ok=True)
             shutil.copyfile(given, directory / rel)
             out[lang] = {"path": rel, "sha256": file_sha256(given), "options": {"multiword": "split"},
@@ -96,7 +98,8 @@ def bundle_tokenizers(metadata: dict, directory: Path, conllu_udpipe_dir: str | 
             raise ExportError(f"{path}: the UDPipe model that tokenized {lang!r} for this corpus is missing")
         digest = file_sha256(path)
         if src.get("udpipe_model_sha256") and digest != src["udpipe_model_sha256"]:
-            raise ExportError(f"{path}: UDPipe model for {lang!r} changed since the corpus was tokenized (sha256 mismatch)")
+            raise ExportError(f"{path}: UDPipe model for {lang!r} changed since the corpus was tokenized "
+                              "(sha256 mismatch)")
         rel = f"{TOKENIZER_DIR}/{lang}.udpipe"
         (directory / TOKENIZER_DIR).mkdir(exist_ok=True)
         shutil.copyfile(path, directory / rel)
@@ -116,9 +119,11 @@ def export(module, corpus, directory: str | Path, cfg=None, checkpoint: dict | N
 
     directory = Path(directory)
     with staged_dir(directory, replace=True) as tmp:  # a reader sees the old model or the new one, whole
-        save_bilm(module.encoder, tmp, vocab=corpus.vocab, softmax=(module.softmax.weight, module.softmax.bias))
+        save_bilm(module.encoder, tmp, vocab=corpus.vocab,
+                  softmax=(module.softmax.weight, module.softmax.bias))
         meta = {"corpus": corpus.metadata, "corpus_dir": str(corpus.directory), "run": _run_info(cfg, module),
-                "tokenizers": bundle_tokenizers(corpus.metadata, tmp, _conllu_udpipe_dir(cfg)), "checkpoint": checkpoint}
+                "tokenizers": bundle_tokenizers(corpus.metadata, tmp, _conllu_udpipe_dir(cfg)),
+                "checkpoint": checkpoint}
         (tmp / META_NAME).write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
     return directory
 
@@ -147,8 +152,8 @@ def load_export_weights(module, trainer, which: str) -> dict:
     if which == "best":
         cb = _best_callback(trainer)
         if cb is None:
-            log.warning("export=best but no held-out checkpoint was kept (no validation or no best_checkpoint "
-                        "callback): exporting the last weights")
+            log.warning("export=best but no held-out checkpoint was kept (no validation or no "
+                        "best_checkpoint callback): exporting the last weights")
             record["requested"] = "best"
         else:
             ckpt = torch.load(cb.best_model_path, map_location="cpu", weights_only=True)

@@ -10,8 +10,8 @@ top of melmo.pretrain.run.run) makes the run:
   before a resumed checkpoint is restored, so a resume continues from the checkpoint);
 * where the source holds a softmax *and* a vocab.txt: prepare the new corpus with that
   vocabulary (``data.prepare.vocab_file``) and start the softmax from the source's rows;
-  otherwise (a released HDF5 holds no softmax, bilm-tf bilm/training.py dump_weights writes none) the softmax starts fresh over the new
-  corpus's own vocabulary. The log says which.
+  otherwise (a released HDF5 holds no softmax, bilm-tf bilm/training.py dump_weights writes none) the
+  softmax starts fresh over the new corpus's own vocabulary. The log says which.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def _source(directory: Path) -> tuple[dict, Path, tuple | None, Path | None]:
         options = json.loads(options_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise BilmFormatError(f"{options_path}: cannot read the model options ({err})") from None
-    if not isinstance(options, dict) or not isinstance(options.get("char_cnn"), dict) or not isinstance(options.get("lstm"), dict):
+    if (not isinstance(options, dict) or not isinstance(options.get("char_cnn"), dict)
+            or not isinstance(options.get("lstm"), dict)):
         raise BilmFormatError(f"{options_path}: options need 'char_cnn' and 'lstm' objects")
     weights = find_weights(directory)
     softmax = load_softmax(weights)
@@ -56,7 +57,8 @@ def _source(directory: Path) -> tuple[dict, Path, tuple | None, Path | None]:
         return options, weights, None, None
     words = read_vocab_file(vocab)
     if len(words) != softmax[0].shape[0]:
-        raise BilmFormatError(f"{vocab}: {len(words)} tokens, but the softmax in {weights.name} has {softmax[0].shape[0]} rows")
+        raise BilmFormatError(f"{vocab}: {len(words)} tokens, but the softmax in {weights.name} has "
+                              f"{softmax[0].shape[0]} rows")
     return options, weights, softmax, vocab
 
 
@@ -73,11 +75,13 @@ def configure(cfg: DictConfig) -> DictConfig:
         if softmax is not None:
             given = cfg.data.prepare.get("vocab_file")
             if given and Path(str(given)).resolve() != vocab.resolve():
-                raise BilmFormatError(f"data.prepare.vocab_file={given}: init_from={directory} keeps its own {VOCAB_NAME}; unset one of them")
+                raise BilmFormatError(f"data.prepare.vocab_file={given}: init_from={directory} keeps its own "
+                                      f"{VOCAB_NAME}; unset one of them")
             cfg.data.prepare.vocab_file = str(vocab)
         if cfg.get("callbacks") is None:
             cfg.callbacks = {}
-        cfg.callbacks.init_from = {"_target_": f"{__name__}.InitFrom", "directory": str(directory), "keep_softmax": softmax is not None}
+        cfg.callbacks.init_from = {"_target_": f"{__name__}.InitFrom", "directory": str(directory),
+                                   "keep_softmax": softmax is not None}
     return cfg
 
 
@@ -94,19 +98,23 @@ class InitFrom(L.Callback):
         try:
             pl_module.encoder.load_state_dict(source.state_dict())
         except RuntimeError as err:
-            raise BilmFormatError(f"{self.directory}: weights do not fit the encoder ({str(err).splitlines()[0]})") from None
+            raise BilmFormatError(f"{self.directory}: weights do not fit the encoder "
+                                  f"({str(err).splitlines()[0]})") from None
         vocab = trainer.datamodule.load_corpus().vocab
         if self.keep_softmax:
             words = read_vocab_file(self.directory / VOCAB_NAME)
             if vocab != prepared_order(words):
-                raise BilmFormatError(f"{self.directory / VOCAB_NAME}: the prepared corpus has another vocabulary (data.prepare.vocab_file?)")
+                raise BilmFormatError(f"{self.directory / VOCAB_NAME}: the prepared corpus has another "
+                                      "vocabulary (data.prepare.vocab_file?)")
             W, b = load_softmax(find_weights(self.directory))
             rows = torch.as_tensor(source_rows(words))
             with torch.no_grad():
                 pl_module.softmax.weight.copy_(W[rows])
                 pl_module.softmax.bias.copy_(b[rows])
-            rank_zero_info(f"init_from {self.directory}: encoder weights loaded; softmax and vocabulary ({len(words):,} tokens) "
-                           f"kept from the source, the new corpus prepared with its {VOCAB_NAME}")
+            rank_zero_info(f"init_from {self.directory}: encoder weights loaded; softmax and vocabulary "
+                           f"({len(words):,} tokens) kept from the source, the new corpus prepared with its "
+                           f"{VOCAB_NAME}")
         else:
-            rank_zero_info(f"init_from {self.directory}: encoder weights loaded; the source holds no softmax with a "
-                           f"{VOCAB_NAME}, so the softmax starts fresh over the new corpus's vocabulary ({len(vocab):,} tokens)")
+            rank_zero_info(f"init_from {self.directory}: encoder weights loaded; the source holds no softmax "
+                           f"with a {VOCAB_NAME}, so the softmax starts fresh over the new corpus's "
+                           f"vocabulary ({len(vocab):,} tokens)")

@@ -1,8 +1,8 @@
 """LitBiLM: the LightningModule that trains an ELMo biLM the way bilm-tf does.
 
 * Both directions read their own stateful stream (melmo.data.datamodule); the LSTM states of every row
-  are carried from batch to batch and detached (truncated BPTT, bilm-tf bilm/training.py LanguageModel, train), and saved in the
-  checkpoint so that a resumed run continues exactly.
+  are carried from batch to batch and detached (truncated BPTT, bilm-tf bilm/training.py LanguageModel,
+  train), and saved in the checkpoint so that a resumed run continues exactly.
 * Loss: sampled softmax (log-uniform candidates over the frequency-ranked vocabulary, one draw per
   direction and batch as bilm-tf's one sampled_softmax_loss call per direction, accidental hits
   removed, log-Q correction); total =
@@ -50,7 +50,8 @@ class LitBiLM(L.LightningModule):
         languages = [str(lang) for lang in languages]  # plain list in the checkpoint, not a ListConfig
         self.save_hyperparameters(ignore=["encoder", "optimizer"], logger=False)
         self.encoder = encoder
-        self.softmax = SampledSoftmax(vocab_size, encoder.options["lstm"]["projection_dim"], n_negative_samples)
+        self.softmax = SampledSoftmax(vocab_size, encoder.options["lstm"]["projection_dim"],
+                                      n_negative_samples)
         self.languages = list(languages)
         self.optimizer_factory = optimizer
         self.val_heldout = HeldoutPerplexity(self.languages)
@@ -89,7 +90,8 @@ class LitBiLM(L.LightningModule):
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         if batch["first"]:
             self._val_state = None
-        scored, self._val_state = batch_nll(self.encoder, self.softmax.weight, self.softmax.bias, batch, self._val_state)
+        scored, self._val_state = batch_nll(self.encoder, self.softmax.weight, self.softmax.bias, batch,
+                                            self._val_state)
         self.val_heldout.update(scored)
 
     def on_validation_epoch_end(self) -> None:
@@ -116,7 +118,8 @@ class LitBiLM(L.LightningModule):
         # analytic training FLOPs of this device's batch (melmo.model.flops); the monitor divides by the time
         # and, on a device whose bf16/fp32 peak Lightning knows (get_available_flops), logs the share as mfu
         classes = min(self.softmax.num_samples + 1, self.softmax.vocab_size)
-        self.flops_per_batch = int(batch["fwd_targets"].numel() * train_flops_per_token(self.encoder.options, classes))
+        per_token = train_flops_per_token(self.encoder.options, classes)
+        self.flops_per_batch = int(batch["fwd_targets"].numel() * per_token)
 
     def on_validation_batch_start(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
         self.flops_per_batch = None  # held-out scoring is forward-only over the full softmax: not counted

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 def run(cfg: DictConfig) -> dict:
     ddp_hydra.check(cfg)
-    cfg = init_from.configure(cfg)  # continued pre-training from an exported model (melmo/pretrain/init_from.py)
+    # continued pre-training from an exported model (melmo/pretrain/init_from.py)
+    cfg = init_from.configure(cfg)
     # The same initial weights on every rank; RankSeed gives each rank its own random streams once
     # the process group is up (melmo.utils.rng).
     L.seed_everything(cfg.seed, workers=True)
@@ -41,13 +42,17 @@ def run(cfg: DictConfig) -> dict:
     rank_zero_only(log.info)("\n" + summary(corpus_dir))
     trainer.callbacks.append(SameOnAllRanks("corpus directory", corpus_dir))
 
-    datamodule = instantiate(cfg.data.module, corpus_dir=str(corpus_dir), max_chars=cfg.model.char_cnn.max_characters_per_token)
-    corpus = datamodule.load_corpus()  # vocabulary size and languages; the trainer sets up the streams per rank
-    module = instantiate(cfg.lm, encoder=instantiate(cfg.model), vocab_size=corpus.vocab_size, languages=corpus.languages)
+    datamodule = instantiate(cfg.data.module, corpus_dir=str(corpus_dir),
+                             max_chars=cfg.model.char_cnn.max_characters_per_token)
+    # vocabulary size and languages; the trainer sets up the streams per rank
+    corpus = datamodule.load_corpus()
+    module = instantiate(cfg.lm, encoder=instantiate(cfg.model), vocab_size=corpus.vocab_size,
+                         languages=corpus.languages)
 
     plan_steps(trainer, budget, cfg, corpus.metadata["total_tokens"])
     log_hyperparameters(trainer, cfg)
-    ckpt_path = checkpoints.choose(cfg.get("ckpt_path"), cfg.get("resume"), output_dir, bool(cfg.get("ckpt_fallback")))
+    ckpt_path = checkpoints.choose(cfg.get("ckpt_path"), cfg.get("resume"), output_dir,
+                                   bool(cfg.get("ckpt_fallback")))
     # weights_only=True: RNG and data-position state are stored in safe types (melmo.utils.rng)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
 
@@ -70,16 +75,18 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
 
 def prepare_once(cfg: DictConfig, rank: int) -> Path:
     """Rank 0 prepares the corpus (or finds it prepared); the other ranks wait for it (melmo.utils.once)."""
-    key = config_key(OmegaConf.to_container(cfg.data, resolve=True), OmegaConf.to_container(cfg.sampling, resolve=True),
-                     cfg.seed, str(Path(cfg.paths.cache_dir)))
+    key = config_key(OmegaConf.to_container(cfg.data, resolve=True),
+                     OmegaConf.to_container(cfg.sampling, resolve=True), cfg.seed,
+                     str(Path(cfg.paths.cache_dir)))
     marker = Path(cfg.data.prepared_dir) / ".ready" / f"{key}.json"
-    done = rank_zero_once(marker, rank, lambda: str(prepare_from_config(cfg)), float(cfg.get("prepare_wait_s", 86400)),
-                          what="preparing the corpus")
+    done = rank_zero_once(marker, rank, lambda: str(prepare_from_config(cfg)),
+                          float(cfg.get("prepare_wait_s", 86400)), what="preparing the corpus")
     return Path(done)
 
 
 def plan_steps(trainer: L.Trainer, budget: Budget, cfg: DictConfig, corpus_tokens: int) -> int:
-    """Set the trainer's max_steps from the budget and its real world size (melmo.pretrain.budget); log the plan."""
+    """Set the trainer's max_steps from the budget and its real world size (melmo.pretrain.budget); log the
+    plan."""
     tokens_per_step = cfg.data.module.batch_size * cfg.data.module.unroll_steps * trainer.world_size
     steps = budget.planned_steps(corpus_tokens, tokens_per_step)
     if not trainer.fast_dev_run:  # fast_dev_run fixes its own single step
@@ -87,8 +94,8 @@ def plan_steps(trainer: L.Trainer, budget: Budget, cfg: DictConfig, corpus_token
     steps = trainer.max_steps
     rank_zero_only(log.info)(
         f"training plan ({budget.describe()}): {steps:,} steps x {tokens_per_step:,} tokens per direction = "
-        f"{steps * tokens_per_step:,} tokens, {steps * tokens_per_step / corpus_tokens:.2f} nominal epochs of "
-        f"{corpus_tokens:,} tokens ({trainer.world_size} process(es))"
+        f"{steps * tokens_per_step:,} tokens, {steps * tokens_per_step / corpus_tokens:.2f} nominal epochs "
+        f"of {corpus_tokens:,} tokens ({trainer.world_size} process(es))"
     )
     return steps
 

@@ -91,7 +91,8 @@ def _split_arc(values: pd.Series, path: str, metric: str) -> tuple[np.ndarray, n
     parts = values.str.split("|", n=1, regex=False)
     bad = parts.str.len() != 2
     if bad.any():
-        raise ResultsError(f"{path}: item {values.index[bad.argmax()]!r}: {values[bad].iloc[0]!r} is not <head>|<deprel> ({metric})")
+        raise ResultsError(f"{path}: item {values.index[bad.argmax()]!r}: {values[bad].iloc[0]!r} is not "
+                           f"<head>|<deprel> ({metric})")
     head = parts.str[0].to_numpy()
     rel = parts.str[1].str.split(":", n=1, regex=False).str[0].to_numpy()
     return head, rel

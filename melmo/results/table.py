@@ -35,8 +35,8 @@ from melmo.utils.atomic import open_atomic
 
 RESULT_COLUMNS = ("encoder", "task", "metric", "language", "seed", "value")
 COLUMNS = RESULT_COLUMNS
-ENCODER_COLUMNS = ("encoder", "language", "policy", "strategy", "alpha", "model_size", "lm_seed", "corpus_tokens",
-                   "weights_sha256", "path")
+ENCODER_COLUMNS = ("encoder", "language", "policy", "strategy", "alpha", "model_size", "lm_seed",
+                   "corpus_tokens", "weights_sha256", "path")
 HEADER = ",".join(RESULT_COLUMNS)
 # Tasks that train no head are one deterministic evaluation: their rows carry this seed whatever
 # ``seeds`` the run was given, and whoever checks for done rows (EvalContext, the study) asks seeds_of.
@@ -135,10 +135,12 @@ def _read_encoders(path: Path) -> list[dict]:
 
 def _clash(rows: list[dict], encoder: str, languages: Iterable[str], sha: str, path: Path) -> None:
     langs = set(languages)
-    hit = next((r for r in rows if r["encoder"] == encoder and r["language"] in langs and r["weights_sha256"] != sha), None)
+    hit = next((r for r in rows
+                if r["encoder"] == encoder and r["language"] in langs and r["weights_sha256"] != sha), None)
     if hit is not None:
-        raise ResultsError(f"{path}: encoder name {encoder!r} already names another model for language {hit['language']} "
-                         f"({hit['path']}, weights {hit['weights_sha256'][:12]}); set encoder.name=")
+        raise ResultsError(f"{path}: encoder name {encoder!r} already names another model for language "
+                         f"{hit['language']} ({hit['path']}, weights {hit['weights_sha256'][:12]}); set "
+                         "encoder.name=")
 
 
 def check_encoder(path: str | Path, encoder: str, languages: Iterable[str], weights_sha256: str) -> None:
@@ -186,7 +188,8 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]], list[tuple[int, i
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as e:
         raise ResultsError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    numbered = [(i, ln) for i, ln in enumerate(lines, start=1) if ln.strip() and not ln.lstrip().startswith("#")]
+    numbered = [(i, ln) for i, ln in enumerate(lines, start=1)
+                if ln.strip() and not ln.lstrip().startswith("#")]
     if not numbered:
         raise ResultsError(f"{path}: empty file, expected the header {','.join(COLUMNS)}")
     try:
@@ -197,7 +200,8 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]], list[tuple[int, i
     rows, numbers = [], []
     for r, ((line, _), row) in enumerate(zip(numbered[1:], parsed[1:]), start=1):
         if len(row) != len(header):
-            raise ResultsError(f"{_where(str(path), r, line)}: {len(row)} fields, the header has {len(header)}")
+            raise ResultsError(f"{_where(str(path), r, line)}: {len(row)} fields, the header has "
+                               f"{len(header)}")
         rows.append(row)
         numbers.append((r, line))
     return header, rows, numbers

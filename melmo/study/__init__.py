@@ -1,7 +1,7 @@
 """The whole study as one command: ``python -m melmo.study study=sample|small|paper``.
 
-plan.py   the models of the family, every stage as a record (train, evaluate, the floors, analyse: kind, model,
-          tasks, languages, overrides, needs) and whether it is done already
+plan.py   the models of the family, every stage as a record (train, evaluate, the floors, analyse:
+          kind, model, tasks, languages, overrides, needs) and whether it is done already
 run.py    each stage's command line, built at launch; running the unfinished stages as subprocesses, the
           manifest study.json, the stage times, the CLI
 """

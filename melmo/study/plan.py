@@ -30,7 +30,8 @@ class StudyError(MelmoError, ValueError):
 
 @dataclass
 class Model:
-    """One model of the study: its directory name, its encoder name in the CSV, its train overrides, its MONO language."""
+    """One model of the study: its directory name, its encoder name in the CSV, its train overrides, its MONO
+    language."""
 
     name: str
     encoder: str
@@ -78,19 +79,22 @@ def models(study: DictConfig) -> list[Model]:
         else:
             out.append(Model(s, names.get(s, s), [f"sampling={s}"]))
     for lang in study.get("mono") or []:
-        out.append(Model(f"mono_{lang}", names.get("mono", "MONO"), ["sampling=mono", f"sampling.language={lang}"], mono=str(lang)))
+        out.append(Model(f"mono_{lang}", names.get("mono", "MONO"),
+                         ["sampling=mono", f"sampling.language={lang}"], mono=str(lang)))
     for name, overrides in (study.get("models") or {}).items():
         out.append(Model(str(name), names.get(name, str(name)), [str(o) for o in overrides]))
     seen = set()
     for m in out:
         if m.name in seen:
-            raise StudyError(f"study: two models are named {m.name!r} (strategies, mono and models must not repeat one)")
+            raise StudyError(f"study: two models are named {m.name!r} (strategies, mono and models must not "
+                             "repeat one)")
         seen.add(m.name)
     return out
 
 
 def length_overrides(study: DictConfig, model: Model) -> list[str]:
-    """The training length of ``model`` (README "Training length"): one token budget, or epochs per strategy."""
+    """The training length of ``model`` (README "Training length"): one token budget, or epochs per
+    strategy."""
     if study.length == "tokens":
         return [f"budget.tokens={float(study.max_tokens)}", "budget.epochs=null"]
     if study.length == "epochs":
@@ -107,7 +111,8 @@ def length_overrides(study: DictConfig, model: Model) -> list[str]:
 def merge_overrides(common: list, own: list) -> list[str]:
     """``common`` then ``own``, a common override dropped when ``own`` sets the same key (model=..., ...)."""
     keys = {str(o).split("=", 1)[0].lstrip("+~") for o in own}
-    return [str(o) for o in common if str(o).split("=", 1)[0].lstrip("+~") not in keys] + [str(o) for o in own]
+    return ([str(o) for o in common if str(o).split("=", 1)[0].lstrip("+~") not in keys]
+            + [str(o) for o in own])
 
 
 def quoted(value) -> str:
@@ -124,7 +129,8 @@ def absolute_paths(cfg: DictConfig) -> None:
     root = Path(cfg.paths.root_dir)
     for key in cfg.study.get("required") or []:
         if cfg.study.get(key) is None:
-            raise StudyError(f"study.{key} is not set: give study.{key}=<path> (conf/study/{cfg.study.name}.yaml)")
+            raise StudyError(f"study.{key} is not set: give study.{key}=<path> "
+                             f"(conf/study/{cfg.study.name}.yaml)")
     with open_dict(cfg):
         cfg.dir = str(root / cfg.dir)
         for key in ("data_root", "conll17_root"):
@@ -171,8 +177,8 @@ def estimate(cfg: DictConfig, stage: Stage) -> str:
         return "ESTIMATE: no token budget on this stage (epochs): not estimated"
     hours = gpu_hours(float(tokens), train.model, int(train.lm.n_negative_samples) + 1, float(est.peak_flops),
                       float(est.utilization))
-    return (f"ESTIMATE (assumed, not measured): {float(tokens):.2e} tokens at {float(est.utilization):.0%} of "
-            f"{est.device}'s {float(est.peak_flops):.3g} FLOP/s = {hours:.1f} GPU-hours")
+    return (f"ESTIMATE (assumed, not measured): {float(tokens):.2e} tokens at {float(est.utilization):.0%} "
+            f"of {est.device}'s {float(est.peak_flops):.3g} FLOP/s = {hours:.1f} GPU-hours")
 
 
 def plan(cfg: DictConfig) -> list[Stage]:
@@ -200,7 +206,8 @@ def plan(cfg: DictConfig) -> list[Stage]:
     for m in family:
         run_dir = out / "models" / m.name
         overrides = [*merge_overrides(common_train, m.overrides + logger), *udpipe,
-                     *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]", str(study.train.resume),
+                     *length_overrides(study, m), f"tags=[study,{study.name},{m.name}]",
+                     str(study.train.resume),
                      # W&B group, name and tags (conf/train.yaml run_label): what this model changes, not the
                      # study's common settings
                      "changes=[" + ",".join(quoted(c) for c in changes(m.overrides, ["sampling"])) + "]"]
@@ -208,17 +215,20 @@ def plan(cfg: DictConfig) -> list[Stage]:
                             overrides=overrides, out=str(run_dir), log=str(logs / f"train-{m.name}.log"),
                             done=(run_dir / "model" / META_NAME).is_file()))
     split = bool(study.evaluate.get("split_languages", False))
-    launcher = study.evaluate.get("launcher")   # a conf/hydra/launcher name (a Hydra launcher plugin), or null
+    # a conf/hydra/launcher name (a Hydra launcher plugin), or null
+    launcher = study.evaluate.get("launcher")
     paths = {m.name: quoted(out / "models" / m.name / "model") for m in family}
     needs = {m.name: f"train-{m.name}" for m in family}
     evaluated = list(family)
-    if study.get("floors") and study.get("random_floor", True) and family:   # the random-weight encoder of floors_of's architecture and tokenizers
+    # the random-weight encoder of floors_of's architecture and tokenizers
+    if study.get("floors") and study.get("random_floor", True) and family:
         of = str(study.get("floors_of") or family[0].name)
         if of not in needs:
             raise StudyError(f"study.floors_of: {of!r} is not a model of the study ({', '.join(needs)})")
         floor = Model("random", str((study.get("encoder_names") or {}).get("random", "RANDOM")), [])
         evaluated.append(floor)
-        paths[floor.name], needs[floor.name] = quoted(f"random:{out / 'models' / of / 'model'}"), f"train-{of}"
+        paths[floor.name] = quoted(f"random:{out / 'models' / of / 'model'}")
+        needs[floor.name] = f"train-{of}"
     for m in evaluated:
         tasks = {t: [str(x) for x in langs] for t, langs in study.evaluate.tasks.items()}
         if m.mono:
@@ -228,7 +238,8 @@ def plan(cfg: DictConfig) -> list[Stage]:
                   *study.evaluate.overrides, *(study.evaluate.get("extra_overrides") or []), *logger]
         rows_there = lambda task, langs: all((m.encoder, task, lang, str(s)) in have  # noqa: E731
                                              for lang in langs for s in seeds_of(task, seeds))
-        if launcher and not split and tasks:  # the model's evaluations as one Hydra multirun, spread by the launcher
+        # the model's evaluations as one Hydra multirun, spread by the launcher
+        if launcher and not split and tasks:
             name = f"evaluate-{m.name}" + (f"-{m.mono}" if m.mono else "")
             todo = [t for t, langs in tasks.items() if not rows_there(t, langs)]
             overrides = [f"hydra/launcher={launcher}", *(study.evaluate.get("launcher_overrides") or []),

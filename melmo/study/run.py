@@ -20,8 +20,8 @@ Each stage writes its output to ``<dir>/logs/<stage>.log``. A failed stage print
 it and its log; the evaluations of a model that failed to train are not launched, every other
 stage still runs (the analysis on the rows there are), and the exit status is 1 (USER_ERROR, the one of
 every entry point: melmo.utils.errors).
-``study.logger=wandb`` (any conf/logger name) goes to every train and evaluate stage, and the analysis logs its
-tables and figures to a W&B run too (group ``study-<name>``, saved under ``<dir>/wandb``).
+``study.logger=wandb`` (any conf/logger name) goes to every train and evaluate stage, and the analysis logs
+its tables and figures to a W&B run too (group ``study-<name>``, saved under ``<dir>/wandb``).
 ``<dir>/study.json`` is the manifest: the composed config, every stage's command and status, and per task
 how many heads had their best epoch at their epoch limit (``heads``, from the ``heads`` section each
 evaluation writes into ``<dir>/configs/<task>/<encoder>.yaml``; also printed at the end).
@@ -81,7 +81,8 @@ def subprocess_runner(stage: Stage, cwd: Path, env: dict[str, str] | None = None
     """Run one launched stage (its ``argv`` built by :func:`command`) with its output appended to its log
     file (``env``: more environment variables); returns the exit status."""
     Path(stage.log).parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}  # HYDRA_FULL_ERROR=1 on the study reaches every stage
+    # HYDRA_FULL_ERROR=1 on the study reaches every stage
+    env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
     with open(stage.log, "a", encoding="utf-8") as fh:
         fh.write(f"\n$ {' '.join(stage.argv)}\n")
         fh.flush()
@@ -91,7 +92,8 @@ def subprocess_runner(stage: Stage, cwd: Path, env: dict[str, str] | None = None
 
 def heads_at_limit(out: Path) -> dict[str, dict[str, int]]:
     """Per task, ``{"heads": n, "at_limit": k}``: of the n heads trained in the study (every encoder,
-    language and seed in ``<out>/configs/<task>/*.yaml``), the k whose best epoch was their last allowed one."""
+    language and seed in ``<out>/configs/<task>/*.yaml``), the k whose best epoch was their last allowed
+    one."""
     got: dict[str, dict[str, int]] = {}
     for path in sorted((out / "configs").glob("*/*.yaml")):
         heads = (OmegaConf.to_container(OmegaConf.load(path)).get("heads") or {})
@@ -109,13 +111,15 @@ def heads_line(counts: dict[str, dict[str, int]]) -> str:
 
 
 def write_manifest(cfg: DictConfig, stages: list[Stage]) -> Path:
-    """``<dir>/study.json``: the composed config, every stage and the heads at their epoch limit (atomically)."""
+    """``<dir>/study.json``: the composed config, every stage and the heads at their epoch limit
+    (atomically)."""
     out = Path(cfg.dir)
     out.mkdir(parents=True, exist_ok=True)
     config = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
               for k in cfg if k != "hydra"}
     body = {"config": config, "stages": [asdict(s) for s in stages], "heads": heads_at_limit(out),
-            "results": str(out / "results.csv"), "analysis": str(out / "analysis"), "models": str(out / "models")}
+            "results": str(out / "results.csv"), "analysis": str(out / "analysis"),
+            "models": str(out / "models")}
     write_atomic(out / "study.json", json.dumps(body, indent=1, default=str))
     return out / "study.json"
 
@@ -164,7 +168,8 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
     needs have finished; the analysis starts after every other stage); returns 0, or 1 when a
     stage failed."""
     stages = plan(cfg)
-    budget = preflight(cfg, stages, echo)   # every input, device and disk the stages need; all problems, then an error
+    # every input, device and disk the stages need; all problems, then an error
+    budget = preflight(cfg, stages, echo)
     out = Path(cfg.dir)
     jobs = max(1, int(cfg.study.get("jobs") or 1))
     if runner is subprocess_runner:
@@ -225,7 +230,8 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
             echo(f"{tag(s)}: ok in {s.seconds:.0f} s{where(s)}")
             if s.kind == "analyse":
                 mark_analysed(out)
-            evict_caches(cfg, stages, s, echo)   # study.cache=evict: the encoder's caches once its evaluations are done
+            # study.cache=evict: the encoder's caches once its evaluations are done
+            evict_caches(cfg, stages, s, echo)
         write_manifest(cfg, stages)
 
     def timed(s: Stage) -> tuple[int, float]:
@@ -254,7 +260,8 @@ def run(cfg: DictConfig, runner: Callable[[Stage, Path], int] = subprocess_runne
                 running[pool.submit(timed, s)] = s
             if not running:
                 if len(pending) == before:  # nothing can start and nothing runs: a stage needs a later one
-                    raise StudyError(f"study: stages wait on each other: {', '.join(s.name for s in pending)}")
+                    raise StudyError("study: stages wait on each other: "
+                                     f"{', '.join(s.name for s in pending)}")
                 continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in sorted(done, key=lambda f: number[running[f].name]):

@@ -80,8 +80,10 @@ class _UD:
     def __init__(self, root, lang: str, pos: DictConfig):
         files = treebank_files(root, lang)
         sents = {s: [x for p in paths for x in read_conllu(p)] for s, paths in files.items()}
-        self.units = {s: [make_units(x, pos.encoder_input, pos.convention, lang) for x in v] for s, v in sents.items()}
-        self.plan = split_plan({s: len(v) for s, v in sents.items()}, pos.protocol, int(pos.protocol.split_seed))
+        self.units = {s: [make_units(x, pos.encoder_input, pos.convention, lang) for x in v]
+                      for s, v in sents.items()}
+        self.plan = split_plan({s: len(v) for s, v in sents.items()}, pos.protocol,
+                               int(pos.protocol.split_seed))
 
     def role(self, role: str) -> list[Units]:
         r = self.plan[role]
@@ -98,7 +100,8 @@ def _languages(cfg: DictConfig, available: list[str], task: str) -> list[str]:
 
 def _taggers(cfg: DictConfig, train: list[Units]) -> dict[str, object]:
     """The encoder-free taggers trained on ``train``, by the encoder name their rows carry."""
-    return {"majority": MajorityTagger(unit_pairs(train)), "classical": ClassicalTagger(train, **cfg.task.classical)}
+    return {"majority": MajorityTagger(unit_pairs(train)),
+            "classical": ClassicalTagger(train, **cfg.task.classical)}
 
 
 def _score(tagger, units: list[Units]) -> float:
@@ -129,7 +132,8 @@ def pos_transfer_floor(cfg: DictConfig) -> dict[tuple[str, str, str], float]:
 def xnli_floor(cfg: DictConfig) -> dict[tuple[str, str, str], float]:
     x = cfg.task.xnli
     base = Path(str(x.data.dir))
-    lay = _layout(base, x.data.layouts)  # the layout the xnli task reads (official, xtreme or the shipped slice)
+    # the layout the xnli task reads (official, xtreme or the shipped slice)
+    lay = _layout(base, x.data.layouts)
     train = _read_mnli(base / str(lay["train"]), str(lay["format"]), None)
     counts = Counter(p.label for p in train.pairs)
     majority = min(counts, key=lambda k: (-counts[k], k))
@@ -148,7 +152,8 @@ def tatoeba_floor(cfg: DictConfig) -> dict[tuple[str, str, str], float]:
 
 
 # the encoder names each floor writes rows under
-FLOOR_ENCODERS = {"pos": ("majority", "classical"), "pos_transfer": ("majority", "classical"), "xnli": ("majority", "chance"), "tatoeba": ("chance",)}
+FLOOR_ENCODERS = {"pos": ("majority", "classical"), "pos_transfer": ("majority", "classical"),
+                  "xnli": ("majority", "chance"), "tatoeba": ("chance",)}
 FLOORS = {"pos": pos_floor, "pos_transfer": pos_transfer_floor, "xnli": xnli_floor, "tatoeba": tatoeba_floor}
 
 
@@ -163,7 +168,8 @@ def run(cfg: DictConfig) -> list[dict]:
     for floor in tcfg.floors:
         for (enc, task, lang), value in FLOORS[floor](cfg).items():
             todo = [s for s in seeds_of(task, seeds) if (enc, task, lang, str(s)) not in have]
-            rows += [{"encoder": enc, "task": task, "metric": "acc", "language": lang, "seed": s, "value": f"{value:.6g}"}
+            rows += [{"encoder": enc, "task": task, "metric": "acc", "language": lang, "seed": s,
+                      "value": f"{value:.6g}"}
                      for s in todo]
             log.info("baseline %s %s %s: %.4f", enc, task, lang, value)
     if rows:

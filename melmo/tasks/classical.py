@@ -69,7 +69,8 @@ class ClassicalTagger:
             raise ValueError("a classical tagger needs at least one training word")
         self.vec = DictVectorizer()
         x = self.vec.fit_transform(feats)
-        if len(set(tags)) == 1:  # LogisticRegression needs two classes: a one-tag training set tags everything so
+        # LogisticRegression needs two classes: a one-tag training set tags everything so
+        if len(set(tags)) == 1:
             self.only, self.model = tags[0], None
         else:
             self.only, self.model = None, LogisticRegression(C=float(C), max_iter=int(max_iter)).fit(x, tags)

@@ -27,12 +27,14 @@ def load_lm(directory: str | Path):
     encoder = load_bilm(directory / "options.json", weights)
     softmax = load_softmax(weights)
     if softmax is None:
-        raise BilmFormatError(f"{weights}: no softmax/W and softmax/b: this export cannot score text (encoder only)")
+        raise BilmFormatError(f"{weights}: no softmax/W and softmax/b: this export cannot score text "
+                              "(encoder only)")
     vocab = read_vocab(directory / "vocab.txt")
     W, b = softmax
     if W.shape[0] != len(vocab) or b.shape[0] != len(vocab):
         raise BilmFormatError(
-            f"{directory / 'vocab.txt'}: {len(vocab)} tokens but the softmax in {weights.name} has {W.shape[0]} rows"
+            f"{directory / 'vocab.txt'}: {len(vocab)} tokens but the softmax in {weights.name} has "
+            f"{W.shape[0]} rows"
         )
     if W.shape[1] != encoder.options["lstm"]["projection_dim"]:
         raise BilmFormatError(f"{weights}: softmax/W has width {W.shape[1]}, the LSTM projection is "
@@ -40,7 +42,8 @@ def load_lm(directory: str | Path):
     return encoder, (W, b), vocab
 
 
-def heldout_metrics(encoder, W: torch.Tensor, b: torch.Tensor, corpus: PreparedCorpus, opts, device="cpu") -> dict:
+def heldout_metrics(encoder, W: torch.Tensor, b: torch.Tensor, corpus: PreparedCorpus, opts,
+                    device="cpu") -> dict:
     """Held-out metrics (melmo.pretrain.heldout_metric names, without the ``val/`` prefix) of a biLM with
     softmax (W (V, dim), b (V,)) whose targets ``corpus`` already maps (``corpus.use_vocab``)."""
     encoder = encoder.to(device).eval()
@@ -77,15 +80,18 @@ def perplexity(cfg: DictConfig, trainer) -> list[dict]:
     encoder, (W, b), vocab = load_lm(export)
     corpus_dir = cfg.task.get("corpus_dir") or json.loads((export / META_NAME).read_text())["corpus_dir"]
     corpus = PreparedCorpus(corpus_dir, encoder.options["char_cnn"]["max_characters_per_token"])
-    langs = [lang for lang in ctx.languages(corpus.languages, "perplexity", str(corpus_dir)) if ctx.pending("perplexity", lang)]
+    langs = [lang for lang in ctx.languages(corpus.languages, "perplexity", str(corpus_dir))
+             if ctx.pending("perplexity", lang)]
     if not langs:
         return []
     corpus.use_vocab(vocab)  # score against the model's own vocabulary, whatever the corpus's
     device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
-    metrics = heldout_metrics(encoder, torch.as_tensor(W), torch.as_tensor(b), corpus, instantiate(cfg.heldout), device)
+    metrics = heldout_metrics(encoder, torch.as_tensor(W), torch.as_tensor(b), corpus,
+                              instantiate(cfg.heldout), device)
     rows = [ctx.row("perplexity", m, lang, ctx.pending("perplexity", lang)[0], metrics[f"{m}_{lang}"])
             for lang in langs for m in ("ppl", "ppl_iv", "unk") if f"{m}_{lang}" in metrics]
     ctx.append(rows)
-    ctx.record("perplexity", {"corpus_dir": str(corpus_dir), "all_languages": {m: metrics[m] for m in ("ppl", "ppl_iv", "unk")
+    ctx.record("perplexity", {"corpus_dir": str(corpus_dir),
+                              "all_languages": {m: metrics[m] for m in ("ppl", "ppl_iv", "unk")
                                                                                 if m in metrics}})
     return rows

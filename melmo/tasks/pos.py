@@ -42,7 +42,8 @@ def train_tagger(ctx: EvalContext, tb: Treebank, plan, tcfg: DictConfig, seed: i
     return fit_head(module, train, select, trainer_cfg, seed)
 
 
-def score_tagger(ctx: EvalContext, task: str, module, tb: Treebank, split: str, indices, tcfg, seed: int) -> float:
+def score_tagger(ctx: EvalContext, task: str, module, tb: Treebank, split: str, indices, tcfg,
+                 seed: int) -> float:
     """Accuracy (torchmetrics) of ``module`` on ``indices`` of ``split``; writes the predictions file."""
     preds = predict(module, _loader(tb, split, indices, tcfg))
     acc = torchmetrics.classification.MulticlassAccuracy(len(UPOS_TAGS), average="micro")
@@ -73,15 +74,19 @@ def run(cfg: DictConfig) -> list[dict]:
         if not seeds:
             continue
         tb = Treebank(ctx, root, lang, tcfg)
-        plan = split_plan({k: len(v) for k, v in tb.sentences.items()}, tcfg.protocol, int(tcfg.protocol.split_seed))
+        plan = split_plan({k: len(v) for k, v in tb.sentences.items()}, tcfg.protocol,
+                          int(tcfg.protocol.split_seed))
         protocol[lang] = protocol_doc(tb, plan, tcfg)
         for seed in seeds:
             module, info = train_tagger(ctx, tb, plan, tcfg, seed)
             ctx.note_head("pos", lang, seed, info)
-            acc = score_tagger(ctx, "pos", module, tb, plan["report"].split, plan["report"].indices, tcfg, seed)
-            new = [ctx.row("pos", "acc", lang, seed, acc), ctx.row("pos", "acc_select", lang, seed, info["best_score"])]
+            acc = score_tagger(ctx, "pos", module, tb, plan["report"].split, plan["report"].indices, tcfg,
+                               seed)
+            new = [ctx.row("pos", "acc", lang, seed, acc),
+                   ctx.row("pos", "acc_select", lang, seed, info["best_score"])]
             ctx.append(new)
             rows += new
-            log.info("pos %s %s seed %d: acc %.4f (select %.4f, %d epochs)", ctx.name, lang, seed, acc, info["best_score"], info["epochs"])
+            log.info("pos %s %s seed %d: acc %.4f (select %.4f, %d epochs)", ctx.name, lang, seed, acc,
+                     info["best_score"], info["epochs"])
     ctx.record("pos", protocol)
     return rows

@@ -28,10 +28,12 @@ def run(cfg: DictConfig) -> list[dict]:
     if not any(todo.values()):
         return []
     src = Treebank(ctx, root, source, tcfg)
-    plan = split_plan({k: len(v) for k, v in src.sentences.items()}, tcfg.protocol, int(tcfg.protocol.split_seed))
+    plan = split_plan({k: len(v) for k, v in src.sentences.items()}, tcfg.protocol,
+                      int(tcfg.protocol.split_seed))
     targets: dict[str, Treebank] = {}
-    protocol = {"source": {source: protocol_doc(src, plan, tcfg)}, "targets": "report split of each language: "
-                f"{tcfg.protocol.report} (all sentences), the source language: its own report split"}
+    protocol = {"source": {source: protocol_doc(src, plan, tcfg)},
+                "targets": f"report split of each language: {tcfg.protocol.report} (all sentences), "
+                           "the source language: its own report split"}
     rows = []
     for seed, tlangs in todo.items():
         if not tlangs:

@@ -79,8 +79,9 @@ def log_rows_to_wandb(cfg: DictConfig, rows: list[dict]) -> None:
     task = str(cfg.task.get("name"))
     group = cfg.get("run_label") or lm.get("run_label") or encoder
     tags = list(cfg.get("run_tags") or lm.get("run_tags") or [encoder])
-    run = start_wandb_run(settings.save_dir, settings.project, group=group, name=cfg.get("run_name") or f"{group}-{task}",
-                          tags=[*tags, "evaluate", task], job_type="evaluate", offline=settings.get("offline"),
+    run = start_wandb_run(settings.save_dir, settings.project, group=group,
+                          name=cfg.get("run_name") or f"{group}-{task}", tags=[*tags, "evaluate", task],
+                          job_type="evaluate", offline=settings.get("offline"),
                           config={"encoder": encoder, "encoder_path": str(cfg.encoder.path), "task": task,
                                   "seeds": list(cfg.seeds), "lm_run": lm})
     try:
@@ -94,12 +95,14 @@ def log_rows_to_wandb(cfg: DictConfig, rows: list[dict]) -> None:
 
 
 def seed_spread(rows: list[dict]) -> list[str]:
-    """Per (encoder, task, metric, language) with several seeds: mean and sample std over the seeds of ``rows``
-    (one evaluation may write several encoders' rows: task=baseline writes majority and chance)."""
+    """Per (encoder, task, metric, language) with several seeds: mean and sample std over the seeds of
+    ``rows`` (one evaluation may write several encoders' rows: task=baseline writes majority and chance)."""
     import statistics
 
     groups: dict[tuple, list[float]] = {}
     for r in rows:
-        groups.setdefault((r.get("encoder", ""), r["task"], r["metric"], r["language"]), []).append(float(r["value"]))
-    return [f"{(e + ' ') if e else ''}{t} {m} {lang}: mean {statistics.mean(v):.4f}, seed std {statistics.stdev(v):.4f} "
-            f"over {len(v)} seeds" for (e, t, m, lang), v in groups.items() if len(v) > 1]
+        key = (r.get("encoder", ""), r["task"], r["metric"], r["language"])
+        groups.setdefault(key, []).append(float(r["value"]))
+    return [f"{(e + ' ') if e else ''}{t} {m} {lang}: mean {statistics.mean(v):.4f}, seed std "
+            f"{statistics.stdev(v):.4f} over {len(v)} seeds"
+            for (e, t, m, lang), v in groups.items() if len(v) > 1]

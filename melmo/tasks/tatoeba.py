@@ -60,7 +60,8 @@ def layer_metric(layer) -> str:
 def every_layer_accuracy(pe: np.ndarray, px: np.ndarray, gold: np.ndarray) -> dict[str, float]:
     """English-query accuracy of every layer and of their average, from one encoding of each side."""
     layers = [*range(pe.shape[1]), "average"]
-    return {layer_metric(layer): retrieval_accuracy(layer_vectors(pe, layer), layer_vectors(px, layer), gold)[0]
+    return {layer_metric(layer):
+            retrieval_accuracy(layer_vectors(pe, layer), layer_vectors(px, layer), gold)[0]
             for layer in layers}
 
 
@@ -81,23 +82,29 @@ def run(cfg: DictConfig) -> list[dict]:
     (seed,) = seeds_of("tatoeba", ctx.seeds)  # no head: one deterministic evaluation (melmo.results.table)
     fallback = cfg.encode.get("raw_tokenizer")
     en_tok = raw_tokenizer(ctx.model, "en", fallback)
-    rows, protocol = [], {"layer": tcfg.layer, "direction": "acc: English queries, nearest other-language line; "
-                          "acc_reverse: the other way", "gold": "line index", "tokenizers": {"en": en_tok.describe()}}
+    rows, protocol = [], {"layer": tcfg.layer,
+                          "direction": "acc: English queries, nearest other-language line; "
+                                       "acc_reverse: the other way",
+                          "gold": "line index", "tokenizers": {"en": en_tok.describe()}}
     for lang in langs:
         if not ctx.pending("tatoeba", lang, [seed]):
             continue
         xx_path, xs, en_path, es = read_pair(root, lang)
         tok = raw_tokenizer(ctx.model, lang, fallback)
         protocol["tokenizers"][lang] = tok.describe()
-        px = pooled_layers(ctx.encode(tok.tokenize(xs), tokenization=tok.describe(), label=xx_path.name, language=lang))
-        pe = pooled_layers(ctx.encode(en_tok.tokenize(es), tokenization=en_tok.describe(), label=en_path.name, language="en"))
+        px = pooled_layers(ctx.encode(tok.tokenize(xs), tokenization=tok.describe(), label=xx_path.name,
+                                      language=lang))
+        pe = pooled_layers(ctx.encode(en_tok.tokenize(es), tokenization=en_tok.describe(), label=en_path.name,
+                                      language="en"))
         vx, ve = layer_vectors(px, tcfg.layer), layer_vectors(pe, tcfg.layer)
         gold = np.arange(len(xs))
         acc, pred = retrieval_accuracy(ve, vx, gold)
         acc_rev, _ = retrieval_accuracy(vx, ve, gold)
         ctx.write_predictions("tatoeba", lang, seed, gold.tolist(), gold.tolist(), pred.tolist())
-        new = [ctx.row("tatoeba", "acc", lang, seed, acc), ctx.row("tatoeba", "acc_reverse", lang, seed, acc_rev)]
-        # every layer from the same encoding: the evidence for the default layer (helper metrics, not Table 1's)
+        new = [ctx.row("tatoeba", "acc", lang, seed, acc),
+               ctx.row("tatoeba", "acc_reverse", lang, seed, acc_rev)]
+        # every layer from the same encoding: the evidence for the default layer
+        # (helper metrics, not Table 1's)
         new += [ctx.row("tatoeba", m, lang, seed, v) for m, v in every_layer_accuracy(pe, px, gold).items()]
         ctx.append(new)
         rows += new

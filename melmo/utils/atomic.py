@@ -61,8 +61,8 @@ def atomic_path(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[Pat
 
 
 @contextmanager
-def open_atomic(path: str | os.PathLike, mode: str = "w", *, encoding: str = "utf-8", newline: str | None = None,
-                fsync: bool = False) -> Iterator[IO]:
+def open_atomic(path: str | os.PathLike, mode: str = "w", *, encoding: str = "utf-8",
+                newline: str | None = None, fsync: bool = False) -> Iterator[IO]:
     """``open(path, mode)`` written atomically: ``mode`` is ``"w"`` (text: ``encoding``, ``newline``
     as for ``open``, e.g. ``newline=""`` for the ``csv`` module) or ``"wb"``."""
     if mode not in ("w", "wb"):
@@ -74,7 +74,8 @@ def open_atomic(path: str | os.PathLike, mode: str = "w", *, encoding: str = "ut
 
 def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = "utf-8",
                  fsync: bool = False) -> Path:
-    """Write ``data`` (``str`` encoded with ``encoding``, or ``bytes``) to ``path`` atomically; return ``path``."""
+    """Write ``data`` (``str`` encoded with ``encoding``, or ``bytes``) to ``path`` atomically; return
+    ``path``."""
     raw = data.encode(encoding) if isinstance(data, str) else bytes(data)
     with atomic_path(path, fsync=fsync) as tmp:
         tmp.write_bytes(raw)
@@ -97,7 +98,8 @@ def swap_in(tmp: str | os.PathLike, final: str | os.PathLike) -> Path:
     return old
 
 
-def publish_dir(tmp: Path, final: Path, marker: str | None = None, *, merge: bool = False, replace: bool = False) -> None:
+def publish_dir(tmp: Path, final: Path, marker: str | None = None, *, merge: bool = False,
+                replace: bool = False) -> None:
     """Rename the finished directory ``tmp`` to ``final``.
 
     With ``replace``, an existing ``final`` is moved aside, ``tmp`` renamed in its place and the old

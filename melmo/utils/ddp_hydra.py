@@ -92,7 +92,8 @@ def check_internal(module) -> None:
         found = "is missing" if fn is None else f"has parameters {params}"
         raise LightningInternalsError(
             f"{module.__name__}._hydra_subprocess_cmd {found}, expected ({', '.join(_EXPECTED)}): "
-            f"lightning {lightning.__version__} is not supported by melmo.utils.ddp_hydra (tested with 2.4-2.6)"
+            f"lightning {lightning.__version__} is not supported by melmo.utils.ddp_hydra (tested with "
+            "2.4-2.6)"
         )
 
 
@@ -122,7 +123,8 @@ def check(cfg) -> None:
     except ValueError:
         multirun = False
     strategy = str(cfg.trainer.get("strategy", ""))
-    if multirun and strategy.startswith("ddp") and "spawn" not in strategy and not _installed and not _EXTERNAL:
+    if (multirun and strategy.startswith("ddp") and "spawn" not in strategy
+            and not _installed and not _EXTERNAL):
         raise ConfigError(
             "Hydra -m with trainer.strategy=ddp needs melmo.utils.ddp_hydra.install() in the entry script "
             "(otherwise every rank re-runs the whole sweep)"

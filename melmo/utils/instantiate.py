@@ -9,4 +9,5 @@ from omegaconf import DictConfig
 def instantiate_group(group: DictConfig | None) -> list:
     if not group:
         return []
-    return [instantiate(node) for node in group.values() if isinstance(node, DictConfig) and "_target_" in node]
+    return [instantiate(node) for node in group.values()
+            if isinstance(node, DictConfig) and "_target_" in node]

@@ -88,7 +88,8 @@ def tags(*parts) -> list[str]:
 
 
 def encoder_label(path, name=None) -> str:
-    """An evaluated encoder in a path: ``name`` when given, else its run directory (``<run>/model`` -> ``<run>``)."""
+    """An evaluated encoder in a path: ``name`` when given, else its run directory (``<run>/model`` ->
+    ``<run>``)."""
     if name:
         return _UNSAFE.sub("_", str(name))
     p = Path(str(path))

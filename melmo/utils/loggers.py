@@ -56,8 +56,8 @@ def wandb_settings(logger_cfg) -> Mapping | None:
     return None
 
 
-def start_wandb_run(save_dir: str | Path, project: str, group: str, name: str, tags: Sequence[str], job_type: str,
-                    config: Mapping | None = None, offline: bool | None = None):
+def start_wandb_run(save_dir: str | Path, project: str, group: str, name: str, tags: Sequence[str],
+                    job_type: str, config: Mapping | None = None, offline: bool | None = None):
     """A new W&B run (offline by itself without network or key, as ``wandb_logger``) for what is not a
     Lightning loop: an evaluation's rows, the analysis's tables and figures. The caller ``finish()``es it."""
     import wandb

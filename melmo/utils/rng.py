@@ -51,7 +51,8 @@ def rng_state() -> dict:
     name, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
         "python": [int(version), torch.tensor(mt, dtype=torch.int64), gauss],
-        "numpy": [str(name), torch.from_numpy(np.asarray(keys, np.int64)), int(pos), int(has_gauss), float(cached)],
+        "numpy": [str(name), torch.from_numpy(np.asarray(keys, np.int64)), int(pos), int(has_gauss),
+                  float(cached)],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -63,7 +64,8 @@ def set_rng_state(state: dict) -> None:
     version, mt, gauss = state["python"]
     random.setstate((int(version), tuple(int(x) for x in torch.as_tensor(mt).tolist()), gauss))
     name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, torch.as_tensor(keys).numpy().astype(np.uint32), int(pos), int(has_gauss), float(cached)))
+    np.random.set_state((name, torch.as_tensor(keys).numpy().astype(np.uint32), int(pos), int(has_gauss),
+                         float(cached)))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state(state["cuda"])

@@ -7,7 +7,8 @@ from pathlib import Path
 
 def read_lines(path: str | Path, what: str, error: type[Exception]) -> list[str]:
     """The lines of ``path`` (split on newlines, a final empty line dropped). A missing file or invalid
-    UTF-8 raises ``error`` with one line: ``<path>: <what> not found`` or ``<path>: <what> is not UTF-8 (...)``."""
+    UTF-8 raises ``error`` with one line: ``<path>: <what> not found`` or
+    ``<path>: <what> is not UTF-8 (...)``."""
     path = Path(path)
     if not path.is_file():
         raise error(f"{path}: {what} not found")

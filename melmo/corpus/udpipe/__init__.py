@@ -14,8 +14,10 @@ Library::
 
 Command line (``python -m melmo.corpus.udpipe --help``)::
 
-    python -m melmo.corpus.udpipe train --lang fi --conllu fi_tdt-ud-dev.conllu --out data/udpipe/fi.udpipe --epochs 10
-    python -m melmo.corpus.udpipe train-all --ud-dir <UD treebanks: <lang>/*.conllu[.xz]> --out-dir data/udpipe
+    python -m melmo.corpus.udpipe train --lang fi --conllu fi_tdt-ud-dev.conllu --out data/udpipe/fi.udpipe \\
+        --epochs 10
+    python -m melmo.corpus.udpipe train-all --ud-dir <UD treebanks: <lang>/*.conllu[.xz]> \\
+        --out-dir data/udpipe
     python -m melmo.corpus.udpipe score --model data/udpipe/fi.udpipe --conllu fi_tdt-ud-test.conllu
 
 Token conventions (every tokenizer here, model or model-free):
@@ -50,9 +52,9 @@ from melmo.corpus.udpipe.tokenizer import BUILTINS, MULTIWORD_MODES, NBSP, SENTE
 from melmo.corpus.udpipe.training import TRAIN_METHOD, train_tokenizer
 
 __all__ = [
-    "TOKENIZER_OPTIONS", "UDPipeError", "ModelNotFoundError", "InvalidModelError", "TrainingError", "OptionError",
-    "train_tokenizer", "load_model", "Tokenizer", "resolve_model", "read_udpipe_sentences", "score_tokenization",
-    "training_files", "main",
+    "TOKENIZER_OPTIONS", "UDPipeError", "ModelNotFoundError", "InvalidModelError", "TrainingError",
+    "OptionError", "train_tokenizer", "load_model", "Tokenizer", "resolve_model", "read_udpipe_sentences",
+    "score_tokenization", "training_files", "main",
     # also public, outside the historical __all__
     "train_all", "tokenizer_option_string", "parse_slice", "TEST_ONLY_TRAIN", "TRAIN_METHOD",
     "NBSP", "MULTIWORD_MODES", "SENTENCE_MODES", "BUILTINS",

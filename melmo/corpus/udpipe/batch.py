@@ -1,4 +1,5 @@
-"""Train-all: one tokenizer per UD language directory, trained in parallel processes, each recorded in a manifest."""
+"""Train-all: one tokenizer per UD language directory, trained in parallel processes, each recorded in a
+manifest."""
 
 from __future__ import annotations
 
@@ -69,28 +70,32 @@ def _train_one(lang: str, lang_dir: str, out_path: str, options: dict, log_dir: 
     plan = training_files(Path(lang_dir))
     log = Path(log_dir) / f"{lang}.log" if log_dir else None
     t0, c0 = time.perf_counter(), time.process_time()
-    train_tokenizer([plan["train"]], Path(out_path), heldout_paths=[plan["heldout"]] if plan["heldout"] else None,
-                    options=options, sentences=plan["train_sentences"], log_path=log)
+    train_tokenizer([plan["train"]], Path(out_path),
+                    heldout_paths=[plan["heldout"]] if plan["heldout"] else None, options=options,
+                    sentences=plan["train_sentences"], log_path=log)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     n_train = len(read_udpipe_sentences([plan["train"]], plan["train_sentences"]))
     rec = {
         "lang": lang, "model": Path(out_path).name, "bytes": Path(out_path).stat().st_size,
         "sha256": file_sha256(Path(out_path)), "options": options,
-        "train_file": plan["train"].name, "train_text_sha256": hashlib.sha256(_read_text(plan["train"]).encode()).hexdigest(),
+        "train_file": plan["train"].name,
+        "train_text_sha256": hashlib.sha256(_read_text(plan["train"]).encode()).hexdigest(),
         "train_sentences": _fmt_slice(plan["train_sentences"]), "train_sentence_count": n_train,
-        "heldout_file": plan["heldout"].name if plan["heldout"] else None,
-        "train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1), "ufal.udpipe": ud.__version__,
+        "heldout_file": plan["heldout"].name if plan["heldout"] else None, "train_wall_s": round(wall, 1),
+        "train_cpu_s": round(cpu, 1), "ufal.udpipe": ud.__version__,
     }
     if plan["eval"] is not None:
         sc = score_tokenization(Path(out_path), plan["eval"], sentences=plan["eval_sentences"])
         rec.update({"eval_file": plan["eval"].name, "eval_sentences": _fmt_slice(plan["eval_sentences"]),
                     "eval_sentence_count": sc["sentences"], "word_f1": round(100 * sc["f1"], 2),
-                    "word_precision": round(100 * sc["precision"], 2), "word_recall": round(100 * sc["recall"], 2)})
+                    "word_precision": round(100 * sc["precision"], 2),
+                    "word_recall": round(100 * sc["recall"], 2)})
     return rec
 
 
-def train_all(ud_dir: Path, out_dir: Path, *, languages: Sequence[str] | None = None, options: Mapping | None = None,
-              jobs: int | None = None, log_dir: Path | None = None, manifest: str | None = "models.json") -> list[dict]:
+def train_all(ud_dir: Path, out_dir: Path, *, languages: Sequence[str] | None = None,
+              options: Mapping | None = None, jobs: int | None = None, log_dir: Path | None = None,
+              manifest: str | None = "models.json") -> list[dict]:
     """Train one tokenizer per language directory of ``ud_dir`` in parallel processes; return (and write
     ``out_dir/manifest``) one record per model: files and sentence ranges it saw, size, time, test F1."""
     ud_dir, out_dir = Path(ud_dir), Path(out_dir)
@@ -106,8 +111,8 @@ def train_all(ud_dir: Path, out_dir: Path, *, languages: Sequence[str] | None = 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(langs)))
     records: list[dict] = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futs = {lang: pool.submit(_train_one, lang, str(ud_dir / lang), str(out_dir / f"{lang}.udpipe"), options,
-                                  str(log_dir) if log_dir else None) for lang in langs}
+        futs = {lang: pool.submit(_train_one, lang, str(ud_dir / lang), str(out_dir / f"{lang}.udpipe"),
+                                  options, str(log_dir) if log_dir else None) for lang in langs}
         for lang, fut in futs.items():
             rec = fut.result()
             records.append(rec)
@@ -117,7 +122,8 @@ def train_all(ud_dir: Path, out_dir: Path, *, languages: Sequence[str] | None = 
         old = json.loads(path.read_text()) if path.is_file() else {}
         models = {m["lang"]: m for m in old.get("models", [])}
         models.update({r["lang"]: r for r in records})
-        doc = {"note": "written by python -m melmo.corpus.udpipe train-all; what each tokenizer was trained on",
+        doc = {"note": "written by python -m melmo.corpus.udpipe train-all; what each tokenizer was "
+                       "trained on",
                "models": [models[k] for k in sorted(models)]}
         write_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n", fsync=True)
     return records

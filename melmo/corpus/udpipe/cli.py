@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def add_opts(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--epochs", type=int, help="UDPipe default 100; 10 is nearly as good (data/udpipe/README.md)")
+        p.add_argument("--epochs", type=int,
+                       help="UDPipe default 100; 10 is nearly as good (data/udpipe/README.md)")
         p.add_argument("--dimension", type=int, choices=(16, 24, 64), help="GRU size (UDPipe default 24)")
         p.add_argument("--batch-size", dest="batch_size", type=int)
         p.add_argument("--learning-rate", dest="learning_rate", type=float)
@@ -51,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("train", help="train one tokenizer from CoNLL-U files")
     p.add_argument("--lang", required=True)
-    p.add_argument("--conllu", nargs="+", required=True, type=Path, help="training CoNLL-U files (.xz/.gz ok)")
-    p.add_argument("--heldout", nargs="*", type=Path, default=None, help="heldout CoNLL-U for early stopping (not test)")
+    p.add_argument("--conllu", nargs="+", required=True, type=Path,
+                   help="training CoNLL-U files (.xz/.gz ok)")
+    p.add_argument("--heldout", nargs="*", type=Path, default=None,
+                   help="heldout CoNLL-U for early stopping (not test)")
     p.add_argument("--sentences", default=None, help="keep a range of training sentences, e.g. ':700'")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--log", type=Path, default=None, help="write UDPipe's training log here")
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     add_opts(p)
 
     p = sub.add_parser("train-all", help="one tokenizer per language of a UD directory, in parallel")
-    p.add_argument("--ud-dir", type=Path, default=Path("data/sample/ud"), help="<ud-dir>/<lang>/*-ud-*.conllu[.xz]")
+    p.add_argument("--ud-dir", type=Path, default=Path("data/sample/ud"),
+                   help="<ud-dir>/<lang>/*-ud-*.conllu[.xz]")
     p.add_argument("--out-dir", type=Path, default=Path("data/udpipe"))
     p.add_argument("--langs", nargs="*", default=None)
     p.add_argument("--jobs", type=int, default=None, help="processes (default: CPU count)")
@@ -73,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--conllu", required=True, type=Path)
     p.add_argument("--sentences", default=None, help="score a range of sentences, e.g. '700:'")
 
-    p = sub.add_parser("tokenize", help="tokenize stdin (one sentence per output line, tokens space-separated)")
+    p = sub.add_parser("tokenize",
+                       help="tokenize stdin (one sentence per output line, tokens space-separated)")
     p.add_argument("--model", type=Path, default=None)
     p.add_argument("--builtin", choices=BUILTINS, default=None)
     p.add_argument("--multiword", choices=MULTIWORD_MODES, default="split")
@@ -84,19 +89,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "train":
             check_language(args.lang)
             t0 = time.perf_counter()
-            out = train_tokenizer(args.conllu, args.out, heldout_paths=args.heldout, options=_options_from_args(args),
-                                  sentences=parse_slice(args.sentences), log_path=args.log, verbose=args.verbose)
+            out = train_tokenizer(args.conllu, args.out, heldout_paths=args.heldout,
+                                  options=_options_from_args(args), sentences=parse_slice(args.sentences),
+                                  log_path=args.log, verbose=args.verbose)
             print(f"{out}: {out.stat().st_size / 1024:.1f} KB, trained in {time.perf_counter() - t0:.1f} s")
         elif args.cmd == "train-all":
-            train_all(args.ud_dir, args.out_dir, languages=args.langs, options=_options_from_args(args), jobs=args.jobs,
-                      log_dir=args.log_dir, manifest=args.manifest or None)
+            train_all(args.ud_dir, args.out_dir, languages=args.langs, options=_options_from_args(args),
+                      jobs=args.jobs, log_dir=args.log_dir, manifest=args.manifest or None)
         elif args.cmd == "score":
             sc = score_tokenization(args.model, args.conllu, sentences=parse_slice(args.sentences))
             print(f"{args.conllu} ({sc['sentences']} sentences): word P {100 * sc['precision']:.2f} "
                   f"R {100 * sc['recall']:.2f} F1 {100 * sc['f1']:.2f} "
                   f"({sc['correct']}/{sc['gold_tokens']} gold, {sc['pred_tokens']} predicted)")
         elif args.cmd == "tokenize":
-            tok = Tokenizer(args.model, multiword=args.multiword, sentences=args.sentences, builtin=args.builtin)
+            tok = Tokenizer(args.model, multiword=args.multiword, sentences=args.sentences,
+                            builtin=args.builtin)
             for tokens in tok.tokenize_lines(sys.stdin):
                 sys.stdout.write(" ".join(tokens) + "\n")
     except Exception as err:  # one line, exit status 1 (melmo.utils.errors)

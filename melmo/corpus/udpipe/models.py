@@ -1,4 +1,5 @@
-"""UDPipe model files: the per-process model cache (``load_model``) and where a language's model is (``resolve_model``)."""
+"""UDPipe model files: the per-process model cache (``load_model``) and where a language's model is
+(``resolve_model``)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def load_model(path: Path | str) -> "ud.Model":
         if model is None:
             model = ud.Model.load(str(path))  # returns None instead of raising
             if model is None:
-                raise InvalidModelError(f"{path}: not a UDPipe model (ufal.udpipe {ud.__version__} cannot load it)")
+                raise InvalidModelError(f"{path}: not a UDPipe model (ufal.udpipe {ud.__version__} cannot "
+                                        "load it)")
             if model.newTokenizer(ud.Model.DEFAULT) is None:
                 raise InvalidModelError(f"{path}: this UDPipe model has no tokenizer")
             _MODEL_CACHE[key] = model
@@ -38,8 +40,9 @@ def load_model(path: Path | str) -> "ud.Model":
 
 
 def resolve_model(lang: str, cfg_models: Mapping[str, str] | None, models_dir: Path | str) -> Path:
-    """The model file for ``lang``: ``cfg_models[lang]`` (e.g. an official ``english-ewt-ud-2.5-191206.udpipe``)
-    when configured, else ``<models_dir>/<lang>.udpipe`` (the shipped tokenizers)."""
+    """The model file for ``lang``: ``cfg_models[lang]`` (e.g. an official
+    ``english-ewt-ud-2.5-191206.udpipe``) when configured, else ``<models_dir>/<lang>.udpipe`` (the shipped
+    tokenizers)."""
     code = check_language(lang)
     cfg_models = dict(cfg_models or {})
     configured = cfg_models.get(lang) or cfg_models.get(code)

@@ -77,20 +77,23 @@ TOKENIZER_OPTIONS = {
 
 
 def tokenizer_option_string(options: Mapping[str, object] | None) -> str:
-    """``{"epochs": 10, "dimension": 16}`` -> ``"dimension=16;epochs=10"``, after checking every name and value."""
+    """``{"epochs": 10, "dimension": 16}`` -> ``"dimension=16;epochs=10"``, after checking every name and
+    value."""
     parts = []
     for name, value in sorted((options or {}).items()):
         if name not in TOKENIZER_OPTIONS:
             close = [k for k in TOKENIZER_OPTIONS if k.startswith(name[:3])]
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""
             raise OptionError(
-                f"unknown UDPipe tokenizer option {name!r}{hint}; known: {', '.join(sorted(TOKENIZER_OPTIONS))}"
+                f"unknown UDPipe tokenizer option {name!r}{hint}; known: "
+                f"{', '.join(sorted(TOKENIZER_OPTIONS))}"
             )
         try:
             text = TOKENIZER_OPTIONS[name](value)
         except ValueError as err:
             raise OptionError(f"UDPipe tokenizer option {name}={value!r}: {err}") from None
         if any(c in text for c in ";\n\r"):
-            raise OptionError(f"UDPipe tokenizer option {name}={value!r}: value may not contain ';' or a newline")
+            raise OptionError(f"UDPipe tokenizer option {name}={value!r}: value may not contain ';' or a "
+                              "newline")
         parts.append(f"{name}={text}")
     return ";".join(parts)

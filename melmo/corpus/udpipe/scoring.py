@@ -1,4 +1,5 @@
-"""Tokenization scoring on gold CoNLL-U: word-level P/R/F1 as the CoNLL 2018 shared task's ``Tokens`` metric."""
+"""Tokenization scoring on gold CoNLL-U: word-level P/R/F1 as the CoNLL 2018 shared task's ``Tokens``
+metric."""
 
 from __future__ import annotations
 
@@ -35,14 +36,16 @@ def _gold_document(sentences: "ud.Sentences") -> tuple[str, list[str]]:
             tokens.append(tok.form)
             if nxt < n:  # spaces after the sentence's last token: replaced by the sentence separator
                 spaces = tok.getSpacesAfter()  # UDPipe unescapes \s, \t, \n... but not \uXXXX
-                spaces = _UESC.sub(lambda m: chr(int(m[1], 16)), spaces) if spaces else " " * tok.getSpaceAfter()
+                spaces = (_UESC.sub(lambda m: chr(int(m[1], 16)), spaces) if spaces
+                          else " " * tok.getSpaceAfter())
                 parts.append(spaces)
             i = nxt
     return "".join(parts), tokens
 
 
 def _spans(tokens: Iterable[str]) -> set[tuple[int, int]]:
-    """Character spans of tokens in the document with all whitespace removed (CoNLL 2018 scorer's alignment)."""
+    """Character spans of tokens in the document with all whitespace removed (CoNLL 2018 scorer's
+    alignment)."""
     spans, pos = set(), 0
     for t in tokens:
         n = len("".join(t.split()))
@@ -52,7 +55,8 @@ def _spans(tokens: Iterable[str]) -> set[tuple[int, int]]:
     return spans
 
 
-def score_tokenization(tokenizer: "Tokenizer | Path | str", conllu: Path, *, sentences: slice | None = None) -> dict:
+def score_tokenization(tokenizer: "Tokenizer | Path | str", conllu: Path, *,
+                       sentences: slice | None = None) -> dict:
     """Word-level tokenization P/R/F1 on gold CoNLL-U: exact character-span match of surface tokens
     (a multiword token counts as one token), as the CoNLL 2018 shared task's `Tokens` metric."""
     tok = tokenizer if isinstance(tokenizer, Tokenizer) else Tokenizer(tokenizer, multiword="surface")

@@ -89,7 +89,8 @@ class Tokenizer:
         if builtin is not None and builtin not in BUILTINS:
             raise OptionError(f"builtin={builtin!r}: use one of {', '.join(BUILTINS)} (or give a model)")
         if (model is None) == (builtin is None):
-            raise OptionError("Tokenizer: give either a UDPipe model or builtin='generic_tokenizer'/'horizontal', not both"
+            raise OptionError("Tokenizer: give either a UDPipe model or "
+                              "builtin='generic_tokenizer'/'horizontal', not both"
                              if model is not None else
                              "Tokenizer: no UDPipe model given (to use a model-free tokenizer, name it: "
                              "builtin='generic_tokenizer' or 'horizontal')")

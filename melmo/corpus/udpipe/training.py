@@ -52,7 +52,8 @@ def train_tokenizer(
     log_path: Path | None = None,
     verbose: bool = False,
 ) -> Path:
-    """Train a tokenizer-only UDPipe model (tagger and parser ``none``) and write it atomically to ``out_path``.
+    """Train a tokenizer-only UDPipe model (tagger and parser ``none``) and write it atomically to
+    ``out_path``.
 
     ``options`` are UDPipe tokenizer options (``TOKENIZER_OPTIONS``; e.g. ``epochs``, ``dimension``);
     an unknown name or a bad value raises :class:`OptionError` before training starts.
@@ -68,7 +69,8 @@ def train_tokenizer(
         raise OptionError("train_tokenizer: no training CoNLL-U file given")
     for p in heldout_paths:
         if _is_test_file(p):
-            raise OptionError(f"{p}: a test file cannot be heldout data (early stopping would select on test)")
+            raise OptionError(f"{p}: a test file cannot be heldout data "
+                              "(early stopping would select on test)")
         if any(p.resolve() == q.resolve() for q in conllu_paths):
             raise OptionError(f"{p}: the same file is given as training and heldout data")
     train = read_udpipe_sentences(conllu_paths, sentences)
@@ -86,7 +88,8 @@ def train_tokenizer(
     try:
         err = ud.ProcessingError()
         with _capture_fd2(log_path):
-            model = ud.Trainer.train(TRAIN_METHOD, train, heldout, opts, ud.Trainer.NONE, ud.Trainer.NONE, err)
+            model = ud.Trainer.train(TRAIN_METHOD, train, heldout, opts, ud.Trainer.NONE, ud.Trainer.NONE,
+                                     err)
         if verbose:
             sys.stderr.write(log_path.read_text(encoding="utf-8", errors="replace"))
         if not model or err.occurred():

@@ -73,28 +73,31 @@ class EvalContext:
         return want
 
     def check_name(self, languages: Sequence[str]) -> None:
-        """Another model under this encoder name for one of ``languages``: refused before any row is written."""
+        """Another model under this encoder name for one of ``languages``: refused before any row is
+        written."""
         check_encoder(self.encoders_path, self.name, languages, self.model.weights_sha256)
 
     def pending(self, task: str, lang: str, seeds: list[int] | None = None) -> list[int]:
-        """Seeds (default: seeds_of(task, cfg.seeds)) of (task, lang) not yet in the results CSV (all with force=true)."""
+        """Seeds (default: seeds_of(task, cfg.seeds)) of (task, lang) not yet in the results CSV (all with
+        force=true)."""
         seeds = list(seeds_of(task, self.seeds) if seeds is None else seeds)
         if self.force:
             return seeds
         todo = [s for s in seeds if (self.name, task, lang, str(s)) not in self._done]
         if len(todo) < len(seeds):
-            log.warning("%s/%s/%s: seeds %s already in %s, skipped (force=true reruns them)", self.name, task, lang,
-                     sorted(set(seeds) - set(todo)), self.results)
+            log.warning("%s/%s/%s: seeds %s already in %s, skipped (force=true reruns them)",
+                        self.name, task, lang, sorted(set(seeds) - set(todo)), self.results)
         return todo
 
     def encode(self, sentences, *, tokenization: Mapping, label: str, language: str) -> CachedActivations:
-        return self.cache.get(self.model, sentences, tokenization=tokenization, policy=self.policy, label=label,
-                              language=language)
+        return self.cache.get(self.model, sentences, tokenization=tokenization, policy=self.policy,
+                              label=label, language=language)
 
     def append(self, rows: list[dict]) -> None:
         """Add ``rows``; with force=true they replace the rows of the same (encoder, task, language, seed).
         The encoders table gets (or checks) this model's row for their languages first."""
-        update_encoders(self.encoders_path, {"encoder": self.name, "policy": self.policy.label(), **self.model.describe()},
+        update_encoders(self.encoders_path,
+                        {"encoder": self.name, "policy": self.policy.label(), **self.model.describe()},
                         sorted({r["language"] for r in rows}))
         (replace_results if self.force else append_results)(self.results, rows)
         self._done |= {(r["encoder"], r["task"], r["language"], str(r["seed"])) for r in rows}
@@ -104,7 +107,8 @@ class EvalContext:
                 "value": f"{value:.6g}"}
 
     def write_predictions(self, task: str, lang: str, seed: int, items, gold, prediction) -> Path:
-        return write_predictions(predictions_path(self.results_dir, task, self.name, lang, seed), items, gold, prediction)
+        return write_predictions(predictions_path(self.results_dir, task, self.name, lang, seed), items, gold,
+                                 prediction)
 
     def note_head(self, task: str, lang: str, seed: int, info: Mapping) -> None:
         """What ``fit_head`` says of one head (best epoch, epochs run, the limit), kept for ``record``."""
@@ -117,7 +121,8 @@ class EvalContext:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             composed = OmegaConf.to_container(self.cfg, resolve=True)
-        except OmegaConfBaseException:  # e.g. ${hydra:...} outside a Hydra run: keep the interpolations as written
+        except OmegaConfBaseException:
+            # e.g. ${hydra:...} outside a Hydra run: keep the interpolations as written
             composed = OmegaConf.to_container(self.cfg, resolve=False)
         merged, heads = {}, {}
         if path.is_file():  # earlier runs of other languages (seeds) keep their protocol (head) entries
@@ -126,5 +131,6 @@ class EvalContext:
         merged.update(dict(protocol))
         for lang, seeds in self._heads.get(task, {}).items():
             heads.setdefault(lang, {}).update(seeds)
-        doc = OmegaConf.create({"config": composed, "policy": self.policy.describe(), "protocol": merged, "heads": heads})
+        doc = OmegaConf.create({"config": composed, "policy": self.policy.describe(), "protocol": merged,
+                                "heads": heads})
         write_atomic(path, OmegaConf.to_yaml(doc))

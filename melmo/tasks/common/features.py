@@ -13,8 +13,8 @@ is one fancy index into it (padding reads a zero row). ``batch_size``: batches o
 sentences, in the order torch's ``DataLoader(shuffle=True, generator=torch.Generator().manual_seed(seed))``
 draws them, in index order when not shuffled; every epoch consumes the random numbers the
 DataLoader did (its generator's, or one global draw without one), so a seeded head trains as it
-did when the tasks used DataLoaders, to the bit. ``batch_tokens``: length-bucketed batches of about that many units
-(sentences sorted by length and packed once, as Dozat & Manning's parser does), their order
+did when the tasks used DataLoaders, to the bit. ``batch_tokens``: length-bucketed batches of about that many
+units (sentences sorted by length and packed once, as Dozat & Manning's parser does), their order
 permuted every epoch by ``numpy.random.default_rng(seed)``. ``positions[k]`` (optional, per
 sentence) maps unit j of the head to row positions[k][j] of the cached sentence: this is how every
 syntactic word of a multiword token gets its surface token's vector when the encoder read surface
@@ -33,7 +33,8 @@ import torch
 IGNORE = -100  # label of padding / unlabelled units (torch cross_entropy's default ignore_index)
 
 
-def pack(lengths: Sequence[int], batch_size: int | None = None, batch_tokens: int | None = None) -> list[np.ndarray]:
+def pack(lengths: Sequence[int], batch_size: int | None = None,
+         batch_tokens: int | None = None) -> list[np.ndarray]:
     """Positions (into ``lengths``) of each batch: sorted by length (stable), then cut every
     ``batch_size`` items, or before an item that would bring the batch over ``batch_tokens``."""
     if (batch_size is None) == (batch_tokens is None):
@@ -87,7 +88,8 @@ class UnitStore:
         lens = self.lens[items]
         T = int(lens.max(initial=0))
         mask = np.arange(T)[None, :] < lens[:, None]
-        idx = torch.from_numpy(np.where(mask, self.starts[items][:, None] + np.arange(T)[None, :], len(self.layers) - 1))
+        idx = torch.from_numpy(np.where(mask, self.starts[items][:, None] + np.arange(T)[None, :],
+                                        len(self.layers) - 1))
         out = {f"layers{suffix}": self.layers[idx], f"mask{suffix}": torch.from_numpy(mask)}
         out.update({name + suffix: col[idx] for name, col in self.fields.items()})
         return out
@@ -114,8 +116,10 @@ class Batches:
         return len(self.packed) if self.packed is not None else -(-self.n // self.batch_size)
 
     def parts(self) -> list[np.ndarray]:
-        if self.packed is not None or not self.shuffle:  # a DataLoader without a generator draws its per-epoch
-            torch.empty((), dtype=torch.int64).random_()  # base seed from the global RNG: so do we (same dropout)
+        # a DataLoader without a generator draws its per-epoch base seed from the global RNG: so do we
+        # (same dropout)
+        if self.packed is not None or not self.shuffle:
+            torch.empty((), dtype=torch.int64).random_()
         if self.packed is not None:
             order = self.rng.permutation(len(self.packed)) if self.shuffle else range(len(self.packed))
             return [self.packed[k] for k in order]
@@ -136,8 +140,9 @@ class Batches:
 
 
 class TokenBatches(Batches):
-    def __init__(self, acts, indices: Sequence[int], targets: Sequence[np.ndarray], positions: Sequence[np.ndarray] | None = None,
-                 *, batch_size: int | None = None, batch_tokens: int | None = None, shuffle: bool = False, seed: int = 0,
+    def __init__(self, acts, indices: Sequence[int], targets: Sequence[np.ndarray],
+                 positions: Sequence[np.ndarray] | None = None, *, batch_size: int | None = None,
+                 batch_tokens: int | None = None, shuffle: bool = False, seed: int = 0,
                  extras: Mapping[str, Sequence[np.ndarray]] | None = None):
         indices = list(indices)
         if len(indices) != len(targets) or (positions is not None and len(positions) != len(indices)):
@@ -165,7 +170,8 @@ class PairBatches(Batches):
     """Premise (``layers``, ``mask``) and hypothesis (``layers_b``, ``mask_b``) activations of the same
     pairs, ``target`` (B,) their labels, ``index`` (B,) the pair index."""
 
-    def __init__(self, acts_a, acts_b, labels: Sequence[int], *, batch_size: int, shuffle: bool = False, seed: int = 0):
+    def __init__(self, acts_a, acts_b, labels: Sequence[int], *, batch_size: int, shuffle: bool = False,
+                 seed: int = 0):
         if not len(acts_a) == len(acts_b) == len(labels):
             raise ValueError(f"{len(acts_a)} premises, {len(acts_b)} hypotheses, {len(labels)} labels")
         self.labels = list(labels)

@@ -11,7 +11,8 @@ A head is a plain ``nn.Module`` (no Lightning inside) with
                                                 # (tuples (f_a, f_b), (m_a, m_b) when the batch has
                                                 # layers_b / mask_b: sentence-pair tasks)
     loss(output, batch) -> scalar tensor
-    predict(output, batch) -> LongTensor        # (B, T) per unit or (B,) per item, compared with batch["target"]
+    predict(output, batch) -> LongTensor        # (B, T) per unit or (B,) per item, compared with
+                                                # batch["target"]
 
 and optionally ``make_metrics() -> dict[name, torchmetrics.Metric]`` with
 ``update_metrics(metrics, output, batch)`` (e.g. UAS/LAS for the parser); the default metric is
@@ -62,8 +63,8 @@ class MLPTagger(nn.Module):
     def __init__(self, in_dim: int, hidden_dim: int, n_labels: int, dropout: float = 0.0):
         super().__init__()
         self.n_labels = n_labels
-        self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, hidden_dim), nn.ReLU(), nn.Dropout(dropout),
-                                 nn.Linear(hidden_dim, n_labels))
+        self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, hidden_dim), nn.ReLU(),
+                                 nn.Dropout(dropout), nn.Linear(hidden_dim, n_labels))
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor, batch: Mapping) -> torch.Tensor:
         """(B, T, D) -> (B, T, n_labels); only the real units go through the MLP (padding: 0 logits,
@@ -132,7 +133,8 @@ class Standardize(nn.Module):
 
     def forward(self, layers: torch.Tensor) -> torch.Tensor:
         if self.mean.numel() == 0:
-            raise RuntimeError("normalize=standardize: no statistics (fit_head takes them from the training batches)")
+            raise RuntimeError("normalize=standardize: no statistics (fit_head takes them from the training "
+                               "batches)")
         return (layers - self.mean) / self.std
 
 
@@ -162,7 +164,8 @@ class HeadModule(L.LightningModule):
         if hasattr(head, "make_metrics"):
             self.val_metrics = nn.ModuleDict(head.make_metrics())
         else:
-            self.val_metrics = nn.ModuleDict({"acc": torchmetrics.classification.MulticlassAccuracy(n_classes, average="micro")})
+            accuracy = torchmetrics.classification.MulticlassAccuracy(n_classes, average="micro")
+            self.val_metrics = nn.ModuleDict({"acc": accuracy})
         self.monitor = f"val/{next(iter(self.val_metrics))}"
 
     def fit_normalizer(self, train_loader) -> None:
@@ -175,7 +178,8 @@ class HeadModule(L.LightningModule):
 
     def forward(self, batch: Mapping):
         if "layers_b" in batch:
-            feats = (self.features(batch["layers"], batch["mask"]), self.features(batch["layers_b"], batch["mask_b"]))
+            feats = (self.features(batch["layers"], batch["mask"]),
+                     self.features(batch["layers_b"], batch["mask_b"]))
             return self.head(feats, (batch["mask"], batch["mask_b"]), batch)
         return self.head(self.features(batch["layers"], batch["mask"]), batch["mask"], batch)
 
@@ -204,17 +208,20 @@ class HeadModule(L.LightningModule):
         opt = self.optimizer_factory(params=[p for p in self.parameters() if p.requires_grad])
         if self.scheduler_factory is None:
             return opt
-        sched = {"scheduler": self.scheduler_factory(opt), "interval": self.lr_interval, "monitor": self.monitor}
+        sched = {"scheduler": self.scheduler_factory(opt), "interval": self.lr_interval,
+                 "monitor": self.monitor}
         return {"optimizer": opt, "lr_scheduler": sched}
 
 
-def step_decay(optimizer: torch.optim.Optimizer, gamma: float, every_steps: float) -> torch.optim.lr_scheduler.LambdaLR:
+def step_decay(optimizer: torch.optim.Optimizer, gamma: float,
+               every_steps: float) -> torch.optim.lr_scheduler.LambdaLR:
     """lr x gamma ** (step / every_steps), stepped every optimiser step (Dozat & Manning 2017's decay)."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: gamma ** (step / every_steps))
 
 
 def build_module(module_cfg, head: nn.Module, n_layers: int) -> HeadModule:
-    """The task's ``module:`` config (a HeadModule ``_target_`` with its optimizer partials) around ``head``."""
+    """The task's ``module:`` config (a HeadModule ``_target_`` with its optimizer partials) around
+    ``head``."""
     from hydra.utils import instantiate
 
     return instantiate(module_cfg, head=head, n_layers=n_layers)
@@ -255,8 +262,8 @@ def fit_head(module: HeadModule, train_loader, val_loader, trainer_cfg: Mapping,
     best = KeepBest(module.monitor)
     stop = EarlyStopping(monitor=module.monitor, mode="max", patience=patience)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        trainer = L.Trainer(callbacks=[best, stop], logger=False, default_root_dir=tmp, enable_model_summary=False,
-                            num_sanity_val_steps=0, **cfg)
+        trainer = L.Trainer(callbacks=[best, stop], logger=False, default_root_dir=tmp,
+                            enable_model_summary=False, num_sanity_val_steps=0, **cfg)
         trainer.fit(module, train_loader, val_loader)
     if best.state is not None:
         module.load_state_dict(best.state)
@@ -265,11 +272,11 @@ def fit_head(module: HeadModule, train_loader, val_loader, trainer_cfg: Mapping,
     info = {"best_score": best.score if best.score is not None else float("nan"), "best_epoch": best_epoch,
             "epochs": trainer.current_epoch, "stopped_epoch": stop.stopped_epoch, "max_epochs": max_epochs,
             "converged": max_epochs is None or best_epoch < int(max_epochs), "normalize": module.normalize}
-    log.info("head: best %s %.4f at epoch %d of at most %s (%d run)", module.monitor, info["best_score"], best_epoch,
-             max_epochs, info["epochs"])
+    log.info("head: best %s %.4f at epoch %d of at most %s (%d run)", module.monitor, info["best_score"],
+             best_epoch, max_epochs, info["epochs"])
     if not info["converged"]:
-        log.warning("head: the best %s came at the last allowed epoch (%d): raise trainer.max_epochs or the learning "
-                    "rate, the head has not converged", module.monitor, best_epoch)
+        log.warning("head: the best %s came at the last allowed epoch (%d): raise trainer.max_epochs or the "
+                    "learning rate, the head has not converged", module.monitor, best_epoch)
     module.eval()
     return module, info
 

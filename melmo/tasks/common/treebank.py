@@ -1,6 +1,6 @@
 """One language's UD treebank as the token tasks (pos, pos_transfer, parsing) use it: its splits read once
-(melmo.formats.conllu), their units (melmo.tasks.common.ud: what the encoder reads, what the head labels) and their
-activations, encoded once per split through the run's activation cache (melmo.tasks.common.context)."""
+(melmo.formats.conllu), their units (melmo.tasks.common.ud: what the encoder reads, what the head labels) and
+their activations, encoded once per split through the run's activation cache (melmo.tasks.common.context)."""
 
 from __future__ import annotations
 
@@ -28,14 +28,17 @@ class Treebank:
 
     def acts(self, split: str):
         if split not in self._acts:
-            self._acts[split] = self.ctx.encode([u.fed for u in self.units[split]], tokenization=self.tokenization,
-                                                label=f"{self.lang}/{split}", language=self.lang)
+            self._acts[split] = self.ctx.encode([u.fed for u in self.units[split]],
+                                                tokenization=self.tokenization, label=f"{self.lang}/{split}",
+                                                language=self.lang)
         return self._acts[split]
 
-    def batches(self, split: str, indices, batch_size: int, shuffle: bool = False, seed: int = 0) -> TokenBatches:
+    def batches(self, split: str, indices, batch_size: int, shuffle: bool = False,
+                seed: int = 0) -> TokenBatches:
         units = self.units[split]
-        return TokenBatches(self.acts(split), indices, [units[i].labels for i in indices], [units[i].positions for i in indices],
-                            batch_size=batch_size, shuffle=shuffle, seed=seed)
+        return TokenBatches(self.acts(split), indices, [units[i].labels for i in indices],
+                            [units[i].positions for i in indices], batch_size=batch_size, shuffle=shuffle,
+                            seed=seed)
 
     def tokens_cut_share(self) -> float:
         cut = sum(self.acts(s).meta["tokens_cut"] for s in self.units)

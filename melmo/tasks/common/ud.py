@@ -8,8 +8,9 @@ which units the encoder reads and the head labels.
 Protocol (config ``task.protocol``): the head trains on the first of ``train`` (e.g. [train, dev])
 the treebank has; when that is not the ``select`` split (dev) and the treebank has one, the whole
 ``select`` file early-stops and selects (UD's official protocol: train / dev / test); otherwise a
-seeded ``select_fraction`` of the training sentences is held out for that; ``report`` (test) is scored. A treebank with only a test file (ar_pud, hi_pud)
-is split by ``test_only_report_fraction`` (the rest trains/selects) when ``test_only: split``.
+seeded ``select_fraction`` of the training sentences is held out for that; ``report`` (test) is scored. A
+treebank with only a test file (ar_pud, hi_pud) is split by ``test_only_report_fraction`` (the rest
+trains/selects) when ``test_only: split``.
 
 Units. ``encoder_input``: ``surface`` feeds the treebank's surface tokens (a multiword token as
 written, e.g. it. "della"), ``words`` feeds its syntactic words ("di", "la"). ``convention``:
@@ -48,13 +49,15 @@ def ud_languages(root: str | Path) -> list[str]:
     base = Path(root) / "ud"
     if not base.is_dir():
         raise DataError(f"{base}: no UD data directory (set data.root)")
-    return sorted(d.name for d in base.iterdir() if d.is_dir() and any(_FILE.match(p.name) for p in d.iterdir()))
+    return sorted(d.name for d in base.iterdir()
+                  if d.is_dir() and any(_FILE.match(p.name) for p in d.iterdir()))
 
 
 def treebank_files(root: str | Path, lang: str) -> dict[str, list[Path]]:
     d = Path(root) / "ud" / lang
     if not d.is_dir():
-        raise DataError(f"{d}: no treebank for language {lang!r} (available: {', '.join(ud_languages(root))})")
+        raise DataError(f"{d}: no treebank for language {lang!r} (available: "
+                        f"{', '.join(ud_languages(root))})")
     out: dict[str, list[Path]] = {}
     for p in sorted(d.iterdir()):
         m = _FILE.match(p.name)
@@ -85,11 +88,12 @@ def split_plan(counts: Mapping[str, int], protocol: Mapping, split_seed: int) ->
         n = counts[report]
         perm = rng.permutation(n)
         k = round(n * float(protocol["test_only_report_fraction"]))
-        report_role = Role(report, sorted(perm[:k].tolist()), f"{report} (seeded {k} of {n}, split_seed {split_seed})")
+        report_role = Role(report, sorted(perm[:k].tolist()),
+                           f"{report} (seeded {k} of {n}, split_seed {split_seed})")
         train_idx, src = sorted(perm[k:].tolist()), report
     else:
-        raise DataError(f"treebank has splits {sorted(counts)}: protocol needs one of {list(protocol['train'])} "
-                        f"to train and {report!r} to report (or test_only: split)")
+        raise DataError(f"treebank has splits {sorted(counts)}: protocol needs one of "
+                        f"{list(protocol['train'])} to train and {report!r} to report (or test_only: split)")
     select_split = protocol.get("select")
     if select_split and src != select_split and select_split in counts and select_split != report:
         # the official protocol: train on train, select on the whole official dev file, report test
@@ -122,13 +126,16 @@ def _span_head(tags: Sequence[str], lang: str) -> str:
     return tags[0]
 
 
-def make_units(s: Sentence, encoder_input: str = "surface", convention: str = "ud_words", lang: str = "") -> Units:
+def make_units(s: Sentence, encoder_input: str = "surface", convention: str = "ud_words",
+               lang: str = "") -> Units:
     if convention == "xtreme_surface":
         if encoder_input != "surface":
-            raise ConfigError("convention xtreme_surface labels surface tokens: it needs encoder_input=surface")
+            raise ConfigError("convention xtreme_surface labels surface tokens: it needs "
+                              "encoder_input=surface")
         tags = [_span_head([s.words[w - 1].upos for w in range(t.first, t.last + 1)], lang) for t in s.tokens]
         fed = [t.form for t in s.tokens]
-        return Units(fed, np.arange(len(fed)), np.array([UPOS_INDEX[t] for t in tags]), list(range(1, len(fed) + 1)))
+        return Units(fed, np.arange(len(fed)), np.array([UPOS_INDEX[t] for t in tags]),
+                     list(range(1, len(fed) + 1)))
     if convention != "ud_words":
         raise ConfigError(f"convention {convention!r}: use ud_words or xtreme_surface")
     labels = np.array([UPOS_INDEX[w.upos] for w in s.words])

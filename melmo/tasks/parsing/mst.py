@@ -84,11 +84,13 @@ def _cle(s: np.ndarray, root_arc: np.ndarray, parent: np.ndarray | None = None,
         if len(roots) <= 1:
             return parent
         other = s[roots, 1:].max(1)  # best non-root head of each root child
-        with np.errstate(invalid="ignore"):  # -inf - -inf: a root child with no other head (infeasible, below)
+        # -inf - -inf: a root child with no other head (infeasible, below)
+        with np.errstate(invalid="ignore"):
             s[roots[np.argmin(s[roots, 0] - other)], 0] = NEG_INF
         parent = None
     else:  # e.g. two words whose only allowed head is ROOT
-        raise ValueError("no tree with exactly one ROOT child: too many words can only take ROOT as their head")
+        raise ValueError("no tree with exactly one ROOT child: too many words can only take ROOT as their "
+                         "head")
     kept = s[cyc, parent[cyc]]  # score of each cycle node's cycle arc
     enter = s[cyc] - kept[:, None]  # (c, m): gain of breaking the cycle at member i with head j
     enter[:, 0] = root_arc[cyc] - kept  # the cycle may be entered through any member's root arc
@@ -137,7 +139,8 @@ def _greedy(s: np.ndarray, lengths: np.ndarray, return_masked: bool = False):
     right. NumPy's argmax picks a row's NaN when it has one, so a NaN is seen in the chosen scores."""
     _b, t, _ = s.shape
     pos = np.arange(t + 1)
-    masked = np.where(pos[None, None, :] <= lengths[:, None, None], s, NEG_INF)  # head must be ROOT or a real word
+    # head must be ROOT or a real word
+    masked = np.where(pos[None, None, :] <= lengths[:, None, None], s, NEG_INF)
     words = np.arange(t)
     masked[:, words, words + 1] = NEG_INF  # no self-loop
     heads = masked.argmax(-1)
@@ -179,7 +182,8 @@ def decode_mst(scores, lengths) -> np.ndarray:
         pad = np.arange(s.shape[1])[None, :] >= lengths[failing, None]
         no_root = ~(np.isfinite(masked[failing, :, 0]) | pad).all(1)
         if no_root.any():
-            raise ValueError(f"sentence {failing[no_root.argmax()]}: every word needs a finite score for ROOT as its head")
+            raise ValueError(f"sentence {failing[no_root.argmax()]}: every word needs a finite score for "
+                             "ROOT as its head")
     for k in failing:
         n = int(lengths[k])
         m = np.empty((n + 1, n + 1))

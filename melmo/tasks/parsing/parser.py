@@ -5,7 +5,7 @@ syntactic word) and ``mask`` ``(B, T)`` bool (True on real words). A learned ROO
 prepended as position 0, so heads are indexed ``0..T`` with 0 = ROOT and word ``k`` at position ``k``.
 
     x -> dropout -> BiLSTM -> dropout -> arc MLP (dep), arc MLP (head), label MLP (dep), label MLP (head)
-    (``n_lstm_layers=0``: no BiLSTM, the MLPs read the dropped-out features: the encoder is already contextual)
+    (``n_lstm_layers=0``: no BiLSTM, the MLPs read the dropped-out features; the encoder is contextual)
     s_arc = Biaffine(n_arc_mlp, 1, bias_x=True, bias_y=False)   (B, T, T + 1)   [dependent, head]
     s_rel = Biaffine(n_rel_mlp, n_rels, True, True)             (B, T, T + 1, n_rels)
     (training and decoding need s_rel at one head per word only: ``encode`` + ``rel_at``, (B, T, n_rels))
@@ -69,9 +69,10 @@ class BiaffineParser(nn.Module):
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``x`` ``(B, T, n_in)``, ``mask`` ``(B, T)`` -> ``s_arc`` ``(B, T, T + 1)`` (row ``i`` is word
-        ``i + 1``, column ``j`` its head ``j``), and the relation MLPs' outputs ``rel_d`` ``(B, T, n_rel_mlp)``
-        (dependents) and ``rel_h`` ``(B, T + 1, n_rel_mlp)`` (heads, ROOT first), which ``rel_attn`` turns
-        into relation scores at every head (``forward``) or at one chosen head per word (``rel_at``)."""
+        ``i + 1``, column ``j`` its head ``j``), and the relation MLPs' outputs ``rel_d``
+        ``(B, T, n_rel_mlp)`` (dependents) and ``rel_h`` ``(B, T + 1, n_rel_mlp)`` (heads, ROOT first), which
+        ``rel_attn`` turns into relation scores at every head (``forward``) or at one chosen head per word
+        (``rel_at``)."""
         b, t, _ = x.shape
         mask = mask.bool()
         x = torch.cat((self.root.to(x.dtype).expand(b, 1, -1), x), 1)
@@ -80,7 +81,8 @@ class BiaffineParser(nn.Module):
             out = self.input_dropout(x)
         else:
             lengths = full.sum(1).cpu()
-            packed = pack_padded_sequence(self.input_dropout(x), lengths, batch_first=True, enforce_sorted=False)
+            packed = pack_padded_sequence(self.input_dropout(x), lengths, batch_first=True,
+                                          enforce_sorted=False)
             out, _ = self.lstm(packed)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=t + 1)
             out = self.lstm_dropout(out)

@@ -31,7 +31,8 @@ def conllu_scores(gold_path, pred_path) -> dict[str, float]:
     n = n_np = uas = las = upos = uas_np = las_np = 0
     for g, p in zip(gold, pred):
         if g.forms != p.forms:
-            w = next((k for k, (a, b) in enumerate(zip(g.forms, p.forms)) if a != b), min(len(g.forms), len(p.forms)))
+            w = next((k for k, (a, b) in enumerate(zip(g.forms, p.forms)) if a != b),
+                     min(len(g.forms), len(p.forms)))
             line = p.lines[min(w, len(p.lines) - 1)]
             raise ConlluError(f"{pred_path}:{line}: words differ from gold {gold_path}:{g.lines[0]} "
                                 "(scoring needs gold tokenization)")

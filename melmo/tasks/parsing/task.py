@@ -1,13 +1,13 @@
 """task=parsing: the biaffine parser (Dozat & Manning 2017) on frozen, cached ELMo activations.
 
-Per language, with pos's split protocol and activation cache (melmo/tasks/common/ud.py, melmo/tasks/common/treebank.py):
-a ScalarMix + BiaffineParser head is trained on the protocol's train sentences (relations of the
-training sentences only; an unseen gold relation is left out of the loss and counts as wrong),
-early-stopped and selected on the held-out sentences by ``monitor`` (UAS or LAS, torchmetrics,
-MST-decoded), and the report split is decoded with Chu-Liu-Edmonds (or Eisner, ``decode.projective``).
-Written beside the results: ``conllu/parsing/<encoder>/<lang>.gold.conllu`` (the reported gold
-sentences, as read) and ``<lang>.seed<seed>.conllu`` (the same with predicted HEAD and DEPREL), so
-that the official CoNLL 2018 scorer can run on them; the rows come from ``conllu_scores`` on that
+Per language, with pos's split protocol and activation cache (melmo/tasks/common/ud.py,
+melmo/tasks/common/treebank.py): a ScalarMix + BiaffineParser head is trained on the protocol's train
+sentences (relations of the training sentences only; an unseen gold relation is left out of the loss and
+counts as wrong), early-stopped and selected on the held-out sentences by ``monitor`` (UAS or LAS,
+torchmetrics, MST-decoded), and the report split is decoded with Chu-Liu-Edmonds (or Eisner,
+``decode.projective``). Written beside the results: ``conllu/parsing/<encoder>/<lang>.gold.conllu`` (the
+reported gold sentences, as read) and ``<lang>.seed<seed>.conllu`` (the same with predicted HEAD and DEPREL),
+so that the official CoNLL 2018 scorer can run on them; the rows come from ``conllu_scores`` on that
 pair: ``uas``, ``las`` (CoNLL 2018, punctuation included), ``uas_nopunct``, ``las_nopunct``, and
 ``<monitor>_select`` (the best held-out score). Per-item predictions: ``<head>|<deprel>``.
 """
@@ -44,17 +44,20 @@ TASK = "parsing"
 class ParserHead(nn.Module):
     """The HeadModule interface around a BiaffineParser. Batches carry ``heads`` and ``rels``
     ``(B, T)``; the output is ``BiaffineParser.encode``'s; ``predict`` returns ``(B, T, 2)``: decoded
-    head and relation id per word. The held-out metrics are torchmetrics means over words of the decoded trees: ``uas`` and ``las`` (relations
-    compared with subtypes stripped, as the CoNLL 2018 scorer does), ``monitor`` first."""
+    head and relation id per word. The held-out metrics are torchmetrics means over words of the decoded
+    trees: ``uas`` and ``las`` (relations compared with subtypes stripped, as the CoNLL 2018 scorer does),
+    ``monitor`` first."""
 
-    def __init__(self, parser: BiaffineParser, vocab: RelationVocab, projective: bool = False, monitor: str = "las"):
+    def __init__(self, parser: BiaffineParser, vocab: RelationVocab, projective: bool = False,
+                 monitor: str = "las"):
         super().__init__()
         if monitor not in ("uas", "las"):
             raise ConfigError(f"task.monitor={monitor!r}: use uas or las")
         self.parser, self.projective, self.monitor = parser, projective, monitor
         bases = [lab.split(":")[0] for lab in vocab.labels]
         first = {b: bases.index(b) for b in bases}
-        self.register_buffer("base_of", torch.tensor([first[b] for b in bases], dtype=torch.long), persistent=False)
+        self.register_buffer("base_of", torch.tensor([first[b] for b in bases], dtype=torch.long),
+                             persistent=False)
 
     def forward(self, features, mask, batch):
         """(s_arc, rel_d, rel_h) of ``BiaffineParser.encode``: relations are scored at the gold heads
@@ -94,18 +97,21 @@ class ParserHead(nn.Module):
         metrics["las"].update((head_ok & rel_ok).float())
 
 
-def _loader(tb: Treebank, split: str, indices, vocab: RelationVocab, tcfg, shuffle: bool = False, seed: int = 0) -> TokenBatches:
+def _loader(tb: Treebank, split: str, indices, vocab: RelationVocab, tcfg, shuffle: bool = False,
+            seed: int = 0) -> TokenBatches:
     """Length-bucketed batches of about ``batch_tokens`` words: ``target`` and ``heads`` the gold
     heads, ``rels`` the relation ids (IGNORE on padding)."""
     sents, units = tb.sentences[split], tb.units[split]
     heads = [np.asarray(sents[i].heads, dtype=np.int64) for i in indices]
     rels = [np.asarray(vocab.encode(sents[i].deprels), dtype=np.int64) for i in indices]
-    return TokenBatches(tb.acts(split), indices, heads, [units[i].positions for i in indices], batch_tokens=int(tcfg.batch_tokens),
-                        shuffle=shuffle, seed=seed, extras={"heads": heads, "rels": rels})
+    return TokenBatches(tb.acts(split), indices, heads, [units[i].positions for i in indices],
+                        batch_tokens=int(tcfg.batch_tokens), shuffle=shuffle, seed=seed,
+                        extras={"heads": heads, "rels": rels})
 
 
 def _train(ctx: EvalContext, tb: Treebank, plan, vocab: RelationVocab, tcfg: DictConfig, seed: int):
-    L.seed_everything(seed, workers=True, verbose=False)  # initial weights and the ROOT vector from the head's seed
+    # initial weights and the ROOT vector from the head's seed
+    L.seed_everything(seed, workers=True, verbose=False)
     parser = instantiate(tcfg.head, n_in=ctx.model.dim, n_rels=len(vocab))
     head = ParserHead(parser, vocab, bool(tcfg.decode.projective), str(tcfg.monitor))
     module = build_module(tcfg.module, head, ctx.model.n_layers)
@@ -118,7 +124,8 @@ def conllu_dir(ctx: EvalContext) -> Path:
     return ctx.results_dir / "conllu" / TASK / ctx.name
 
 
-def _score(ctx: EvalContext, module, tb: Treebank, split: str, indices, vocab: RelationVocab, tcfg, seed: int) -> dict:
+def _score(ctx: EvalContext, module, tb: Treebank, split: str, indices, vocab: RelationVocab, tcfg,
+           seed: int) -> dict:
     """Decode the report sentences, write gold/predicted CoNLL-U and per-item predictions, score."""
     preds = predict(module, _loader(tb, split, indices, vocab, tcfg))
     gold = [tb.sentences[split][i] for i in indices]
@@ -147,13 +154,15 @@ def run(cfg: DictConfig) -> list[dict]:
         if not seeds:
             continue
         tb = Treebank(ctx, root, lang, tcfg, check_trees=True)
-        plan = split_plan({k: len(v) for k, v in tb.sentences.items()}, tcfg.protocol, int(tcfg.protocol.split_seed))
+        plan = split_plan({k: len(v) for k, v in tb.sentences.items()}, tcfg.protocol,
+                          int(tcfg.protocol.split_seed))
         train_sents = tb.sentences[plan["train"].split]
         vocab = RelationVocab.build(train_sents[i].deprels for i in plan["train"].indices)
         report = [tb.sentences[plan["report"].split][i] for i in plan["report"].indices]
         unseen = vocab.unseen(r for s in report for r in s.deprels)
-        protocol[lang] = {"files": tb.files, **{role: r.note for role, r in plan.items()}, "encoder_input": tcfg.encoder_input,
-                          "relations": len(vocab), "unseen_report_relations": dict(unseen),
+        protocol[lang] = {"files": tb.files, **{role: r.note for role, r in plan.items()},
+                          "encoder_input": tcfg.encoder_input, "relations": len(vocab),
+                          "unseen_report_relations": dict(unseen),
                           "tokens_cut_share": round(tb.tokens_cut_share(), 6)}
         if unseen:
             log.info("parsing %s: %d report words have relations unseen in training (%s): counted wrong",
@@ -166,7 +175,7 @@ def run(cfg: DictConfig) -> list[dict]:
             new.append(ctx.row(TASK, f"{tcfg.monitor}_select", lang, seed, info["best_score"]))
             ctx.append(new)
             rows += new
-            log.info("parsing %s %s seed %d: uas %.4f las %.4f (select %s %.4f, %d epochs)", ctx.name, lang, seed,
-                     scores["uas"], scores["las"], tcfg.monitor, info["best_score"], info["epochs"])
+            log.info("parsing %s %s seed %d: uas %.4f las %.4f (select %s %.4f, %d epochs)", ctx.name, lang,
+                     seed, scores["uas"], scores["las"], tcfg.monitor, info["best_score"], info["epochs"])
     ctx.record(TASK, protocol)
     return rows

@@ -95,10 +95,12 @@ def _read_xnli(directory: Path, fmt: str, lang: str, split: str, expected: int |
 
 def _tokens(data: NLIData, tok, label: str) -> tuple[list[list[str]], list[list[str]]]:
     prem = tok.tokenize([p.premise for p in data.pairs]) if tok else [p.premise.split() for p in data.pairs]
-    hyp = tok.tokenize([p.hypothesis for p in data.pairs]) if tok else [p.hypothesis.split() for p in data.pairs]
+    hyp = (tok.tokenize([p.hypothesis for p in data.pairs]) if tok
+           else [p.hypothesis.split() for p in data.pairs])
     for k, (a, b) in enumerate(zip(prem, hyp)):
         if not a or not b:
-            raise NLIFormatError(f"{data.path}: pair {k} ({label}) has an empty {'premise' if not a else 'hypothesis'} after tokenization")
+            raise NLIFormatError(f"{data.path}: pair {k} ({label}) has an empty "
+                                 f"{'premise' if not a else 'hypothesis'} after tokenization")
     return prem, hyp
 
 
@@ -111,9 +113,11 @@ class NLISets:
         lay = _layout(base, d.layouts)
         self.ctx, self.layout, self.xnli_dir = ctx, str(lay["name"]), base / str(lay["xnli"])
         expected = dict((d.get("expected_rows") or {}).get(self.layout) or {})
-        self.raw_mnli = str(lay["format"]) == "mnli_jsonl"  # MultiNLI 1.0 is raw text: the encoder's tokenizer
+        # MultiNLI 1.0 is raw text: the encoder's tokenizer
+        self.raw_mnli = str(lay["format"]) == "mnli_jsonl"
         self.max_eval = d.get("max_eval_pairs")
-        self.xnli = {(lang, split): _read_xnli(self.xnli_dir, str(lay["xnli_format"]), lang, split, expected.get(split))
+        self.xnli = {(lang, split): _read_xnli(self.xnli_dir, str(lay["xnli_format"]), lang, split,
+                                               expected.get(split))
                      for lang in tcfg.languages for split in ("dev", "test")}
         train = _read_mnli(base / str(lay["train"]), str(lay["format"]), expected.get("train"))
         self.dropped = 0
@@ -132,20 +136,23 @@ class NLISets:
             data.pairs = data.pairs[: int(self.max_eval)]
         return data
 
-    def dataset(self, data: NLIData, lang: str, label: str, tcfg, tok=None, shuffle: bool = False, seed: int = 0) -> PairBatches:
+    def dataset(self, data: NLIData, lang: str, label: str, tcfg, tok=None, shuffle: bool = False,
+                seed: int = 0) -> PairBatches:
         how = tok.describe() if tok else WHITESPACE
         prem, hyp = _tokens(data, tok, label)
         enc = self.ctx.encode
         return PairBatches(enc(prem, tokenization=how, label=f"{label}/premise", language=lang),
-                           enc(hyp, tokenization=how, label=f"{label}/hypothesis", language=lang), [p.label for p in data.pairs],
-                           batch_size=int(tcfg.batch_size), shuffle=shuffle, seed=seed)
+                           enc(hyp, tokenization=how, label=f"{label}/hypothesis", language=lang),
+                           [p.label for p in data.pairs], batch_size=int(tcfg.batch_size), shuffle=shuffle,
+                           seed=seed)
 
 
 def _accuracy(ctx: EvalContext, task: str, module, ds: PairBatches, lang: str, seed: int) -> float:
     preds = predict(module, ds)
     n = len(ds.labels)
     pred = [int(preds[k]) for k in range(n)]
-    ctx.write_predictions(task, lang, seed, range(n), [LABELS[g] for g in ds.labels], [LABELS[p] for p in pred])
+    ctx.write_predictions(task, lang, seed, range(n), [LABELS[g] for g in ds.labels],
+                          [LABELS[p] for p in pred])
     return float(np.mean(np.array(pred) == np.array(ds.labels)))
 
 
@@ -168,22 +175,26 @@ def run(cfg: DictConfig) -> list[dict]:
     if not any(todo.values()):
         return []
     sets = NLISets(ctx, tcfg)
-    log.info("xnli: %d MultiNLI training pairs dropped: their premise occurs in an XNLI dev/test set", sets.dropped)
+    log.info("xnli: %d MultiNLI training pairs dropped: their premise occurs in an XNLI dev/test set",
+             sets.dropped)
     mnli_tok = raw_tokenizer(ctx.model, "en", cfg.encode.get("raw_tokenizer")) if sets.raw_mnli else None
     if mnli_tok is not None:
         sets.tokenizers["mnli"] = mnli_tok.describe()
     train = sets.dataset(sets.train, "en", "mnli_train", tcfg, mnli_tok, shuffle=True)
     val = sets.dataset(sets.val, "en", "mnli_val", tcfg, mnli_tok)
     evals: dict[tuple[str, str], PairBatches] = {}
-    protocol = {"train": f"{sets.train.path} ({sets.n_train} pairs after dropping {sets.dropped} whose premise is in "
-                         f"an XNLI dev/test set; the first {len(sets.train)} used)",
-                "select": f"{sets.val.path} ({len(sets.val)} pairs), accuracy", "xnli": f"{sets.xnli_dir} (layout {sets.layout})",
-                "metrics": {"acc": "XNLI dev", "acc_test": "XNLI test"}, "tokenizers": sets.tokenizers, "select_scores": {}}
+    protocol = {"train": f"{sets.train.path} ({sets.n_train} pairs after dropping {sets.dropped} whose "
+                         f"premise is in an XNLI dev/test set; the first {len(sets.train)} used)",
+                "select": f"{sets.val.path} ({len(sets.val)} pairs), accuracy",
+                "xnli": f"{sets.xnli_dir} (layout {sets.layout})",
+                "metrics": {"acc": "XNLI dev", "acc_test": "XNLI test"}, "tokenizers": sets.tokenizers,
+                "select_scores": {}}
     rows = []
     for seed, tlangs in todo.items():
         if not tlangs:
             continue
-        L.seed_everything(seed, workers=True, verbose=False)  # the head's initial weights come from its own seed
+        # the head's initial weights come from its own seed
+        L.seed_everything(seed, workers=True, verbose=False)
         head = ESIMHead(instantiate(tcfg.head, n_in=ctx.model.dim))
         module = build_module(tcfg.module, head, ctx.model.n_layers)
         train.reseed(seed)  # the batch order of this seed
@@ -192,16 +203,18 @@ def run(cfg: DictConfig) -> list[dict]:
         ctx.note_head(TASK, "en", seed, info)  # one head per seed, trained on English MultiNLI
         for lang in tlangs:
             new = []
-            for split, metric, task in (("dev", tcfg.metrics.dev, TASK), ("test", tcfg.metrics.test, f"{TASK}_test")):
+            for split, metric, task in (("dev", tcfg.metrics.dev, TASK),
+                                        ("test", tcfg.metrics.test, f"{TASK}_test")):
                 if (lang, split) not in evals:
                     tok = raw_tokenizer(ctx.model, lang, cfg.encode.get("raw_tokenizer"))
                     sets.tokenizers[lang] = tok.describe()
-                    evals[(lang, split)] = sets.dataset(sets.xnli[(lang, split)], lang, f"xnli/{split}-{lang}", tcfg, tok)
+                    evals[(lang, split)] = sets.dataset(sets.xnli[(lang, split)], lang,
+                                                        f"xnli/{split}-{lang}", tcfg, tok)
                 acc = _accuracy(ctx, task, module, evals[(lang, split)], lang, seed)
                 new.append(ctx.row(TASK, str(metric), lang, seed, acc))
             ctx.append(new)
             rows += new
-            log.info("xnli %s %s seed %d: dev %s, test %s (mnli_val %.4f)", ctx.name, lang, seed, new[0]["value"],
-                     new[1]["value"], info["best_score"])
+            log.info("xnli %s %s seed %d: dev %s, test %s (mnli_val %.4f)", ctx.name, lang, seed,
+                     new[0]["value"], new[1]["value"], info["best_score"])
     ctx.record(TASK, protocol)
     return rows
