@@ -1,7 +1,8 @@
 """The activation cache against re-encoding: one PoS head epoch on a real treebank, both ways;
 and encoding throughput (tokens/s) of the stateless and stateful policies at a few batch sizes.
 
-    python benchmarks/cache.py [--model DIR | --arch elmo_tiny] [--treebank data/sample/ud/en/en_ewt-ud-dev.conllu.xz]
+    python benchmarks/cache.py [--model DIR | --arch elmo_tiny]
+                               [--treebank data/sample/ud/en/en_ewt-ud-dev.conllu.xz]
                                [--sentences 1000] [--batch-sizes 8,32,128] [--threads N]
 
 Without --model, a model of the --arch architecture (conf/model/<arch>.yaml) with random weights is
@@ -80,19 +81,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model = model_dir(args, tmp)
-        print(f"treebank {args.treebank.name}: {len(sents)} sentences, {n_tok} tokens; model {model.path.name if args.model else args.arch} "
-              f"(L={model.n_layers}, D={model.dim}); torch threads {torch.get_num_threads()}")
+        print(f"treebank {args.treebank.name}: {len(sents)} sentences, {n_tok} tokens; model "
+              f"{model.path.name if args.model else args.arch} (L={model.n_layers}, D={model.dim}); torch "
+              f"threads {torch.get_num_threads()}")
         t = time.perf_counter()
-        acts = ActivationCache(tmp / "cache").get(model, words, tokenization={"source": "conllu", "encoder_input": "words"})
+        acts = ActivationCache(tmp / "cache").get(model, words,
+                                                  tokenization={"source": "conllu", "encoder_input": "words"})
         build = time.perf_counter() - t
-        loader = TokenBatches(acts, list(range(len(units))), [u.labels for u in units], batch_size=32, shuffle=True, seed=0)
+        loader = TokenBatches(acts, list(range(len(units))), [u.labels for u in units], batch_size=32,
+                              shuffle=True, seed=0)
         torch.manual_seed(0)
         module = HeadModule(MLPTagger(model.dim, 256, len(UPOS_TAGS), 0.3), model.n_layers)
         head_epoch(module, loader)  # warm-up
         cached = min(head_epoch(module, loader) for _ in range(2))
         reenc = head_epoch(module, loader, model.encoder, words)
-        print(f"cache build (once): {build:.2f} s; head epoch with the cache: {cached:.3f} s; re-encoding every epoch: "
-              f"{reenc:.3f} s; ratio {reenc / cached:.1f}x")
+        print(f"cache build (once): {build:.2f} s; head epoch with the cache: {cached:.3f} s; re-encoding "
+              f"every epoch: {reenc:.3f} s; ratio {reenc / cached:.1f}x")
 
         print("\nencoding throughput (tokens/s), the whole treebank slice:")
         print(f"{'batch':>6} {'stateless':>10} {'stateful':>10}")

@@ -1,7 +1,8 @@
 """Head training speed: a head epoch through the real ``fit_head`` path against a plain PyTorch loop
 over the same tensors (the floor), per task (pos, parsing, xnli).
 
-    python benchmarks/heads.py [--arch elmo_tiny] [--heads sample|paper] [--epochs 3] [--repeat 2] [--threads 1] [--tasks pos,parsing,xnli]
+    python benchmarks/heads.py [--arch elmo_tiny] [--heads sample|paper] [--epochs 3] [--repeat 2]
+                               [--threads 1] [--tasks pos,parsing,xnli]
 
 A model of the --arch architecture with random weights (the timing does not depend on the weights)
 encodes, into an activation cache, the sample's English dev treebank (pos: the UPOS tags; parsing:
@@ -75,21 +76,24 @@ def ud_sets(model, cache, tcfg, task: str):
     """(train, val) batches of the dev treebank: 90 % / 10 %, as the runners build them."""
     sents = read_conllu(TREEBANK, check_trees=task == "parsing")
     units = [make_units(s, "words", "ud_words") for s in sents]
-    acts = cache.get(model, [u.fed for u in units], tokenization={"source": "conllu", "encoder_input": "words"})
+    acts = cache.get(model, [u.fed for u in units],
+                     tokenization={"source": "conllu", "encoder_input": "words"})
     n_val = len(units) // 10
     parts = {"train": list(range(n_val, len(units))), "val": list(range(n_val))}
     if task == "pos":
-        make = lambda idx, shuffle: TokenBatches(acts, idx, [units[i].labels for i in idx], batch_size=int(tcfg.batch_size),  # noqa: E731
-                                                 shuffle=shuffle, seed=1)
+        make = lambda idx, shuffle: TokenBatches(acts, idx, [units[i].labels for i in idx],  # noqa: E731
+                                                 batch_size=int(tcfg.batch_size), shuffle=shuffle, seed=1)
         head = instantiate(tcfg.head, in_dim=model.dim, n_labels=len(UPOS_TAGS))
     else:
         vocab = RelationVocab.build(sents[i].deprels for i in parts["train"])
         heads = [np.asarray(s.heads, dtype=np.int64) for s in sents]
         rels = [np.asarray(vocab.encode(s.deprels), dtype=np.int64) for s in sents]
-        make = lambda idx, shuffle: TokenBatches(acts, idx, [heads[i] for i in idx], batch_tokens=int(tcfg.batch_tokens),  # noqa: E731
-                                                 shuffle=shuffle, seed=1, extras={"heads": [heads[i] for i in idx],
-                                                                                  "rels": [rels[i] for i in idx]})
-        head = ParserHead(instantiate(tcfg.head, n_in=model.dim, n_rels=len(vocab)), vocab, False, str(tcfg.monitor))
+        make = lambda idx, shuffle: TokenBatches(acts, idx, [heads[i] for i in idx],  # noqa: E731
+                                                 batch_tokens=int(tcfg.batch_tokens), shuffle=shuffle, seed=1,
+                                                 extras={"heads": [heads[i] for i in idx],
+                                                         "rels": [rels[i] for i in idx]})
+        head = ParserHead(instantiate(tcfg.head, n_in=model.dim, n_rels=len(vocab)), vocab, False,
+                          str(tcfg.monitor))
     return make(parts["train"], True), make(parts["val"], False), head
 
 
@@ -100,7 +104,8 @@ def nli_sets(model, cache, tcfg):
         how = {"source": "mnli_sample", "kind": "whitespace"}
         a = cache.get(model, [p.premise.split() for p in data.pairs], tokenization=how)
         b = cache.get(model, [p.hypothesis.split() for p in data.pairs], tokenization=how)
-        out.append(PairBatches(a, b, [p.label for p in data.pairs], batch_size=int(tcfg.batch_size), shuffle=shuffle, seed=1))
+        out.append(PairBatches(a, b, [p.label for p in data.pairs], batch_size=int(tcfg.batch_size),
+                               shuffle=shuffle, seed=1))
     return out[0], out[1], ESIMHead(instantiate(tcfg.head, n_in=model.dim))
 
 
@@ -144,20 +149,24 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--tasks", default="pos,parsing,xnli")
-    p.add_argument("--repeat", type=int, default=2, help="interleaved repetitions; the best time of each side is kept")
+    p.add_argument("--repeat", type=int, default=2,
+                   help="interleaved repetitions; the best time of each side is kept")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    for name in ("lightning", "lightning.pytorch", "melmo.tasks.common.head"):  # a fixed epoch count: no advice wanted
+    # a fixed epoch count: no advice wanted
+    for name in ("lightning", "lightning.pytorch", "melmo.tasks.common.head"):
         logging.getLogger(name).setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model, cache = random_model(args.arch, tmp), ActivationCache(tmp / "cache")
         print(f"model {args.arch} (random weights, L={model.n_layers}, D={model.dim}), heads={args.heads}, "
               f"{args.epochs} epochs each way, torch threads {torch.get_num_threads()}")
-        print(f"{'task':<8} {'train units':>11} {'batches':>8} {'fit_head u/s':>13} {'floor u/s':>10} {'fit_head/floor':>15}")
+        print(f"{'task':<8} {'train units':>11} {'batches':>8} {'fit_head u/s':>13} {'floor u/s':>10} "
+              f"{'fit_head/floor':>15}")
         for task in args.tasks.split(","):
             tcfg = task_config(task, args.heads)
-            train, val, head = nli_sets(model, cache, tcfg) if task == "xnli" else ud_sets(model, cache, tcfg, task)
+            train, val, head = (nli_sets(model, cache, tcfg) if task == "xnli"
+                                else ud_sets(model, cache, tcfg, task))
             trainer_cfg = OmegaConf.to_container(tcfg.trainer, resolve=True)
             trainer_cfg.update(max_epochs=args.epochs, patience=args.epochs + 1)
             torch.manual_seed(0)
@@ -171,7 +180,8 @@ def main() -> None:
                 base.append(floor(copy.deepcopy(module), train, val, trainer_cfg, args.epochs))
             ours, base = min(ours), min(base)
             units = train.n_units() * args.epochs
-            print(f"{task:<8} {train.n_units():>11} {len(train):>8} {units / ours:>13.0f} {units / base:>10.0f} {ours / base:>15.2f}")
+            print(f"{task:<8} {train.n_units():>11} {len(train):>8} {units / ours:>13.0f} "
+                  f"{units / base:>10.0f} {ours / base:>15.2f}")
 
 
 if __name__ == "__main__":

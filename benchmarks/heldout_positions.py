@@ -35,19 +35,23 @@ BUCKETS = ((0, 5), (5, 20), (20, 50), (50, 10**9))
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run_dir", type=Path)
-    ap.add_argument("--corpus", type=Path, default=None, help="prepared corpus (default: found from the run's config)")
+    ap.add_argument("--corpus", type=Path, default=None,
+                    help="prepared corpus (default: found from the run's config)")
     ap.add_argument("--langs", default=None, help="comma-separated languages (default: all)")
     args = ap.parse_args()
     hydra_cfg = args.run_dir / ".hydra" / "config.yaml"
     cfg = OmegaConf.load(hydra_cfg if hydra_cfg.is_file() else args.run_dir / "csv" / "hparams.yaml")
-    ckpts = sorted((args.run_dir / "checkpoints").glob("step_*.ckpt"), key=lambda p: int(re.findall(r"\d+", p.name)[0]))
+    ckpts = sorted((args.run_dir / "checkpoints").glob("step_*.ckpt"),
+                   key=lambda p: int(re.findall(r"\d+", p.name)[0]))
     ckpts += [args.run_dir / "checkpoints" / "last.ckpt"]
-    corpus_dir = args.corpus or next(Path(cfg.data.prepared_dir).glob(f"{cfg.data.name}-{cfg.sampling.name}-seed{cfg.seed}-*"))
+    corpus_dir = args.corpus or next(
+        Path(cfg.data.prepared_dir).glob(f"{cfg.data.name}-{cfg.sampling.name}-seed{cfg.seed}-*"))
     corpus = PreparedCorpus(corpus_dir, cfg.model.char_cnn.max_characters_per_token)
     opts = HeldoutOptions(row_tokens=0, warmup_tokens=0, batch_rows=len(corpus.languages), unroll_steps=20)
     langs = args.langs.split(",") if args.langs else corpus.languages
     encoder = instantiate(cfg.model).eval()
-    head = f"{'step':>6} {'lang':<4}" + "".join(f"{f'{a}-{b - 1}' if b < 10**9 else f'{a}+':>16}" for a, b in BUCKETS)
+    head = f"{'step':>6} {'lang':<4}" + "".join(
+        f"{f'{a}-{b - 1}' if b < 10**9 else f'{a}+':>16}" for a, b in BUCKETS)
     print(head + "   (mean NLL / max NLL, nats; both directions)")
     for path in ckpts:
         ck = torch.load(path, map_location="cpu", weights_only=False)
@@ -90,7 +94,8 @@ def main() -> None:
             print(f"{ck['global_step']:>6} {lang:<4}" + "".join(f"{c:>16}" for c in cells))
         print(f"{'':>6} softmax rows never updated: {int(fresh.sum())} of {W.shape[0]}; uniform NLL = "
               f"{torch.log(torch.tensor(float(W.shape[0]))):.2f}; mean |h| {torch.cat(norms).mean():.1f}; "
-              f"probability mass on never-updated rows {torch.cat(mass).mean():.1%}, argmax there {torch.cat(top).mean():.1%}")
+              f"probability mass on never-updated rows {torch.cat(mass).mean():.1%}, argmax there "
+              f"{torch.cat(top).mean():.1%}")
 
 
 if __name__ == "__main__":

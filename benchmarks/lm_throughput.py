@@ -53,12 +53,14 @@ def main() -> None:
 
     mcfg = yaml.safe_load((ROOT / "conf" / "model" / f"{args.model}.yaml").read_text())
     mcfg.pop("_target_", None)
-    B = args.batch or yaml.safe_load((ROOT / "conf" / "data" / "sample.yaml").read_text())["module"]["batch_size"]
+    B = args.batch or yaml.safe_load(
+        (ROOT / "conf" / "data" / "sample.yaml").read_text())["module"]["batch_size"]
     U = args.unroll
     torch.manual_seed(0)
     enc = BiLM(**mcfg)
     sm = SampledSoftmax(args.vocab, enc.options["lstm"]["projection_dim"], args.samples)
-    opt = torch.optim.Adagrad(list(enc.parameters()) + list(sm.parameters()), lr=0.2, initial_accumulator_value=1.0)
+    opt = torch.optim.Adagrad(list(enc.parameters()) + list(sm.parameters()), lr=0.2,
+                              initial_accumulator_value=1.0)
     C = enc.options["char_cnn"]["max_characters_per_token"]
     chars = torch.randint(1, 262, (B, U, C))
     chars[..., 0] = 259
@@ -75,7 +77,8 @@ def main() -> None:
         f, b, state = enc.lm_forward(chars, chars, state)
         state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state
         sampled = sm.sample()
-        loss = 0.5 * (sm(f.reshape(B * U, -1), targets, sampled=sampled) + sm(b.reshape(B * U, -1), targets, sampled=sampled))
+        loss = 0.5 * (sm(f.reshape(B * U, -1), targets, sampled=sampled)
+                      + sm(b.reshape(B * U, -1), targets, sampled=sampled))
         opt.zero_grad()
         (loss * U).backward()
         torch.nn.utils.clip_grad_norm_(list(enc.parameters()) + list(sm.parameters()), 10.0)

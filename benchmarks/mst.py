@@ -11,8 +11,8 @@ matrices, built before timing, with the sentence lengths of a real UD test file,
 * ``random``: pure Gaussian scores, every sentence needs Chu-Liu-Edmonds (the worst case).
 
 ufal does not enforce one ROOT child: it gets an exact reduction (every ROOT arc lowered by a
-constant larger than any difference of tree scores; ours uses Gabow & Tarjan's swaps), one call per sentence, on
-its (n+1) x (n+1) float64 matrix with NaN for forbidden arcs. Ours decodes padded batches of
+constant larger than any difference of tree scores; ours uses Gabow & Tarjan's swaps), one call per
+sentence, on its (n+1) x (n+1) float64 matrix with NaN for forbidden arcs. Ours decodes padded batches of
 ``--batch`` sentences. Prints sentences/s side by side, their ratio, the share of sentences whose
 greedy argmax was already a tree, and how many trees have the same score (|diff| < 1e-6) and the
 same heads.

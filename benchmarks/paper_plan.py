@@ -29,7 +29,8 @@ from official_standin import MAP, NAMES, XNLI_HEADER, XNLI_LANGS, conllu
 
 from melmo.datasets.__main__ import main as datasets_main
 
-MNLI_PAIRS = {"multinli_1.0_train.jsonl": 392_702, "multinli_1.0_dev_matched.jsonl": 9_815}  # Williams et al. 2018
+# Williams et al. 2018
+MNLI_PAIRS = {"multinli_1.0_train.jsonl": 392_702, "multinli_1.0_dev_matched.jsonl": 9_815}
 XNLI_PAIRS = {"dev": 2_490, "test": 5_010}  # Conneau et al. 2018, per language
 SAMPLE = ROOT / "data" / "sample"
 
@@ -56,7 +57,8 @@ def build(base: Path) -> dict[str, Path]:
         with open(mnli / name, "w", encoding="utf-8") as fh:
             for k in range(n):
                 r = train[k % len(train)]
-                fh.write(json.dumps({"gold_label": r[2], "sentence1": r[0], "sentence2": r[1], "genre": r[3]}) + "\n")
+                fh.write(json.dumps({"gold_label": r[2], "sentence1": r[0], "sentence2": r[1],
+                                     "genre": r[3]}) + "\n")
     xnli = base / "XNLI-1.0"
     xnli.mkdir()
     labels = [r[0] for r in rows(SAMPLE / "nli" / "xnli" / "test-labels.txt.xz")]
@@ -67,13 +69,15 @@ def build(base: Path) -> dict[str, Path]:
             for k in range(n):
                 r = src[k % len(src)]
                 gold = r[2] if split == "dev" else labels[k % len(src)]
-                cols = {"language": lang, "gold_label": gold, "sentence1": r[0], "sentence2": r[1], "pairID": str(k)}
+                cols = {"language": lang, "gold_label": gold, "sentence1": r[0], "sentence2": r[1],
+                        "pairID": str(k)}
                 lines.append("\t".join(cols.get(c, "_") for c in XNLI_HEADER))
         (xnli / f"xnli.{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     conll = base / "conll17"
     for lang, name in NAMES.items():
         (conll / name).mkdir(parents=True)
-        (conll / name / f"{lang}-wikipedia-000.conllu.xz").write_bytes(lzma.compress(conllu(1, lang).encode()))
+        xz = lzma.compress(conllu(1, lang).encode())
+        (conll / name / f"{lang}-wikipedia-000.conllu.xz").write_bytes(xz)
     udpipe = base / "udpipe"
     udpipe.mkdir()
     for lang in NAMES:
@@ -95,8 +99,10 @@ def main() -> None:
         else:
             src = build(base / "dl")
         other = [lang for lang, code in MAP.items() if not any((SAMPLE / "ud" / lang).glob(f"{code}-*"))]
-        treebanks = [f"--treebank={lang}={next((SAMPLE / 'ud' / lang).glob('*.conllu.xz')).name.split('-ud-')[0]}"
-                     for lang in other]   # the sample's treebank where it is not the paper map's (ar, hi, ru)
+        # the sample's treebank where it is not the paper map's (ar, hi, ru)
+        codes = {lang: next((SAMPLE / "ud" / lang).glob("*.conllu.xz")).name.split("-ud-")[0]
+                 for lang in other}
+        treebanks = [f"--treebank={lang}={code}" for lang, code in codes.items()]
         argv = ["layout", str(root), *treebanks] + [x for k in ("ud", "tatoeba", "mnli", "xnli", "conll17")
                                                      if k in src for x in (f"--{k}", str(src[k]))]
         if "ud" in src and datasets_main(argv) != 0:
@@ -110,17 +116,18 @@ def main() -> None:
 
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
             cfg = compose("study", overrides=[
-                f"paths.root_dir={ROOT}", f"paths.log_dir={base / 'logs'}", f"paths.cache_dir={base / 'cache'}",
-                "study=paper", f"study.conll17_root={root / 'conll17'}", f"study.data_root={root}",
-                f"study.udpipe_dir={src['udpipe']}", "dry_run=true", "study.check_devices=false"],
+                f"paths.root_dir={ROOT}", f"paths.log_dir={base / 'logs'}",
+                f"paths.cache_dir={base / 'cache'}", "study=paper", f"study.conll17_root={root / 'conll17'}",
+                f"study.data_root={root}", f"study.udpipe_dir={src['udpipe']}", "dry_run=true",
+                "study.check_devices=false"],
                 return_hydra_config=True)
         HydraConfig.instance().set_config(cfg)
         with open_dict(cfg):
             del cfg["hydra"]
         t = time.perf_counter()
         try:
-            S.run(cfg, runner=lambda s, cwd: 0, echo=lambda line: print(line) if line.startswith(("plan", "preflight"))
-                  else None)
+            S.run(cfg, runner=lambda s, cwd: 0,
+                  echo=lambda line: print(line) if line.startswith(("plan", "preflight")) else None)
         except S.StudyError as err:
             print(f"error: {err}")
         print(f"dry run (preflight, plan) in {time.perf_counter() - t:.0f} s")

@@ -67,7 +67,8 @@ def main() -> None:
         full, ours = min(times[every_head]), min(times[gold_head])
         print(f"{args.arch}, heads={args.heads}, {train.n_units()} training words in {len(train)} batches, "
               f"torch threads {torch.get_num_threads()}, best of {args.repeat}")
-        print(f"every head: {full:.3f} s an epoch   gold head only: {ours:.3f} s   speed-up {full / ours:.2f}x")
+        print(f"every head: {full:.3f} s an epoch   gold head only: {ours:.3f} s   speed-up "
+              f"{full / ours:.2f}x")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ SCRIPT = {"ar": 0x0627, "eu": 0x61, "zh": 0x4E00, "en": 0x61, "fi": 0x61, "he": 
 CONLLU_TAIL = "\t{f}\tNOUN\tNN\t_\t0\troot\t_\tSpaceAfter=No"  # LEMMA..MISC as a parser fills them
 
 
-def write_conllu_xz(path: Path, lang: str, tokens: int, rng: np.random.Generator, n_types: int = 200_000) -> int:
+def write_conllu_xz(path: Path, lang: str, tokens: int, rng: np.random.Generator,
+                    n_types: int = 200_000) -> int:
     """A CoNLL-U .xz of about ``tokens`` tokens: sentences of geometric length (mean 20), word forms
     log-uniform over ``n_types`` types of 1-12 letters of the language's script. Returns its tokens."""
     base = SCRIPT[lang]
@@ -110,15 +111,19 @@ def scale(args) -> None:
                 write_conllu_xz(part, lang, int(args.scale * share), rng)
                 part.rename(paths[lang])
         size = sum(p.stat().st_size for p in paths.values()) / 1e6
-        print(f"synthetic CoNLL-U corpus: {size:,.0f} MB of .xz in {len(paths)} languages (written in {time.perf_counter() - t0:.0f} s)")
+        print(f"synthetic CoNLL-U corpus: {size:,.0f} MB of .xz in {len(paths)} languages (written in "
+              f"{time.perf_counter() - t0:.0f} s)")
         mbps = _decompress_rate(list(paths.values()))
         srcs = language_sources(list(PAPER_LANGUAGES), str(corpus / "{lang}" / "*wikipedia*.conllu.xz"))
-        opts = PrepareOptions(workers=args.workers, vocab_size=100_000, shard_tokens=50_000_000, heldout_tokens=200_000)
+        opts = PrepareOptions(workers=args.workers, vocab_size=100_000, shard_tokens=50_000_000,
+                              heldout_tokens=200_000)
         timings: dict = {}
-        for done in ("cache", "prepared"):  # a kept corpus: measure from cold, never from a previous run's cache
+        # a kept corpus: measure from cold, never from a previous run's cache
+        for done in ("cache", "prepared"):
             shutil.rmtree(tmp / done, ignore_errors=True)
         t0 = time.perf_counter()
-        out = prepare(srcs, AlphaSampling(0.4, "alpha04"), tmp / "prepared", tmp / "cache", opts, name="scale", timings=timings)
+        out = prepare(srcs, AlphaSampling(0.4, "alpha04"), tmp / "prepared", tmp / "cache", opts,
+                      name="scale", timings=timings)
         wall = time.perf_counter() - t0
         meta = json.loads((out / "metadata.json").read_text())
         read = sum(meta["original_tokens"].values())
@@ -129,14 +134,16 @@ def scale(args) -> None:
               f"{read:,} tokens read, {kept:,} kept, {wall:.1f} s")
         print(f"xz decompression alone: {mbps:,.0f} MB/s of CoNLL-U text (1 core)")
         # per core: CPU seconds when everything ran in this process (workers=1), else wall x workers
-        cpu = {k: timings[f"{k}_cpu"] if args.workers == 1 else timings[k] * cores for k in ("read", "sample", "count", "shard")}
+        cpu = {k: timings[f"{k}_cpu"] if args.workers == 1 else timings[k] * cores
+               for k in ("read", "sample", "count", "shard")}
         print(f"{'stage':<11}{'wall s':>8}{'core s':>8}{'tokens/s':>13}{'per core':>13}   tokens")
         for stage in ("read", "sample", "count", "shard"):
             n = kept if stage == "shard" else read
-            print(f"{stage:<11}{timings[stage]:>8.2f}{cpu[stage]:>8.2f}{n / timings[stage]:>13,.0f}{n / cpu[stage]:>13,.0f}   "
-                  f"{'kept' if stage == 'shard' else 'read'}")
+            print(f"{stage:<11}{timings[stage]:>8.2f}{cpu[stage]:>8.2f}{n / timings[stage]:>13,.0f}"
+                  f"{n / cpu[stage]:>13,.0f}   {'kept' if stage == 'shard' else 'read'}")
         after, after_cpu = wall - timings["read"], sum(cpu[k] for k in ("sample", "count", "shard"))
-        print(f"{'after read':<11}{after:>8.2f}{after_cpu:>8.2f}{read / after:>13,.0f}{read / after_cpu:>13,.0f}   read")
+        print(f"{'after read':<11}{after:>8.2f}{after_cpu:>8.2f}{read / after:>13,.0f}"
+              f"{read / after_cpu:>13,.0f}   read")
         print(f"peak RSS: main process {own:,.0f} MB, largest worker {children:,.0f} MB")
     finally:
         if args.keep is None:
@@ -147,14 +154,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--langs", default=",".join(PAPER_LANGUAGES))
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--scale", type=float, help="scale mode: synthetic CoNLL-U .xz corpus of this many tokens (e.g. 1e8)")
-    ap.add_argument("--workers", type=int, default=1, help="scale mode: worker processes (tokens/s per core = / workers)")
+    ap.add_argument("--scale", type=float,
+                    help="scale mode: synthetic CoNLL-U .xz corpus of this many tokens (e.g. 1e8)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="scale mode: worker processes (tokens/s per core = / workers)")
     ap.add_argument("--keep", type=Path, help="scale mode: write the corpus (and cache) here and keep them")
     args = ap.parse_args()
     if args.scale:
         return scale(args)
     langs = args.langs.split(",")
-    srcs = lambda: language_sources(langs, str(ROOT / "data/sample/text/{lang}.txt.xz"), None, str(ROOT / "data/udpipe"))  # noqa: E731
+    srcs = lambda: language_sources(langs, str(ROOT / "data/sample/text/{lang}.txt.xz"), None,  # noqa: E731
+                                    str(ROOT / "data/udpipe"))
     print(f"machine: {os.cpu_count()} cores; languages: {' '.join(langs)}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -162,20 +172,24 @@ def main() -> None:
         for workers in (1, 2):
             cache = tmp / f"cache{workers}"
             t0 = time.perf_counter()
-            out = prepare(srcs(), AlphaSampling(1.0, "full"), tmp / f"out{workers}", cache, PrepareOptions(workers=workers))
+            out = prepare(srcs(), AlphaSampling(1.0, "full"), tmp / f"out{workers}", cache,
+                          PrepareOptions(workers=workers))
             dt = time.perf_counter() - t0
             n_tok = sum(json.loads((out / "metadata.json").read_text())["original_tokens"].values())
             # subtract the (measured below) post-tokenization time of the same corpus
             t1 = time.perf_counter()
-            prepare(srcs(), AlphaSampling(1.0, "full"), tmp / f"again{workers}", cache, PrepareOptions(workers=workers))
+            prepare(srcs(), AlphaSampling(1.0, "full"), tmp / f"again{workers}", cache,
+                    PrepareOptions(workers=workers))
             rest = time.perf_counter() - t1
             tok_rates[workers] = n_tok / max(dt - rest, 1e-9)
-            print(f"UDPipe tokenization, {workers} process(es): {n_tok:,} tokens in {dt - rest:.2f} s = {tok_rates[workers]:,.0f} tokens/s")
+            print(f"UDPipe tokenization, {workers} process(es): {n_tok:,} tokens in {dt - rest:.2f} s = "
+                  f"{tok_rates[workers]:,.0f} tokens/s")
         print(f"tokenization speed-up 2 vs 1 processes: {tok_rates[2] / tok_rates[1]:.2f}x")
         best = float("inf")
         for r in range(args.repeat):
             t0 = time.perf_counter()
-            out = prepare(srcs(), AlphaSampling(0.4, "alpha04"), tmp / f"bench{r}", tmp / "cache2", PrepareOptions(workers=2))
+            out = prepare(srcs(), AlphaSampling(0.4, "alpha04"), tmp / f"bench{r}", tmp / "cache2",
+                          PrepareOptions(workers=2))
             best = min(best, time.perf_counter() - t0)
         meta = json.loads((out / "metadata.json").read_text())
         read = sum(meta["original_tokens"].values())

@@ -51,19 +51,22 @@ def base_overrides(args, out: Path) -> list[str]:
             f"paths.log_dir={out}", f"seeds=[{','.join(map(str, args.seeds))}]"]
 
 
-def evaluate(args, task: str, langs: list[str], overrides: list[str], tmp: Path, tag: str) -> tuple[dict, list]:
+def evaluate(args, task: str, langs: list[str], overrides: list[str], tmp: Path,
+             tag: str) -> tuple[dict, list]:
     """Rows {(metric, language): mean over seeds} of one evaluate run, and its heads' (best, max) epochs."""
     from melmo.tasks.run import run
 
     out = tmp / tag
-    cfg = compose_eval([f"task={task}", *base_overrides(args, out), f"language=[{','.join(langs)}]", *overrides])
+    cfg = compose_eval([f"task={task}", *base_overrides(args, out), f"language=[{','.join(langs)}]",
+                        *overrides])
     run(cfg)
     vals: dict = {}
     with open(out / "results.csv", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             vals.setdefault((r["metric"], r["language"]), []).append(float(r["value"]))
     rec = OmegaConf.to_container(OmegaConf.load(out / "configs" / task / "probe.yaml"))
-    fits = [(h["best_epoch"], h["max_epochs"]) for seeds in (rec.get("heads") or {}).values() for h in seeds.values()]
+    fits = [(h["best_epoch"], h["max_epochs"]) for seeds in (rec.get("heads") or {}).values()
+            for h in seeds.values()]
     return {k: float(np.mean(v)) for k, v in vals.items()}, fits
 
 
@@ -86,7 +89,8 @@ def sklearn_probes(args, langs: list[str], tmp: Path) -> dict[str, dict[str, flo
     out: dict[str, dict[str, float]] = {"sklearn MLP(256)": {}, "sklearn LogReg": {}}
     for lang in langs:
         tb = Treebank(ctx, cfg.data.root, lang, tcfg)
-        plan = split_plan({k: len(v) for k, v in tb.sentences.items()}, tcfg.protocol, int(tcfg.protocol.split_seed))
+        plan = split_plan({k: len(v) for k, v in tb.sentences.items()}, tcfg.protocol,
+                          int(tcfg.protocol.split_seed))
 
         def xy(role, plan=plan, tb=tb):
             r = plan[role]
@@ -155,9 +159,11 @@ def main() -> None:
                 rows.update({k: (v, "") for k, v in sklearn_probes(args, langs, tmp).items()})
             table(f"PoS test accuracy (mean of seeds {args.seeds})", langs, rows)
             if not args.no_sklearn and "head heads=sample" in rows:
-                best = {lang: max(rows[k][0][lang] for k in ("sklearn MLP(256)", "sklearn LogReg")) for lang in langs}
+                best = {lang: max(rows[k][0][lang] for k in ("sklearn MLP(256)", "sklearn LogReg"))
+                        for lang in langs}
                 gap = {lang: best[lang] - rows["head heads=sample"][0][lang] for lang in langs}
-                print("best probe - heads=sample: " + ", ".join(f"{lang} {g:+.4f}" for lang, g in gap.items()))
+                print("best probe - heads=sample: "
+                      + ", ".join(f"{lang} {g:+.4f}" for lang, g in gap.items()))
         if "parsing" in tasks:
             rows = {}
             plan = [("heads=quick", ["heads=quick"]), ("heads=sample", ["heads=sample"]),

@@ -61,7 +61,8 @@ def items_from_scores(scores, n: int, mode: str, rng) -> np.ndarray:
 
 
 def seed_cells(df: pd.DataFrame):
-    """(task, metric, encoder, language, per-seed scores) of every head cell with >= 3 seeds and some spread."""
+    """(task, metric, encoder, language, per-seed scores) of every head cell with >= 3 seeds and some
+    spread."""
     df = df[~df["encoder"].isin(FLOORS)]
     for (t, m), sub in df.groupby(["task", "metric"], sort=False):
         if (t, m) not in PAPER_COLUMNS:

@@ -48,7 +48,8 @@ def _status() -> dict[str, float]:
     return out
 
 
-def build(out: Path, tokens: int, shard_tokens: int, n_types: int, vocab_size: int, mean_len: float, seed: int) -> None:
+def build(out: Path, tokens: int, shard_tokens: int, n_types: int, vocab_size: int, mean_len: float,
+          seed: int) -> None:
     """A synthetic prepared corpus of about ``tokens`` tokens in ``out``."""
     rng = np.random.default_rng(seed)
     (out / "shards").mkdir(parents=True)
@@ -60,7 +61,8 @@ def build(out: Path, tokens: int, shard_tokens: int, n_types: int, vocab_size: i
     shards, total, b = [], 0, 0
     while total < tokens:
         want = min(shard_tokens, tokens - total)
-        lengths = np.clip(rng.geometric(1.0 / mean_len, size=int(want / mean_len * 1.1) + 16), 1, 200).astype("<u4")
+        draws = rng.geometric(1.0 / mean_len, size=int(want / mean_len * 1.1) + 16)
+        lengths = np.clip(draws, 1, 200).astype("<u4")
         ends = np.cumsum(lengths, dtype=np.int64)
         lengths = lengths[: int(np.searchsorted(ends, want)) + 1]
         n_tok = int(lengths.sum(dtype=np.int64))
@@ -92,7 +94,8 @@ def rank_main(corpus: str, rank: int, world: int, batch_size: int, unroll: int, 
     base = _status()
     t0 = time.perf_counter()
     c = PreparedCorpus(corpus)
-    streams = [LMStream(c, batch_size, unroll, seed=1, direction=d, rank=rank, world_size=world) for d in ("fwd", "bwd")]
+    streams = [LMStream(c, batch_size, unroll, seed=1, direction=d, rank=rank, world_size=world)
+               for d in ("fwd", "bwd")]
     for s in streams:
         c.char_ids(s.next_batch()["ids"])
     first = time.perf_counter() - t0
@@ -109,7 +112,8 @@ def rank_main(corpus: str, rank: int, world: int, batch_size: int, unroll: int, 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokens", type=float, default=1e9, help="corpus size in tokens (default 1e9: ~4 GB)")
-    ap.add_argument("--shard-tokens", type=float, default=5e7, help="tokens per shard (conf/data/conll17.yaml: 5e7)")
+    ap.add_argument("--shard-tokens", type=float, default=5e7,
+                    help="tokens per shard (conf/data/conll17.yaml: 5e7)")
     ap.add_argument("--types", type=float, default=2e6, help="types in types.txt (conf/data: max_types 2e6)")
     ap.add_argument("--vocab", type=int, default=100_000, help="softmax vocabulary (conf/data/conll17.yaml)")
     ap.add_argument("--mean-len", type=float, default=25.0, help="mean sentence length in tokens")
@@ -131,20 +135,26 @@ def main() -> None:
             tmp = Path(tempfile.mkdtemp(prefix="melmo-stream-index-"))
         corpus = args.keep or tmp / "corpus"
         need = args.tokens * 4.3 / 2**30
-        free = shutil.disk_usage(corpus.parent if corpus.parent.exists() else Path(tempfile.gettempdir())).free / 2**30
+        where = corpus.parent if corpus.parent.exists() else Path(tempfile.gettempdir())
+        free = shutil.disk_usage(where).free / 2**30
         if need > 0.8 * free:
-            sys.exit(f"{corpus.parent}: {free:.1f} GiB free, the corpus needs ~{need:.1f} GiB; lower --tokens")
+            sys.exit(f"{corpus.parent}: {free:.1f} GiB free, the corpus needs ~{need:.1f} GiB; "
+                     "lower --tokens")
         t0 = time.perf_counter()
-        build(corpus, int(args.tokens), int(args.shard_tokens), int(args.types), args.vocab, args.mean_len, seed=0)
+        build(corpus, int(args.tokens), int(args.shard_tokens), int(args.types), args.vocab, args.mean_len,
+              seed=0)
         print(f"built {corpus} in {time.perf_counter() - t0:.1f} s")
     try:
         meta = json.loads((corpus / "metadata.json").read_text())
-        n_sent = sum(len(np.load(corpus / "shards" / f"{s}.lengths.npy", mmap_mode="r")) for s in meta["shards"])
+        n_sent = sum(len(np.load(corpus / "shards" / f"{s}.lengths.npy", mmap_mode="r"))
+                     for s in meta["shards"])
         print(f"corpus: {meta['total_tokens']:,} tokens, {n_sent:,} sentences, {len(meta['shards'])} shards, "
-              f"{meta.get('n_types', '?'):,} types; {args.ranks} ranks x batch {args.batch_size} x unroll {args.unroll}")
+              f"{meta.get('n_types', '?'):,} types; {args.ranks} ranks x batch {args.batch_size} x unroll "
+              f"{args.unroll}")
         cmd = [sys.executable, __file__, "--corpus", str(corpus), "--ranks", str(args.ranks), "--batch-size",
                str(args.batch_size), "--unroll", str(args.unroll), "--more", str(args.more)]
-        procs = [subprocess.Popen(cmd + ["--rank", str(r)], stdout=subprocess.PIPE, text=True) for r in range(args.ranks)]
+        procs = [subprocess.Popen(cmd + ["--rank", str(r)], stdout=subprocess.PIPE, text=True)
+                 for r in range(args.ranks)]
         outs = [p.communicate()[0] for p in procs]
         if any(p.returncode for p in procs):
             sys.exit("a rank failed")
@@ -153,8 +163,9 @@ def main() -> None:
         for line in outs:
             r = json.loads(line.strip().splitlines()[-1])
             e = r["end"]
-            print(f"{r['rank']:>4} {r['first_batch_s']:>14.2f} {r['batch_s']:>8.4f} {r['base']['VmHWM']:>11.0f} "
-                  f"{e['VmHWM']:>12.0f} {e['VmHWM'] - r['base']['VmHWM']:>13.0f} {e['RssAnon']:>8.0f} {e['RssFile']:>8.0f}")
+            print(f"{r['rank']:>4} {r['first_batch_s']:>14.2f} {r['batch_s']:>8.4f} "
+                  f"{r['base']['VmHWM']:>11.0f} {e['VmHWM']:>12.0f} {e['VmHWM'] - r['base']['VmHWM']:>13.0f} "
+                  f"{e['RssAnon']:>8.0f} {e['RssFile']:>8.0f}")
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

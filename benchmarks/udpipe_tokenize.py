@@ -1,6 +1,7 @@
 """UDPipe tokenization throughput with the shipped tokenizers (data/udpipe/<lang>.udpipe).
 
-    python benchmarks/udpipe_tokenize.py [--langs en,zh,fi,ar,ja] [--lines 4000] [--repeat 2] [--train-sentences 30]
+    python benchmarks/udpipe_tokenize.py [--langs en,zh,fi,ar,ja] [--lines 4000] [--repeat 2]
+                                         [--train-sentences 30]
 
 Reads real text: <text dir>/<lang>.txt with --text-dir, else the repository's
 data/sample/text/<lang>.txt.xz. Prints, per language, tokens/s for
@@ -51,7 +52,8 @@ def per_line(lang: str, lines: list[str]) -> int:
 
 def batched(lang: str, lines: list[str], size: int = 200) -> int:
     tok = Tokenizer(MODELS / f"{lang}.udpipe")
-    return sum(len(s) for i in range(0, len(lines), size) for s in tok.tokenize("\n\n".join(lines[i : i + size])))
+    return sum(len(s) for i in range(0, len(lines), size)
+               for s in tok.tokenize("\n\n".join(lines[i : i + size])))
 
 
 def tiny_training(sentences: int) -> float:
@@ -82,25 +84,29 @@ def main() -> None:
     ap.add_argument("--train-sentences", type=int, default=30, help="tiny training run size (0: skip it)")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores; {args.lines} lines per language; best of {args.repeat}")
-    print(f"{'lang':<5}{'tokens':>8}{'per line':>12}{'batched':>12}{'batch/line':>11}{'2 procs':>12}{'speed-up':>9}  source")
+    print(f"{'lang':<5}{'tokens':>8}{'per line':>12}{'batched':>12}{'batch/line':>11}{'2 procs':>12}"
+          f"{'speed-up':>9}  source")
     with ProcessPoolExecutor(max_workers=2) as pool:
         for lang in args.langs.split(","):
             lines, src = read_lines(lang, args.lines, args.text_dir)
             t1, n = best_time(lambda: per_line(lang, lines), args.repeat)
             tb, nb = best_time(lambda: batched(lang, lines), args.repeat)
             def two() -> int:
-                futs = [pool.submit(per_line, lang, lines[k::2]) for k in (0, 1)]  # interleaved: balanced halves
+                # interleaved: balanced halves
+                futs = [pool.submit(per_line, lang, lines[k::2]) for k in (0, 1)]
                 return sum(f.result() for f in futs)
 
             two()  # warm the workers (fork, import, model load)
             t2, n2 = best_time(two, args.repeat)
             assert n2 == n, (n2, n)
             r1, rb, r2 = n / t1, nb / tb, n / t2
-            print(f"{lang:<5}{n:>8,}{r1:>12,.0f}{rb:>12,.0f}{rb / r1:>11.2f}{r2:>12,.0f}{r2 / r1:>9.2f}  {src}")
+            print(f"{lang:<5}{n:>8,}{r1:>12,.0f}{rb:>12,.0f}{rb / r1:>11.2f}{r2:>12,.0f}"
+                  f"{r2 / r1:>9.2f}  {src}")
     print("(tokens/s; 'batched' = 200 lines per setText; '2 procs' = 2 processes, one setText per line)")
     if args.train_sentences:
         wall = min(tiny_training(args.train_sentences) for _ in range(args.repeat))
-        print(f"tiny training ({args.train_sentences} en sentences, 1 epoch, dimension 16): {wall:.1f} s wall, best of {args.repeat}")
+        print(f"tiny training ({args.train_sentences} en sentences, 1 epoch, dimension 16): {wall:.1f} s "
+              f"wall, best of {args.repeat}")
 
 
 if __name__ == "__main__":

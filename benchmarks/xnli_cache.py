@@ -87,8 +87,9 @@ def main() -> None:
         cache = ActivationCache(tmp / "cache")
         t = time.perf_counter()
         how = {"source": "mnli_sample", "kind": "whitespace"}
-        loader = PairBatches(cache.get(model, words[0], tokenization=how), cache.get(model, words[1], tokenization=how),
-                             [x.label for x in pairs], batch_size=int(task.batch_size), shuffle=True, seed=0)
+        loader = PairBatches(cache.get(model, words[0], tokenization=how),
+                             cache.get(model, words[1], tokenization=how), [x.label for x in pairs],
+                             batch_size=int(task.batch_size), shuffle=True, seed=0)
         build = time.perf_counter() - t
         torch.manual_seed(0)
         head = ESIMHead(ESIM(n_in=model.dim, hidden=int(task.head.hidden), dropout=float(task.head.dropout),
@@ -97,16 +98,16 @@ def main() -> None:
         head_epoch(module, loader)  # warm-up
         cached = min(head_epoch(module, loader) for _ in range(2))
         fly = head_epoch(module, loader, model.encoder, words)
-        print(f"{len(pairs)} MultiNLI pairs, {n_tok} tokens; {args.arch} (L={model.n_layers}, D={model.dim}); "
-              f"torch threads {torch.get_num_threads()}")
+        print(f"{len(pairs)} MultiNLI pairs, {n_tok} tokens; {args.arch} (L={model.n_layers}, "
+              f"D={model.dim}); torch threads {torch.get_num_threads()}")
         print(f"cache build (once): {build:.2f} s ({n_tok / build:.0f} tokens/s); ESIM epoch from the cache: "
               f"{cached:.2f} s; encoding on the fly: {fly:.2f} s; ratio {fly / cached:.1f}x")
     per_pair = n_tok / len(pairs)
     total = per_pair * MNLI_TRAIN_PAIRS
     for arch in dict.fromkeys([args.arch, "elmo_original"]):
         L, D = layer_shape(arch)
-        print(f"float16 cache of MultiNLI 1.0 train ({MNLI_TRAIN_PAIRS:,} pairs x {per_pair:.1f} tokens = {total / 1e6:.1f}M "
-              f"tokens), {arch} (L={L}, D={D}): {total * L * D * 2 / 1e9:.1f} GB")
+        print(f"float16 cache of MultiNLI 1.0 train ({MNLI_TRAIN_PAIRS:,} pairs x {per_pair:.1f} tokens = "
+              f"{total / 1e6:.1f}M tokens), {arch} (L={L}, D={D}): {total * L * D * 2 / 1e9:.1f} GB")
 
 
 if __name__ == "__main__":

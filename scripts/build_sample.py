@@ -1,4 +1,5 @@
-"""Rebuild the shipped sample in data/sample/ from its sources (a local copy of the public sources listed in data/README.md).
+"""Rebuild the shipped sample in data/sample/ from its sources (a local copy of the public sources listed
+in data/README.md).
 
     python scripts/build_sample.py --source <data root> [--check]
 
@@ -98,7 +99,8 @@ def build_nli(source: Path, sums: dict) -> None:
         for split in ("dev", "test"):
             name = f"{split}-{lang}.tsv"
             write_xz(head_lines(xtreme / name, NLI_EVAL_ROWS), OUT / "nli" / "xnli" / f"{name}.xz", sums)
-    write_xz(head_lines(xtreme / "test-labels.txt", NLI_EVAL_ROWS), OUT / "nli" / "xnli" / "test-labels.txt.xz", sums)
+    write_xz(head_lines(xtreme / "test-labels.txt", NLI_EVAL_ROWS),
+             OUT / "nli" / "xnli" / "test-labels.txt.xz", sums)
     for name, rows in (("mnli_train.tsv", NLI_TRAIN_ROWS), ("mnli_val.tsv", NLI_VAL_ROWS)):
         write_xz(head_lines(source / "mnli" / name, rows + 1), OUT / "nli" / "mnli" / f"{name}.xz", sums)
     shutil.copyfile(source / "LICENSE.XNLI", OUT / "nli" / "LICENSE.XNLI")
@@ -108,7 +110,8 @@ def build_nli(source: Path, sums: dict) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--check", action="store_true", help="verify data/sample against SHA256SUMS instead of writing")
+    ap.add_argument("--check", action="store_true",
+                    help="verify data/sample against SHA256SUMS instead of writing")
     args = ap.parse_args()
     sums_file = OUT / "SHA256SUMS"
     if args.check:
