@@ -58,7 +58,8 @@ def compose_train(tmp_path, session_cache):
     def make(*overrides, fast=True):
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("train", overrides=(FAST if fast else []) + list(overrides), return_hydra_config=True)
+            cfg = compose("train", overrides=(FAST if fast else []) + list(overrides),
+                          return_hydra_config=True)
         HydraConfig.instance().set_config(cfg)
         with open_dict(cfg):
             cfg.paths.root_dir = str(ROOT)

@@ -28,7 +28,8 @@ def tiny_model_dir(directory: Path, seed: int = 0, meta: dict | None = None, sca
 
     enc = BiLM(TINY_OPTIONS["char_cnn"], TINY_OPTIONS["lstm"])
     rng = np.random.default_rng(seed)
-    arrays = {k: (rng.standard_normal(v.shape) * scale).astype(np.float32) for k, v in bilm_tf_arrays(enc).items()}
+    arrays = {k: (rng.standard_normal(v.shape) * scale).astype(np.float32)
+              for k, v in bilm_tf_arrays(enc).items()}
     load_bilm_tf_arrays(enc, arrays)
     save_bilm(enc, directory)
     if meta is not None:

@@ -16,18 +16,20 @@ NAMES = {"ar": "Arabic", "eu": "Basque", "zh": "Chinese", "en": "English", "fi":
          "hi": "Hindi", "it": "Italian", "ja": "Japanese", "ko": "Korean", "ru": "Russian", "sv": "Swedish",
          "tr": "Turkish"}
 MAP = {"ar": "ar_padt", "eu": "eu_bdt", "zh": "zh_gsd", "en": "en_ewt", "fi": "fi_tdt", "he": "he_htb",
-       "hi": "hi_hdtb", "it": "it_isdt", "ja": "ja_gsd", "ko": "ko_gsd", "ru": "ru_syntagrus", "sv": "sv_talbanken",
-       "tr": "tr_imst"}
+       "hi": "hi_hdtb", "it": "it_isdt", "ja": "ja_gsd", "ko": "ko_gsd", "ru": "ru_syntagrus",
+       "sv": "sv_talbanken", "tr": "tr_imst"}
 XNLI_LANGS = ("ar", "en", "hi", "ru", "tr", "zh")
-XNLI_HEADER = ["language", "gold_label", "sentence1_binary_parse", "sentence2_binary_parse", "sentence1_parse",
-               "sentence2_parse", "sentence1", "sentence2", "promptID", "pairID", "genre", "label1", "label2", "label3",
-               "label4", "label5", "sentence1_tokenized", "sentence2_tokenized", "match"]
+XNLI_HEADER = ["language", "gold_label", "sentence1_binary_parse", "sentence2_binary_parse",
+               "sentence1_parse", "sentence2_parse", "sentence1", "sentence2", "promptID", "pairID", "genre",
+               "label1", "label2", "label3", "label4", "label5", "sentence1_tokenized", "sentence2_tokenized",
+               "match"]
 
 
 def conllu(n: int, word: str = "word") -> str:
     sents = []
     for k in range(n):
-        sents.append(f"# sent_id = {k + 1}\n1\t{word}{k}\t_\tNOUN\t_\t_\t0\troot\t_\t_\n2\t.\t_\tPUNCT\t_\t_\t1\tpunct\t_\t_\n")
+        sents.append(f"# sent_id = {k + 1}\n1\t{word}{k}\t_\tNOUN\t_\t_\t0\troot\t_\t_\n"
+                     "2\t.\t_\tPUNCT\t_\t_\t1\tpunct\t_\t_\n")
     return "\n".join(sents) + "\n"
 
 
@@ -42,7 +44,8 @@ def ud_release(base: Path, extra: bool = True) -> Path:
             (d / f"{code}-ud-{split}.conllu").write_text(conllu(3, lang), encoding="utf-8")
         (d / "LICENSE.txt").write_text("licence\n")
     if extra:  # other treebanks of mapped languages: the map chooses
-        for name, code in (("UD_Korean-Kaist", "ko_kaist"), ("UD_Arabic-PUD", "ar_pud"), ("UD_Russian-GSD", "ru_gsd")):
+        for name, code in (("UD_Korean-Kaist", "ko_kaist"), ("UD_Arabic-PUD", "ar_pud"),
+                           ("UD_Russian-GSD", "ru_gsd")):
             (rel / name).mkdir()
             (rel / name / f"{code}-ud-test.conllu").write_text(conllu(2), encoding="utf-8")
     return rel
@@ -64,7 +67,8 @@ def xnli(base: Path) -> Path:
             for k, r in enumerate(rows):
                 gold = r[2] if split == "dev" else labels[k]
                 gold = "contradictory" if gold == "contradiction" and k % 2 else gold
-                cols = {"language": lang, "gold_label": gold, "sentence1": r[0], "sentence2": r[1], "pairID": str(k)}
+                cols = {"language": lang, "gold_label": gold, "sentence1": r[0], "sentence2": r[1],
+                        "pairID": str(k)}
                 lines.append("\t".join(cols.get(c, "_") for c in XNLI_HEADER))
         (d / f"xnli.{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return d
@@ -73,7 +77,8 @@ def xnli(base: Path) -> Path:
 def mnli(base: Path) -> Path:
     d = base / "multinli_1.0"
     d.mkdir(parents=True)
-    for name, src in (("multinli_1.0_train.jsonl", "mnli/mnli_train.tsv.xz"), ("multinli_1.0_dev_matched.jsonl", "mnli/mnli_val.tsv.xz")):
+    for name, src in (("multinli_1.0_train.jsonl", "mnli/mnli_train.tsv.xz"),
+                      ("multinli_1.0_dev_matched.jsonl", "mnli/mnli_val.tsv.xz")):
         rows = _slice(src)[1:]
         recs = [{"gold_label": r[2], "sentence1": r[0], "sentence2": r[1], "genre": r[3]} for r in rows]
         recs.insert(3, {"gold_label": "-", "sentence1": "No majority .", "sentence2": "None .", "genre": "x"})
@@ -87,8 +92,10 @@ def tatoeba(base: Path) -> Path:
     for lang in LANGS:
         if lang != "en":
             iso = ISO3[lang]
-            (d / f"tatoeba.{iso}-eng.{iso}").write_text("".join(f"{lang} {k}\n" for k in range(4)), encoding="utf-8")
-            (d / f"tatoeba.{iso}-eng.eng").write_text("".join(f"en {k}\n" for k in range(4)), encoding="utf-8")
+            (d / f"tatoeba.{iso}-eng.{iso}").write_text("".join(f"{lang} {k}\n" for k in range(4)),
+                                                        encoding="utf-8")
+            (d / f"tatoeba.{iso}-eng.eng").write_text("".join(f"en {k}\n" for k in range(4)),
+                                                      encoding="utf-8")
     return d
 
 
@@ -97,7 +104,8 @@ def conll17(base: Path) -> Path:
     for lang in LANGS:
         (d / NAMES[lang]).mkdir(parents=True)
         for part in ("wikipedia-000", "common_crawl-000"):
-            (d / NAMES[lang] / f"{lang}-{part}.conllu.xz").write_bytes(lzma.compress(conllu(5, lang).encode()))
+            (d / NAMES[lang] / f"{lang}-{part}.conllu.xz").write_bytes(
+                lzma.compress(conllu(5, lang).encode()))
     return d
 
 

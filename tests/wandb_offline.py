@@ -65,7 +65,8 @@ class OfflineRun:
 
     def image(self, key: str) -> Path:
         path = self.summary.get(f"{key}/path")
-        assert path and self.summary.get(f"{key}/_type") == "image-file", f"no image {key!r} in {self.directory}"
+        assert path and self.summary.get(f"{key}/_type") == "image-file", (
+            f"no image {key!r} in {self.directory}")
         return self.directory / "files" / path
 
 

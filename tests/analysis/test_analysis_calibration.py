@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "docs" / "results" / "sample" / "results.csv"  # committed: per-seed rows of a real study
 HEADS = [("pos", "acc"), ("parsing", "uas"), ("parsing", "las"), ("pos_transfer", "acc"), ("xnli", "acc")]
 LEVEL = 0.05
-# items per cell: the order of the sample's PoS and parsing test sets (10-25k tokens: column n of the hierarchical
-# rows of docs/results/sample/analysis/significance.csv at commit 09e5d3b), where the seeds dominate the noise
+# items per cell: the order of the sample's PoS and parsing test sets (10-25k tokens: column n of the
+# hierarchical rows of docs/results/sample/analysis/significance.csv at commit 09e5d3b), where the seeds
+# dominate the noise
 N_ITEMS = 10_000
 
 

@@ -15,7 +15,8 @@ from melmo.analysis.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ["table1.md", "table1.csv", "table1.tex", "table4.md", "table4.csv", "table4.tex",
-         "correlations.md", "correlations.csv", "significance.md", "significance.csv", "figure1.png", "figure2.png", "figure3.png"]
+         "correlations.md", "correlations.csv", "significance.md", "significance.csv", "figure1.png",
+         "figure2.png", "figure3.png"]
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -68,11 +69,12 @@ def test_roles_configurable_and_missing_reported(tmp_path, caplog):
     rows = [("mine-mono", "pos", "acc", "fi", 1, 0.9), ("mine-multi", "pos", "acc", "fi", 1, 0.8),
             ("mine-mono", "pos", "acc", "ar", 1, 0.7), ("mine-multi", "pos", "acc", "ar", 1, 0.75)]
     p = tmp_path / "r.csv"
-    pd.DataFrame(rows, columns=["encoder", "task", "metric", "language", "seed", "value"]).to_csv(p, index=False)
+    pd.DataFrame(rows, columns=["encoder", "task", "metric", "language", "seed", "value"]).to_csv(
+        p, index=False)
     out = tmp_path / "out"
     with caplog.at_level(logging.INFO):
-        assert main([str(p), "--out", str(out), "--mono", "mine-mono", "--base", "mine-multi", "--compare", "M0.2",
-                     "--languages", "fi", "ar", "sv"]) == 0
+        assert main([str(p), "--out", str(out), "--mono", "mine-mono", "--base", "mine-multi", "--compare",
+                     "M0.2", "--languages", "fi", "ar", "sv"]) == 0
     assert [r.levelno for r in caplog.records].count(logging.WARNING) == 1
     lines = [r.getMessage() for r in caplog.records if "not in the results" in r.getMessage()]
     assert len(lines) == 1 and "M0.2" in lines[0] and "tatoeba/acc" in lines[0] and "language sv" in lines[0]
@@ -84,12 +86,12 @@ def test_module_entry_point(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--out", str(tmp_path)])
     assert stop.value.code == 1
-    assert capsys.readouterr().err.strip() == ("error: python -m melmo.analysis: give a results CSV or --paper (not both) "
-                                               "(--help for usage)")
+    assert capsys.readouterr().err.strip() == ("error: python -m melmo.analysis: give a results CSV or "
+                                               "--paper (not both) (--help for usage)")
     p = tmp_path / "r.csv"
     p.write_text("encoder,task,metric,language,seed,value\nM0.4,pos,acc,fi,1,0.8\nM0.2,pos,acc,fi,1,0.9\n")
-    r = subprocess.run([sys.executable, "-m", "melmo.analysis", str(p), "--out", str(tmp_path / "out")], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120, check=False)
+    r = subprocess.run([sys.executable, "-m", "melmo.analysis", str(p), "--out", str(tmp_path / "out")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 0, r.stderr
     warnings = [ln for ln in r.stderr.splitlines() if ln.startswith("WARNING")]
     assert len(warnings) == 1 and "encoder MONO, TRUNC" in warnings[0], r.stderr
@@ -102,23 +104,30 @@ def test_significance_from_seeds_and_predictions(tmp_path):
     from melmo.results.predictions import predictions_path, write_predictions
 
     a, b = [0.80, 0.83, 0.81], [0.78, 0.80, 0.80]
-    rows = [(enc, "pos", "acc", "fi", s, v) for enc, vals in (("M0.2", a), ("M0.4", b)) for s, v in enumerate(vals)]
+    rows = [(enc, "pos", "acc", "fi", s, v) for enc, vals in (("M0.2", a), ("M0.4", b))
+            for s, v in enumerate(vals)]
     res = tmp_path / "results.csv"
-    pd.DataFrame(rows, columns=["encoder", "task", "metric", "language", "seed", "value"]).to_csv(res, index=False)
+    pd.DataFrame(rows, columns=["encoder", "task", "metric", "language", "seed", "value"]).to_csv(
+        res, index=False)
     items = [f"{i // 4}:{i % 4}" for i in range(200)]
     gold = ["1|nsubj"] * 200
-    write_predictions(predictions_path(tmp_path, "parsing", "M0.2", "fi", 0), items, gold, ["1|nsubj:pass"] * 200)
-    write_predictions(predictions_path(tmp_path, "parsing", "M0.4", "fi", 0), items, gold, ["1|obj"] * 100 + ["2|obj"] * 100)
+    write_predictions(predictions_path(tmp_path, "parsing", "M0.2", "fi", 0), items, gold,
+                      ["1|nsubj:pass"] * 200)
+    write_predictions(predictions_path(tmp_path, "parsing", "M0.4", "fi", 0), items, gold,
+                      ["1|obj"] * 100 + ["2|obj"] * 100)
     out = tmp_path / "out"
     assert main([str(res), "--out", str(out), "--resamples", "500"]) == 0
     sig = pd.read_csv(out / "significance.csv")
-    t = sig[sig["test"] == "t_seeds"].iloc[0]  # the marked test; no pos predictions: over the seeds of the results
+    # the marked test; no pos predictions: over the seeds of the results
+    t = sig[sig["test"] == "t_seeds"].iloc[0]
     assert (t["a"], t["b"], t["n_seeds"]) == ("M0.2", "M0.4", "3+3")
     assert t["p"] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-5)  # unpaired Welch
     assert t["p_holm"] == t["p_bh"] == t["p"] and t["family_size"] == 1  # one language: nothing to adjust
     assert t["ci_low"] < t["difference"] < t["ci_high"]
     assert (out / "power.csv").is_file() and "| PoS | 3 |" in (out / "power.md").read_text()
     boot = sig[sig["test"] == "bootstrap"].set_index("metric")
-    # uas: both right on 100 items, M0.4 wrong head on 100 -> +0.5; las: M0.2 (subtype ignored) 1.0, M0.4 0.0 -> +1
-    assert boot.loc["uas", "difference"] == pytest.approx(0.5) and boot.loc["las", "difference"] == pytest.approx(1.0)
+    # uas: both right on 100 items, M0.4 wrong head on 100 -> +0.5; las: M0.2 (subtype ignored) 1.0, M0.4 0.0
+    # -> +1
+    assert (boot.loc["uas", "difference"] == pytest.approx(0.5)
+            and boot.loc["las", "difference"] == pytest.approx(1.0))
     assert (boot["p"] < 0.01).all() and (boot["n"] == 200).all()

@@ -37,7 +37,8 @@ def test_paper_pos_statistics(column):
 
 def test_pearson_and_reference_on_small_input(tmp_path):
     rows = [("A", "x", lang, v) for lang, v in zip(["ar", "fi", "ko", "tr"], [0.5, 0.6, 0.9, 0.7])]
-    rows += [("B", "x", lang, v) for lang, v in zip(["ar", "fi", "ko", "tr", "sv"], [0.4, 0.4, 0.5, 0.6, 0.1])]
+    rows += [("B", "x", lang, v)
+             for lang, v in zip(["ar", "fi", "ko", "tr", "sv"], [0.4, 0.4, 0.5, 0.6, 0.1])]
     df = pd.DataFrame([{"encoder": e, "task": t, "metric": "acc", "language": lang, "seed": 0, "value": v}
                        for e, t, lang, v in rows])
     sizes = {"ar": 10, "fi": 20, "ko": 40, "tr": 30, "sv": 5}
@@ -52,7 +53,8 @@ def test_pearson_and_reference_on_small_input(tmp_path):
     csvp = tmp_path / "sizes.csv"
     csvp.write_text("language,tokens\n" + "".join(f"{k},{v}\n" for k, v in sizes.items()))
     assert load_sizes(meta) == load_sizes(csvp) == {k: float(v) for k, v in sizes.items()}
-    assert size_correlation(df, meta, "x", "acc", "A", "B") == size_correlation(df, sizes, "x", "acc", "A", "B")
+    assert size_correlation(df, meta, "x", "acc", "A", "B") == size_correlation(
+        df, sizes, "x", "acc", "A", "B")
 
 
 def test_bad_sizes(tmp_path):

@@ -50,7 +50,8 @@ def test_figure1_values_and_order():
     pos = _bars(axes[0])
     assert pos == pytest.approx(_diff(POS_MONO, POS_M04))
     assert "sv" not in pos  # absent bar for the missing cell, marked n/a
-    assert [t.get_text() for t in axes[0].texts] == ["n/a"] and axes[0].texts[0].get_position()[0] == BY_SIZE.index("sv")
+    assert ([t.get_text() for t in axes[0].texts] == ["n/a"]
+            and axes[0].texts[0].get_position()[0] == BY_SIZE.index("sv"))
     assert [r.get_gid() for r in _series(axes[0])[0].patches] == [lang for lang in BY_SIZE if lang != "sv"]
     assert _bars(axes[2]) == pytest.approx(_diff(LAS_MONO, LAS_M04))
     assert _series(axes[0])[0].errorbar is None  # one run per cell: no error bars
@@ -72,7 +73,8 @@ def test_figure3_values():
     for k, enc in enumerate(["M0.4", "M0.2", "TRUNC"]):
         want = {lang: v for lang, v in zip(LANGS, TATOEBA[enc]) if v is not None}
         assert _bars(ax, k) == pytest.approx(want)
-    assert [t.get_text() for t in ax.get_xticklabels()] == [lang for lang in BY_SIZE if lang not in ("en", "hi")]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [lang for lang in BY_SIZE
+                                                            if lang not in ("en", "hi")]
 
 
 def test_error_bars_from_seeds_and_missing_roles(caplog):
@@ -84,7 +86,8 @@ def test_error_bars_from_seeds_and_missing_roles(caplog):
     assert len(fig.axes) == 1  # UAS/LAS absent: their panels left out
     bars = _series(fig.axes[0])[0]
     # ko: MONO only, no difference, no bar
-    assert {r.get_gid(): r.get_height() for r in bars.patches} == pytest.approx({"ar": 0.9 - 0.825, "fi": 0.82 - 0.72})
+    assert {r.get_gid(): r.get_height() for r in bars.patches} == pytest.approx(
+        {"ar": 0.9 - 0.825, "fi": 0.82 - 0.72})
 
     def sd(x):
         m = sum(x) / len(x)
@@ -114,6 +117,7 @@ def test_perplexity_figure_plots_each_encoder_against_corpus_size():
     # points ordered by size, at (size, perplexity) exactly as given
     assert list(lines["A"].get_xdata()) == [1_000, 50_000, 2_000_000]
     assert list(lines["A"].get_ydata()) == [900.0, 400.0, 120.0]
-    assert list(lines["B"].get_xdata()) == [1_000, 2_000_000] and list(lines["B"].get_ydata()) == [700.0, 150.0]
+    assert (list(lines["B"].get_xdata()) == [1_000, 2_000_000]
+            and list(lines["B"].get_ydata()) == [700.0, 150.0])
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert figure_perplexity(pd.DataFrame(rows[-1:]), sizes) is None  # no perplexity rows: left out

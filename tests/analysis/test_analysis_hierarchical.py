@@ -63,7 +63,8 @@ def _noisy_third_seed(n=3000):
 def test_one_noisy_seed_is_significant_per_seed_but_not_hierarchically():
     a, b = _noisy_third_seed()
     per_seed = [paired_bootstrap(a[s], b[s], n_resamples=4000, seed=0).p_value for s in range(3)]
-    assert per_seed[0] == per_seed[1] == 1.0 and per_seed[2] < 0.001  # the item bootstrap of seed 3 alone: "significant"
+    # the item bootstrap of seed 3 alone: "significant"
+    assert per_seed[0] == per_seed[1] == 1.0 and per_seed[2] < 0.001
     t = stats.ttest_rel(a.mean(1), b.mean(1)).pvalue
     assert t > 0.3  # the seeds disagree
     h = hierarchical_bootstrap(a, b, n_resamples=4000, seed=0)

@@ -8,7 +8,8 @@ import pytest
 from melmo.analysis import ResultsError, load_results, summary_table
 from melmo.analysis.__main__ import main
 
-GOOD = "encoder,task,metric,language,seed,value\nM0.4,pos,acc,ar,1,0.81\nM0.4,pos,acc,en,1,0.89\nM0.2,pos,acc,ar,1,0.86\n"
+GOOD = ("encoder,task,metric,language,seed,value\n"
+        "M0.4,pos,acc,ar,1,0.81\nM0.4,pos,acc,en,1,0.89\nM0.2,pos,acc,ar,1,0.86\n")
 
 
 def _write(tmp_path, text, name="results.csv"):
@@ -57,7 +58,8 @@ def test_duplicated_key(tmp_path):
 def test_other_bad_fields(tmp_path):
     _one_line_error(_write(tmp_path, GOOD.replace("ar,1,0.81", "xx,1,0.81")), "row 1 (line 2)", "xx")
     _one_line_error(_write(tmp_path, GOOD.replace("ar,1,0.81", "ar,1.5,0.81")), "row 1 (line 2)", "seed")
-    _one_line_error(_write(tmp_path, GOOD.replace("ar,1,0.81", "ar,1,0.81,extra")), "row 1 (line 2)", "fields")
+    _one_line_error(_write(tmp_path, GOOD.replace("ar,1,0.81", "ar,1,0.81,extra")), "row 1 (line 2)",
+                    "fields")
     _one_line_error(tmp_path / "absent.csv", "no such")
 
 

@@ -27,7 +27,8 @@ def test_seed_part_is_welch_or_pooled_and_unpaired():
     )
     assert t_test(a, a).p_value == 1.0
     assert math.isnan(t_test([0.5, 0.5], [0.4, 0.4]).p_value)  # no spread at all: untestable, not p = 0
-    # one seed a side and no item part (a study's 1-seed floors): untestable, not an error that stops the analysis
+    # one seed a side and no item part (a study's 1-seed floors): untestable, not an error that stops the
+    # analysis
     one_each = t_test([0.5], [0.4])
     assert math.isnan(one_each.p_value) and one_each.difference == pytest.approx(0.1)
 

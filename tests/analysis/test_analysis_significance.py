@@ -73,7 +73,8 @@ def test_compare_prediction_files(tmp_path):
     a, b = _two_encoders(n=300)
     items = [f"{i // 5}:{i % 5}" for i in range(300)]
     gold = ["X"] * 300
-    pa = write_predictions(predictions_path(tmp_path, "pos", "MONO", "fi", 1), items, gold, ["X" if c else "Y" for c in a])
+    pa = write_predictions(predictions_path(tmp_path, "pos", "MONO", "fi", 1), items, gold,
+                           ["X" if c else "Y" for c in a])
     pb = write_predictions(predictions_path(tmp_path, "pos", "M0.4", "fi", 1), items[::-1], gold,
                            ["X" if c else "Y" for c in b[::-1]])  # other order: aligned by item
     r = compare_predictions(pa, pb, "acc", n_resamples=3000)
@@ -103,5 +104,6 @@ def test_paired_seed_test():
     assert w.p_value == pytest.approx(stats.wilcoxon(a, b).pvalue)
     same = paired_seed_test(_seed_results(a, a), "pos", "acc", "fi", "A", "B")
     assert same.p_value == 1.0
-    shifted = paired_seed_test(_seed_results([0.5, 0.75, 0.25], [0.25, 0.5, 0.0]), "pos", "acc", "fi", "A", "B")
+    shifted = paired_seed_test(_seed_results([0.5, 0.75, 0.25], [0.25, 0.5, 0.0]), "pos", "acc", "fi", "A",
+                               "B")
     assert shifted.p_value == 0.0 and shifted.difference == 0.25  # constant difference, no spread

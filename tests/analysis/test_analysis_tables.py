@@ -62,7 +62,8 @@ def _seeded():
             ("B", "ar"): [0.60, 0.66, 0.63], ("B", "fi"): [0.50, 0.52]}
     for (enc, lang), vs in vals.items():
         for seed, v in enumerate(vs):
-            rows.append({"encoder": enc, "task": "pos", "metric": "acc", "language": lang, "seed": seed, "value": v})
+            rows.append(
+                {"encoder": enc, "task": "pos", "metric": "acc", "language": lang, "seed": seed, "value": v})
     return pd.DataFrame(rows), vals
 
 
@@ -86,7 +87,8 @@ def test_seed_mean_and_std_definitions():
 def test_missing_encoder_task_language_one_log_line(caplog):
     df, _ = _seeded()
     with caplog.at_level(logging.WARNING, logger="melmo.analysis"):
-        t1 = summary_table(df, encoders=["A", "MONO"], columns=[("pos", "acc"), ("xnli", "acc")], languages=["ar", "sv"])
+        t1 = summary_table(df, encoders=["A", "MONO"], columns=[("pos", "acc"), ("xnli", "acc")],
+                           languages=["ar", "sv"])
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1
     assert "MONO" in lines[0] and "xnli/acc" in lines[0] and "sv" in lines[0]
@@ -100,7 +102,8 @@ def test_formats():
     assert md[0] == "| encoder | PoS | UAS | LAS | PoS (trf.) | XNLI | Tatoeba |"
     assert md[2] == "| MONO | 0.86 | 0.86 | 0.81 | - | - | - |"
     tex = to_latex(t1)
-    assert tex.startswith("\\begin{tabular}{lrrrrrr}") and "M0.2 & 0.84 & 0.85 & 0.80 & 0.39 & 0.46 & 0.21 \\\\" in tex
+    assert (tex.startswith("\\begin{tabular}{lrrrrrr}")
+            and "M0.2 & 0.84 & 0.85 & 0.80 & 0.39 & 0.46 & 0.21 \\\\" in tex)
     back = pd.read_csv(__import__("io").StringIO(to_csv(t1)))
     assert back.loc[back["encoder"] == "M0.4", "Tatoeba"].item() == pytest.approx(0.181818, abs=1e-6)
     assert "Tatoeba std" in back.columns
@@ -114,7 +117,8 @@ def test_a_results_file_without_the_papers_metrics_gives_an_empty_table1():
 
     from melmo.analysis import summary_table
 
-    df = pd.DataFrame({"encoder": ["tiny"] * 3, "task": ["perplexity"] * 3, "metric": ["ppl", "ppl_iv", "ppl"],
-                       "language": ["en", "en", "fi"], "seed": [0] * 3, "value": [100.0, 80.0, 120.0]})
+    df = pd.DataFrame({"encoder": ["tiny"] * 3, "task": ["perplexity"] * 3,
+                       "metric": ["ppl", "ppl_iv", "ppl"], "language": ["en", "en", "fi"], "seed": [0] * 3,
+                       "value": [100.0, 80.0, 120.0]})
     table = summary_table(df)
     assert list(table.index) == ["tiny"] and table.shape[1] == 0

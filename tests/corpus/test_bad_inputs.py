@@ -38,8 +38,11 @@ def _en_source():
 
 @pytest.mark.parametrize("vocab_size", [0, 2, 3])
 def test_vocab_size_below_the_special_tokens(tmp_path, vocab_size):
-    with pytest.raises(CorpusError, match=rf"^data\.prepare\.vocab_size={vocab_size}: must be at least 4 \(the special tokens <S>, </S>, <UNK>"):
-        prepare(_en_source(), AlphaSampling(0.4), tmp_path / "out", tmp_path / "cache", _opts(vocab_size=vocab_size))
+    with pytest.raises(CorpusError,
+                       match=rf"^data\.prepare\.vocab_size={vocab_size}: must be at least 4 \(the special "
+                             r"tokens <S>, </S>, <UNK>"):
+        prepare(_en_source(), AlphaSampling(0.4), tmp_path / "out", tmp_path / "cache",
+                _opts(vocab_size=vocab_size))
     assert _files(tmp_path) == []
 
 
@@ -54,14 +57,16 @@ def test_a_file_that_is_not_a_udpipe_model(tmp_path):
     models.mkdir()
     (models / "en.udpipe").write_bytes(b"<html>404 Not Found</html>\n")
     with pytest.raises(CorpusError, match=r"models/en\.udpipe: not a UDPipe model .*language 'en'"):
-        prepare(language_sources(["en"], TEXT, None, str(models)), AlphaSampling(0.4), tmp_path / "out", tmp_path / "cache", _opts())
+        prepare(language_sources(["en"], TEXT, None, str(models)), AlphaSampling(0.4), tmp_path / "out",
+                tmp_path / "cache", _opts())
     assert _files(tmp_path / "out") == [] and _files(tmp_path / "cache") == []
 
 
 def test_a_directory_where_a_corpus_file_is_expected(tmp_path):
     (tmp_path / "fi").mkdir()
     with pytest.raises(CorpusError, match=r"/fi: is a directory, expected a corpus file for language 'fi'"):
-        prepare(language_sources(["fi"], str(tmp_path / "{lang}")), AlphaSampling(0.4), tmp_path / "out", tmp_path / "cache", _opts())
+        prepare(language_sources(["fi"], str(tmp_path / "{lang}")), AlphaSampling(0.4), tmp_path / "out",
+                tmp_path / "cache", _opts())
     assert _files(tmp_path / "out") == []
 
 
@@ -93,7 +98,8 @@ def test_cli_bad_model_is_one_line_and_nonzero(tmp_path):
     models.mkdir()
     (models / "eu.udpipe").write_bytes(b"\x00\x01 not a model")
     cmd, env = _cli(tmp_path, "data.languages=[eu]", f"data.udpipe_dir={models}")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          check=False)
     assert proc.returncode != 0
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and "eu.udpipe: not a UDPipe model" in err[0], proc.stderr
@@ -123,7 +129,8 @@ def _alive(pid: int) -> bool:
 def test_kill_9_of_prepare_ends_its_workers(tmp_path):
     # 13 languages tokenized by UDPipe in 2 worker processes: busy for several seconds
     cmd, env = _cli(tmp_path, "data.prepare.workers=2")
-    parent = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    parent = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              cwd=tmp_path)
     try:
         deadline = time.time() + 60
         workers = []

@@ -47,7 +47,8 @@ def test_prepare_on_the_laid_out_release(release, tmp_path, monkeypatch, capsys)
 
 
 def test_prepare_with_files_per_language(release, tmp_path, monkeypatch, capsys):
-    """data.corpora.<lang>='<release>/<Language>/*wikipedia*.conllu.xz' as written (no '+'), no conll17_root."""
+    """data.corpora.<lang>='<release>/<Language>/*wikipedia*.conllu.xz' as written (no '+'), no
+    conll17_root."""
     monkeypatch.chdir(ROOT)
     per_lang = [f"data.corpora.{lang}={release / NAMES[lang]}/*wikipedia*.conllu.xz" for lang in LANGS]
     rc = corpus_main(["prepare", "data=conll17", *per_lang, f"paths.cache_dir={tmp_path / 'cache'}"])
@@ -64,15 +65,16 @@ def test_prepare_with_files_per_language(release, tmp_path, monkeypatch, capsys)
     (["-m", "melmo.corpus", "prepare", "data=conll17"], "data.conll17_root"),
     (["train.py", "data=conll17"], "data.conll17_root"),
     (["evaluate.py", "task=pos"], "encoder.path"),
-    (["-m", "melmo.study", "study=paper", "study.data_root=/x", "study.conll17_root=/y", "study.strategies=???",
-      "dry_run=true"], "study.strategies"),
+    (["-m", "melmo.study", "study=paper", "study.data_root=/x", "study.conll17_root=/y",
+      "study.strategies=???", "dry_run=true"], "study.strategies"),
 ])
 def test_a_missing_mandatory_key_is_one_line_in_every_entry_point(tmp_path, argv, key):
     hydra_dir = [f"hydra.run.dir={tmp_path / 'run'}"] if argv[0].endswith(".py") else []
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     env.pop("HYDRA_FULL_ERROR", None)
     out = subprocess.run([sys.executable, *argv, *hydra_dir, f"paths.cache_dir={tmp_path / 'cache'}",
-                          f"paths.log_dir={tmp_path / 'logs'}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+                          f"paths.log_dir={tmp_path / 'logs'}"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300, check=False)
     errors = [line for line in out.stderr.splitlines() if "error" in line.lower()]
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
     assert len(errors) == 1 and key in errors[0] and errors[0].startswith("error: "), out.stderr

@@ -25,7 +25,8 @@ def test_given_vocabulary_is_the_softmax_vocabulary(tmp_path):
     path.write_text("\n".join(words) + "\n", encoding="utf-8")
     out = _prep(tmp_path, path)
     vocab = (out / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
-    assert vocab == ["<S>", "</S>", "<UNK>", "the", "zzz-not-in-corpus", ".", "of"]  # specials first, then file order
+    # specials first, then file order
+    assert vocab == ["<S>", "</S>", "<UNK>", "the", "zzz-not-in-corpus", ".", "of"]
     types = (out / "types.txt").read_text(encoding="utf-8").split("\n")[:-1]
     assert types[:7] == vocab and len(types) > 1000 and len(set(types)) == len(types)
     meta = json.loads((out / "metadata.json").read_text())

@@ -23,7 +23,8 @@ def _sources():
 
 
 def _opts(**kw):
-    return PrepareOptions(**{"seed": 5, "vocab_size": 1500, "shard_tokens": 20_000, "workers": 1, "heldout_tokens": 900, **kw})
+    return PrepareOptions(
+        **{"seed": 5, "vocab_size": 1500, "shard_tokens": 20_000, "workers": 1, "heldout_tokens": 900, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +45,15 @@ def _heldout_words(d: Path) -> dict[str, list[tuple[str, ...]]]:
 
 
 SAMPLERS = {
-    "alpha04": AlphaSampling(0.4, "alpha04"), "alpha02": AlphaSampling(0.2, "alpha02"), "trunc": AlphaSampling(0.0, "trunc"),
-    "mono": MonoSampling("fi"), "unimax": UniMaxSampling(max_epochs=2, budget_fraction=0.5),
+    "alpha04": AlphaSampling(0.4, "alpha04"), "alpha02": AlphaSampling(0.2, "alpha02"),
+    "trunc": AlphaSampling(0.0, "trunc"), "mono": MonoSampling("fi"),
+    "unimax": UniMaxSampling(max_epochs=2, budget_fraction=0.5),
 }
 
 
 def test_heldout_sentences_identical_across_strategies(cache, tmp_path):
-    held = {name: _heldout_words(prepare(_sources(), s, tmp_path, cache, _opts(), "ud")) for name, s in SAMPLERS.items()}
+    held = {name: _heldout_words(prepare(_sources(), s, tmp_path, cache, _opts(), "ud"))
+            for name, s in SAMPLERS.items()}
     ref = held["alpha04"]
     assert set(ref) == {"en", "fi", "he"}
     for lang, sents in ref.items():
@@ -60,12 +63,14 @@ def test_heldout_sentences_identical_across_strategies(cache, tmp_path):
         for lang in h:
             assert h[lang] == ref[lang], (name, lang)
     # and the training streams differ between strategies (the test compares something that could differ)
-    metas = [json.loads((p / "metadata.json").read_text()) for p in tmp_path.glob("ud-*") if (p / "metadata.json").is_file()]
+    metas = [json.loads((p / "metadata.json").read_text()) for p in tmp_path.glob("ud-*")
+             if (p / "metadata.json").is_file()]
     assert len({json.dumps(m["target_tokens"], sort_keys=True) for m in metas}) == len(SAMPLERS)
 
 
 def test_heldout_share_cap(cache, tmp_path):
-    d = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path, cache, _opts(heldout_tokens=10**9, heldout_max_share=0.1), "ud")
+    d = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path, cache,
+                _opts(heldout_tokens=10**9, heldout_max_share=0.1), "ud")
     meta = json.loads((d / "metadata.json").read_text())
     for lang in meta["languages"]:
         held = meta["realised"][lang]["heldout_tokens"]
@@ -118,7 +123,8 @@ def test_unk_tokens_match_the_shards_of_a_real_corpus(cache, tmp_path):
     types = (d / "types.txt").read_text(encoding="utf-8").split("\n")[:-1]
     corpus = PreparedCorpus(d)
     for li, lang in enumerate(meta["languages"]):
-        words = [types[t] for sh in corpus.shards for i in np.flatnonzero(sh.langs == li) for t in sh.sentence(int(i))]
+        words = [types[t] for sh in corpus.shards for i in np.flatnonzero(sh.langs == li)
+                 for t in sh.sentence(int(i))]
         unk = sum(w not in vocab for w in words)
         assert unk == meta["realised"][lang]["unk_tokens"] and unk > 0, lang
         held = [types[t] for t in corpus.heldout(lang).tokens]
@@ -130,7 +136,8 @@ def _targets(d: Path) -> list[tuple[str, ...]]:
     corpus = PreparedCorpus(d)
     vocab = corpus.vocab
     out = []
-    for batch in HeldoutDataset(corpus, HeldoutOptions(row_tokens=300, warmup_tokens=10, batch_rows=4, unroll_steps=20)):
+    for batch in HeldoutDataset(
+            corpus, HeldoutOptions(row_tokens=300, warmup_tokens=10, batch_rows=4, unroll_steps=20)):
         for dname in ("fwd", "bwd"):
             t = batch[f"{dname}_targets"]
             out.append(tuple(vocab[i] if i >= 0 else "-" for i in t.reshape(-1).tolist()))
@@ -138,13 +145,17 @@ def _targets(d: Path) -> list[tuple[str, ...]]:
 
 
 def test_shared_vocabulary_gives_two_models_the_same_targets(cache, tmp_path):
-    a = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path / "own", cache, _opts(vocab_size=700), "ud")
+    a = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path / "own", cache, _opts(vocab_size=700),
+                "ud")
     b = prepare(_sources(), AlphaSampling(0.0, "trunc"), tmp_path / "own", cache, _opts(vocab_size=700), "ud")
     assert _targets(a) != _targets(b)  # own vocabularies: different <UNK>s, not comparable
     shared = str(a / "vocab.txt")
-    a2 = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path / "shared", cache, _opts(vocab_size=700, vocab_file=shared), "ud")
-    b2 = prepare(_sources(), AlphaSampling(0.0, "trunc"), tmp_path / "shared", cache, _opts(vocab_size=700, vocab_file=str(a)), "ud")
-    assert (a2 / "vocab.txt").read_bytes() == (b2 / "vocab.txt").read_bytes() == (a / "vocab.txt").read_bytes()
+    a2 = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path / "shared", cache,
+                 _opts(vocab_size=700, vocab_file=shared), "ud")
+    b2 = prepare(_sources(), AlphaSampling(0.0, "trunc"), tmp_path / "shared", cache,
+                 _opts(vocab_size=700, vocab_file=str(a)), "ud")
+    assert ((a2 / "vocab.txt").read_bytes() == (b2 / "vocab.txt").read_bytes()
+            == (a / "vocab.txt").read_bytes())
     assert _targets(a2) == _targets(b2) == _targets(a)
     assert json.loads((b2 / "metadata.json").read_text())["vocab_file"]["sha256"]
 
@@ -154,5 +165,7 @@ def test_bad_shared_vocabulary(cache, tmp_path):
     bad.write_text("a\nb\n")
     with pytest.raises(CorpusError, match=r"vocab\.txt: vocabulary lacks <S>, </S>, <UNK>"):
         prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path, cache, _opts(vocab_file=str(bad)), "ud")
-    with pytest.raises(CorpusError, match=r"missing\.txt: vocabulary file \(data\.prepare\.vocab_file\) not found"):
-        prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path, cache, _opts(vocab_file=str(tmp_path / "missing.txt")), "ud")
+    with pytest.raises(CorpusError,
+                       match=r"missing\.txt: vocabulary file \(data\.prepare\.vocab_file\) not found"):
+        prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path, cache,
+                _opts(vocab_file=str(tmp_path / "missing.txt")), "ud")

@@ -70,27 +70,33 @@ def test_same_seed_same_output_other_seed_differs_and_reuse(alpha04, cache, tmp_
     again = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path / "a", cache, _opts(), name="sample")
     assert _shard_bytes(again) == _shard_bytes(alpha04)
     assert (again / "vocab.txt").read_bytes() == (alpha04 / "vocab.txt").read_bytes()
-    other = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path / "a", cache, _opts(seed=12), name="sample")
+    other = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path / "a", cache, _opts(seed=12),
+                    name="sample")
     assert other != again and _shard_bytes(other) != _shard_bytes(alpha04)
     # a second run with the same config reuses the directory without rewriting it
     mtime = (again / "metadata.json").stat().st_mtime_ns
-    assert prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path / "a", cache, _opts(), name="sample") == again
+    assert prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path / "a", cache, _opts(),
+                   name="sample") == again
     assert (again / "metadata.json").stat().st_mtime_ns == mtime
 
 
 def test_trunc_mono_unimax(cache, tmp_path):
-    trunc = json.loads((prepare(_sources(), AlphaSampling(0.0, "trunc"), tmp_path, cache, _opts(), "s") / "metadata.json").read_text())
+    trunc = json.loads((prepare(_sources(), AlphaSampling(0.0, "trunc"), tmp_path, cache, _opts(),
+                                "s") / "metadata.json").read_text())
     assert len(set(trunc["target_tokens"].values())) == 1
-    mono = json.loads((prepare(_sources(), MonoSampling("fi"), tmp_path, cache, _opts(), "s") / "metadata.json").read_text())
+    mono = json.loads((prepare(_sources(), MonoSampling("fi"), tmp_path, cache, _opts(),
+                               "s") / "metadata.json").read_text())
     assert mono["languages"] == ["fi"] and mono["realised"]["fi"]["tokens"] == mono["available_tokens"]["fi"]
-    uni = prepare(_sources(), UniMaxSampling(max_epochs=2, budget_fraction=0.5), tmp_path, cache, _opts(), "s")
+    uni = prepare(_sources(), UniMaxSampling(max_epochs=2, budget_fraction=0.5), tmp_path, cache, _opts(),
+                  "s")
     meta = json.loads((uni / "metadata.json").read_text())
     small = min(meta["available_tokens"], key=meta["available_tokens"].get)
     assert meta["realised"][small]["tokens"] == 2 * meta["available_tokens"][small]  # repeated twice, capped
 
 
 def _assert_nothing_written(root: Path):
-    leftovers = [p for p in root.rglob("*") if p.is_file() and "tokenized" not in p.parts and p.name != "sha256.json"]
+    leftovers = [p for p in root.rglob("*")
+                 if p.is_file() and "tokenized" not in p.parts and p.name != "sha256.json"]
     assert leftovers == [], leftovers
 
 
@@ -109,15 +115,18 @@ def test_unknown_language(tmp_path, cache):
 
 def test_missing_and_empty_corpus(tmp_path, cache):
     with pytest.raises(CorpusError, match=r"nope\.txt: corpus file for language 'eu' not found"):
-        prepare(language_sources(["eu"], str(tmp_path / "nope.txt"), None, UDPIPE), AlphaSampling(0.4), tmp_path / "out", cache, _opts())
+        prepare(language_sources(["eu"], str(tmp_path / "nope.txt"), None, UDPIPE), AlphaSampling(0.4),
+                tmp_path / "out", cache, _opts())
     empty = tmp_path / "eu.txt"
     empty.write_text("")
     with pytest.raises(CorpusError, match=r"eu\.txt: corpus file for language 'eu' is empty"):
-        prepare(language_sources(["eu"], str(empty), None, UDPIPE), AlphaSampling(0.4), tmp_path / "out", cache, _opts())
+        prepare(language_sources(["eu"], str(empty), None, UDPIPE), AlphaSampling(0.4), tmp_path / "out",
+                cache, _opts())
     blank = tmp_path / "hi.txt.xz"
     blank.write_bytes(lzma.compress(b"\n  \n\n"))
     with pytest.raises(CorpusError, match=r"hi\.txt\.xz: corpus for language 'hi' has no tokens"):
-        prepare(language_sources(["hi"], str(blank), None, UDPIPE), AlphaSampling(0.4), tmp_path / "out", cache, _opts())
+        prepare(language_sources(["hi"], str(blank), None, UDPIPE), AlphaSampling(0.4), tmp_path / "out",
+                cache, _opts())
     _assert_nothing_written(tmp_path / "out")
 
 
@@ -125,7 +134,8 @@ def test_invalid_utf8_in_corpus(tmp_path, cache):
     bad = tmp_path / "fi.txt"
     bad.write_bytes("Hyvää päivää.\n".encode() + b"Rikki \xc3\x28 tavu.\n")  # 19 + 6 bytes before the bad one
     with pytest.raises(FormatError, match=r"fi\.txt: invalid UTF-8 at byte offset 25"):
-        prepare(language_sources(["fi"], str(bad), None, UDPIPE), AlphaSampling(0.4), tmp_path / "out", cache, _opts())
+        prepare(language_sources(["fi"], str(bad), None, UDPIPE), AlphaSampling(0.4), tmp_path / "out", cache,
+                _opts())
     _assert_nothing_written(tmp_path / "out")
     assert not list((cache / "tokenized").glob(".fi-*")), "no half-written tokenization left behind"
 
@@ -140,12 +150,14 @@ def test_malformed_conllu(tmp_path, cache):
 
 def test_missing_udpipe_model(tmp_path, cache):
     with pytest.raises(CorpusError, match=r"ko\.udpipe: UDPipe model for language 'ko' not found"):
-        prepare(language_sources(["ko"], TEXT, None, str(tmp_path / "models")), AlphaSampling(0.4), tmp_path / "out", cache, _opts())
+        prepare(language_sources(["ko"], TEXT, None, str(tmp_path / "models")), AlphaSampling(0.4),
+                tmp_path / "out", cache, _opts())
     _assert_nothing_written(tmp_path / "out")
 
 
 def test_model_free_tokenizer_only_when_named(tmp_path, cache):
-    srcs = language_sources(["hi"], TEXT, None, str(tmp_path / "no-models"), None, {"builtin": "generic_tokenizer"})
+    srcs = language_sources(["hi"], TEXT, None, str(tmp_path / "no-models"), None,
+                            {"builtin": "generic_tokenizer"})
     out = prepare(srcs, AlphaSampling(0.4), tmp_path / "out", cache, _opts())
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["realised"]["hi"]["tokens"] > 1000 and meta["sources"]["hi"]["udpipe_model"] is None
@@ -156,5 +168,6 @@ def test_output_does_not_depend_on_the_write_buffer_size(alpha04, cache, tmp_pat
     import melmo.corpus.prepare as prep
 
     monkeypatch.setattr(prep, "FLUSH_TOKENS", 500)  # many small pieces per language and bucket
-    small = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path, cache, _opts(workers=1), name="sample")
+    small = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path, cache, _opts(workers=1),
+                    name="sample")
     assert _shard_bytes(small) == _shard_bytes(alpha04)

@@ -74,8 +74,8 @@ def test_alpha_out_of_range_is_a_clear_error(alpha):
 
 @pytest.mark.parametrize(
     "counts, message",
-    [({}, "empty"), ({"xx": 5}, "unknown language"), ({"en": 0}, "empty"), ([("en", 5), ("EN", 6)], "duplicate"),
-     ({"en": 2.5}, "integer"), ({"en": -3}, "empty")],
+    [({}, "empty"), ({"xx": 5}, "unknown language"), ({"en": 0}, "empty"),
+     ([("en", 5), ("EN", 6)], "duplicate"), ({"en": 2.5}, "integer"), ({"en": -3}, "empty")],
 )
 def test_bad_counts_are_clear_errors(counts, message):
     with pytest.raises(ValueError, match=message):
@@ -95,7 +95,8 @@ def test_unimax_respects_budget_and_epoch_cap():
             sizes = unimax_sizes(COUNTS, budget, epochs)
             assert sum(sizes.values()) <= budget
             assert all(sizes[k] <= epochs * COUNTS[k] for k in COUNTS)
-            # uniform where possible: every language below the cap gets the same share (+-1 from integer division)
+            # uniform where possible: every language below the cap gets the same share (+-1 from integer
+            # division)
             uncapped = [v for k, v in sizes.items() if v < math.floor(epochs * COUNTS[k])]
             assert not uncapped or max(uncapped) - min(uncapped) <= 1
             # nothing is wasted unless every language is at its cap
@@ -126,7 +127,8 @@ def test_strategy_objects_give_the_sizes_of_their_rule():
     for k, n in COUNTS.items():  # n_i' = n_min * (n_i / n_min) ** alpha, to the nearest token
         assert abs(alpha[k] - COUNTS["hi"] * (n / COUNTS["hi"]) ** 0.2) <= 0.5
     assert AlphaSampling(0.2, "alpha02").describe() == {"strategy": "alpha", "alpha": 0.2, "name": "alpha02"}
-    assert MonoSampling("FI").sizes(COUNTS) == {"fi": 120_000} and MonoSampling("fi").languages(list(COUNTS)) == ["fi"]
+    assert (MonoSampling("FI").sizes(COUNTS) == {"fi": 120_000}
+            and MonoSampling("fi").languages(list(COUNTS)) == ["fi"])
 
     assert UniMaxSampling(max_epochs=1, budget_tokens=60_000).sizes(COUNTS) == {k: 10_000 for k in COUNTS}
     frac = UniMaxSampling(max_epochs=1, budget_fraction=0.1)

@@ -60,7 +60,8 @@ def test_every_paper_language_has_a_shipped_model_under_budget():
 @pytest.mark.parametrize("lang", PAPER_LANGUAGES)
 def test_real_text_tokens_reproduce_the_input(lang):
     lines = sample_lines(lang)
-    tok = Tokenizer(model(lang), multiword="surface")  # surface tokens spell the input (syntactic words need not)
+    # surface tokens spell the input (syntactic words need not)
+    tok = Tokenizer(model(lang), multiword="surface")
     sents = list(tok.tokenize_lines(lines))
     tokens = [t for s in sents for t in s]
     assert len(sents) >= len(lines)  # each line gives one or more sentences
@@ -78,7 +79,8 @@ def test_cjk_text_without_spaces_is_split(lang):
         assert len(tokens) >= 4, (line, tokens)
         assert "".join(tokens) == line
     # the sentence-final full stop is its own token
-    assert Tokenizer(model(lang)).tokenize("收拾好哥哥的物品再拿去他的新家。" if lang == "zh" else "私は東京大学の学生です。")[0][-1] == "。"
+    text = "收拾好哥哥的物品再拿去他的新家。" if lang == "zh" else "私は東京大学の学生です。"
+    assert Tokenizer(model(lang)).tokenize(text)[0][-1] == "。"
 
 
 def test_english_follows_ud_ewt_conventions():
@@ -86,7 +88,8 @@ def test_english_follows_ud_ewt_conventions():
     surface = Tokenizer(model("en"), multiword="surface").tokenize(text)
     split = Tokenizer(model("en")).tokenize(text)  # the default: syntactic words
     assert surface == [["I", "don't", "think", "so", "."], ["He", "can't", "come", ",", "can", "he", "?"]]
-    assert split == [["I", "do", "n't", "think", "so", "."], ["He", "ca", "n't", "come", ",", "can", "he", "?"]]
+    assert split == [["I", "do", "n't", "think", "so", "."],
+                     ["He", "ca", "n't", "come", ",", "can", "he", "?"]]
 
 
 @pytest.mark.parametrize("lang,text,surface,words", [
@@ -127,7 +130,8 @@ def test_sentence_modes():
         ["Second", "line", "."],
     ]
     # by default a sentence never runs across two input lines
-    assert list(Tokenizer(model("en")).tokenize_lines(["the end of one line without a stop", "next line"])) == [
+    lines = ["the end of one line without a stop", "next line"]
+    assert list(Tokenizer(model("en")).tokenize_lines(lines)) == [
         ["the", "end", "of", "one", "line", "without", "a", "stop"], ["next", "line"]]
 
 
@@ -147,7 +151,8 @@ def test_info_records_the_tokenization():
 
 
 def test_score_on_held_out_gold():
-    sc = score_tokenization(model("en"), SAMPLE / "ud" / "en" / "en_ewt-ud-test.conllu.xz", sentences=slice(0, 300))
+    sc = score_tokenization(model("en"), SAMPLE / "ud" / "en" / "en_ewt-ud-test.conllu.xz",
+                            sentences=slice(0, 300))
     assert sc["sentences"] == 300 and sc["f1"] > 0.95
 
 
@@ -159,7 +164,8 @@ def test_builtins_only_when_named():
         Tokenizer(model("en"), builtin="generic_tokenizer")
     with pytest.raises(ValueError, match="sentences='line'"):
         Tokenizer(builtin="horizontal")
-    assert Tokenizer(builtin="generic_tokenizer").tokenize("Hello, world. Bye.") == [["Hello", ",", "world", "."], ["Bye", "."]]
+    assert Tokenizer(builtin="generic_tokenizer").tokenize("Hello, world. Bye.") == [
+        ["Hello", ",", "world", "."], ["Bye", "."]]
     assert Tokenizer(builtin="horizontal", sentences="line").tokenize("a b,c\nd") == [["a", "b,c"], ["d"]]
 
 
@@ -211,8 +217,8 @@ def test_test_file_is_never_heldout(tmp_path):
 
 
 def test_cli_reports_bad_option(tmp_path, capsys):
-    rc = U.main(["train", "--lang", "fi", "--conllu", str(tmp_path / "x.conllu"), "--out", str(tmp_path / "m.udpipe"),
-                 "--option", "epoch=1"])
+    rc = U.main(["train", "--lang", "fi", "--conllu", str(tmp_path / "x.conllu"), "--out",
+                 str(tmp_path / "m.udpipe"), "--option", "epoch=1"])
     assert rc == 1 and "unknown UDPipe tokenizer option 'epoch'" in capsys.readouterr().err
 
 

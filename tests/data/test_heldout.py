@@ -28,7 +28,8 @@ def corpus(tmp_path_factory):
     d = tmp_path_factory.mktemp("handmade")
     (d / "heldout").mkdir()
     (d / "types.txt").write_text("".join(t + "\n" for t in TYPES), encoding="utf-8")
-    (d / "metadata.json").write_text(json.dumps({"languages": list(SENTENCES), "vocab_size": VOCAB_SIZE, "shards": []}))
+    (d / "metadata.json").write_text(
+        json.dumps({"languages": list(SENTENCES), "vocab_size": VOCAB_SIZE, "shards": []}))
     for i, (lang, sents) in enumerate(SENTENCES.items()):
         np.save(d / "heldout" / f"{lang}.tokens.npy", np.asarray([t for s in sents for t in s], "<u4"))
         np.save(d / "heldout" / f"{lang}.lengths.npy", np.asarray([len(s) for s in sents], "<u4"))
@@ -42,7 +43,8 @@ def model():
     from omegaconf import OmegaConf
 
     torch.manual_seed(0)
-    encoder = instantiate(OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "model" / "elmo_tiny.yaml")).eval()
+    encoder = instantiate(
+        OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "model" / "elmo_tiny.yaml")).eval()
     P = encoder.options["lstm"]["projection_dim"]
     W, b = torch.randn(VOCAB_SIZE, P), torch.randn(VOCAB_SIZE)
     return encoder, W, b
@@ -74,7 +76,8 @@ def _reference(model, sents, row_tokens=0):
             tot = {"all": [0.0, 0], "iv": [0.0, 0]}
             for start in range(0, n, step):
                 lo, stop = max(0, start - WARMUP), min(n, start + step)
-                chars = torch.as_tensor(np.asarray(words_to_char_array(ins[lo:stop], 50)), dtype=torch.long)[None]
+                ids = np.asarray(words_to_char_array(ins[lo:stop], 50))
+                chars = torch.as_tensor(ids, dtype=torch.long)[None]
                 f_out, b_out, _ = encoder.lm_forward(chars, chars, None)  # the direction d's half is used
                 out = f_out if d == "fwd" else b_out
                 logp = torch.log_softmax(out[0].double() @ W.double().T + b.double(), -1)
@@ -118,7 +121,8 @@ def test_continuous_score_equals_one_stream_loop(corpus, model, row_tokens):
 
 def test_warmup_targets_are_not_scored_and_the_rest_once(corpus):
     for row_tokens in (0, 3, 7, 100):
-        ds = HeldoutDataset(corpus, HeldoutOptions(row_tokens=row_tokens, warmup_tokens=WARMUP, batch_rows=2, unroll_steps=4))
+        ds = HeldoutDataset(
+            corpus, HeldoutOptions(row_tokens=row_tokens, warmup_tokens=WARMUP, batch_rows=2, unroll_steps=4))
         counts = {d: {li: 0 for li in range(len(SENTENCES))} for d in ("fwd", "bwd")}
         for batch in ds:
             for d, per_lang in counts.items():

@@ -45,7 +45,8 @@ def test_char_ids_of_frequent_and_rare_types_are_their_spellings(ud_corpus):
 
     corpus = PreparedCorpus(ud_corpus)
     rng = np.random.default_rng(1)
-    ids = np.concatenate([rng.integers(0, corpus.vocab_size, 30), rng.integers(corpus.vocab_size, len(corpus.types), 30)])
+    ids = np.concatenate(
+        [rng.integers(0, corpus.vocab_size, 30), rng.integers(corpus.vocab_size, len(corpus.types), 30)])
     ids = np.concatenate([ids, ids[::-1]]).reshape(4, 30)  # repeats: the cache of rare spellings is used too
     for _ in range(2):
         got = corpus.char_ids(ids)

@@ -24,7 +24,8 @@ def test_two_ranks_read_disjoint_windows_covering_the_stream(corpus):
     ranks = [LMStream(corpus, 3, 7, seed=5, rank=r, world_size=2) for r in range(2)]
     a, b = (_epoch0_positions(s) for s in ranks)
     assert a and b and not (a & b)
-    everything = {(k, i, off) for k, sh in enumerate(corpus.shards) for i in range(len(sh)) for off in range(int(sh.lengths[i]) + 1)}
+    everything = {(k, i, off) for k, sh in enumerate(corpus.shards) for i in range(len(sh))
+                  for off in range(int(sh.lengths[i]) + 1)}
     assert a | b == everything
 
 

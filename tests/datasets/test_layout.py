@@ -32,14 +32,18 @@ def test_layout_links_the_official_files_the_tasks_read(src, tmp_path, capsys):
     for lang in LANGS:
         files = sorted(p.name for p in (root / "ud" / lang).iterdir())
         code = MAP[lang]
-        want = [f"{code}-ud-{s}.conllu" for s in (("dev", "test", "train-a", "train-b") if lang == "ru" else ("dev", "test", "train"))]
+        want = [f"{code}-ud-{s}.conllu" for s in (("dev", "test", "train-a", "train-b")
+                                                  if lang == "ru" else ("dev", "test", "train"))]
         assert files == want
         for name in files:
             link = root / "ud" / lang / name
             assert link.is_symlink() and link.resolve() == (next(src["ud"].glob(f"*/{name}"))).resolve()
-    assert [p.name for p in treebank_files(root, "ru")["train"]] == ["ru_syntagrus-ud-train-a.conllu", "ru_syntagrus-ud-train-b.conllu"]
-    assert (root / "conll17" / "en").is_symlink() and (root / "conll17" / "en").resolve() == (src["conll17"] / "English").resolve()
-    assert sorted(p.name for p in (root / "conll17" / "fi").glob("*wikipedia*.conllu.xz")) == ["fi-wikipedia-000.conllu.xz"]
+    assert [p.name for p in treebank_files(root, "ru")["train"]] == [
+        "ru_syntagrus-ud-train-a.conllu", "ru_syntagrus-ud-train-b.conllu"]
+    assert ((root / "conll17" / "en").is_symlink()
+            and (root / "conll17" / "en").resolve() == (src["conll17"] / "English").resolve())
+    assert sorted(p.name for p in (root / "conll17" / "fi").glob("*wikipedia*.conllu.xz")) == [
+        "fi-wikipedia-000.conllu.xz"]
     _, xs, _, es = read_pair(root, "fi")
     assert xs == [f"fi {k}" for k in range(4)] and es == [f"en {k}" for k in range(4)]
     assert (root / "nli" / "XNLI-1.0" / "xnli.dev.tsv").resolve() == (src["xnli"] / "xnli.dev.tsv").resolve()
@@ -60,7 +64,8 @@ def test_layout_links_the_official_files_the_tasks_read(src, tmp_path, capsys):
 
 def test_the_map_changes_on_the_command_line(src, tmp_path, capsys):
     root = tmp_path / "r"
-    rc, _, err = run(capsys, "layout", root, "--ud", src["ud"], "--treebank", "ko=ko_kaist", "--treebank", "ru=ru_gsd")
+    rc, _, err = run(capsys, "layout", root, "--ud", src["ud"], "--treebank", "ko=ko_kaist", "--treebank",
+                     "ru=ru_gsd")
     assert rc == 0, err
     assert sorted(p.name for p in (root / "ud" / "ko").iterdir()) == ["ko_kaist-ud-test.conllu"]
     assert sorted(p.name for p in (root / "ud" / "ru").iterdir()) == ["ru_gsd-ud-test.conllu"]
@@ -79,7 +84,8 @@ def _break(kind: str, s: dict[str, Path]) -> tuple[list[str], str]:
         shutil.rmtree(s["ud"] / "UD_Turkish-IMST")
         return [], f"{s['ud'].resolve()}: no treebank tr_imst for language tr"
     if kind == "two treebanks":
-        return ["--treebank", "ko=null"], f"{s['ud'].resolve()}: 2 treebanks for language ko where one is expected"
+        return (["--treebank", "ko=null"],
+                f"{s['ud'].resolve()}: 2 treebanks for language ko where one is expected")
     if kind == "unparseable conllu":
         p = s["ud"] / "UD_Hebrew-HTB" / "he_htb-ud-dev.conllu"
         lines = p.read_text().splitlines()
@@ -89,7 +95,8 @@ def _break(kind: str, s: dict[str, Path]) -> tuple[list[str], str]:
     if kind == "label missing":
         p = s["xnli"] / "xnli.dev.tsv"
         lines = p.read_text().splitlines()
-        lines[5] = lines[5].replace("\tneutral\t", "\t\t", 1).replace("\tentailment\t", "\t\t", 1).replace("\tcontradiction\t", "\t\t", 1)
+        lines[5] = (lines[5].replace("\tneutral\t", "\t\t", 1).replace("\tentailment\t", "\t\t", 1)
+                    .replace("\tcontradiction\t", "\t\t", 1))
         p.write_text("\n".join(lines) + "\n")
         return [], f"{p.resolve()}:6: unknown label ''"
     if kind == "bad jsonl":
@@ -120,9 +127,11 @@ def test_problems_are_one_line_naming_the_file_and_nothing_is_written(src, tmp_p
 def test_check_finds_two_treebanks_pooled_in_a_root(src, tmp_path, capsys):
     root = tmp_path / "r"
     assert run(capsys, "layout", root, "--ud", src["ud"])[0] == 0
-    os.symlink(next(src["ud"].glob("UD_Korean-Kaist/*.conllu")), root / "ud" / "ko" / "ko_kaist-ud-test.conllu")
+    os.symlink(next(src["ud"].glob("UD_Korean-Kaist/*.conllu")),
+               root / "ud" / "ko" / "ko_kaist-ud-test.conllu")
     rc, _, err = run(capsys, "check", root)
-    assert rc == 1 and f"error: DatasetError: {root / 'ud' / 'ko'}: 2 treebanks (ko_gsd, ko_kaist) where one is expected" in err
+    assert rc == 1 and (f"error: DatasetError: {root / 'ud' / 'ko'}: 2 treebanks (ko_gsd, ko_kaist) "
+                        "where one is expected") in err
     (root / "ud" / "ko" / "ko_kaist-ud-test.conllu").unlink()
     (root / "ud" / "sv" / "sv_talbanken-ud-test.conllu").unlink()
     rc, _, err = run(capsys, "check", root)

@@ -29,8 +29,10 @@ def test_key_changes_with_each_component(tiny_dir, tmp_path):
     variants = [
         cache_key(other.weights_sha256, data_sha256(SENTS), TOK, Policy()),                 # weights
         cache_key(m.weights_sha256, data_sha256(SENTS[:-1]), TOK, Policy()),                # data
-        cache_key(m.weights_sha256, data_sha256([["thecat", "sat"]] + SENTS[1:]), TOK, Policy()),  # boundaries
-        cache_key(m.weights_sha256, data_sha256(SENTS), {**TOK, "multiword": "split"}, Policy()),  # tokenization
+        # boundaries
+        cache_key(m.weights_sha256, data_sha256([["thecat", "sat"]] + SENTS[1:]), TOK, Policy()),
+        # tokenization
+        cache_key(m.weights_sha256, data_sha256(SENTS), {**TOK, "multiword": "split"}, Policy()),
         cache_key(m.weights_sha256, data_sha256(SENTS), TOK, Policy("stream", 3)),         # policy
         cache_key(m.weights_sha256, data_sha256(SENTS), TOK, Policy("stream", 4)),
         cache_key(m.weights_sha256, data_sha256(SENTS), TOK, Policy("stateful", 3, 2)),
@@ -93,7 +95,8 @@ def test_verify_catches_corruption_of_same_size(tiny_dir, tmp_path):
     data[10] ^= 0xFF
     acts.chmod(0o644)
     acts.write_bytes(bytes(data))
-    assert _files(cache.get(ModelDir(tiny_dir), SENTS, tokenization=TOK).directory) != good  # size ok: not checked
+    # size ok: not checked
+    assert _files(cache.get(ModelDir(tiny_dir), SENTS, tokenization=TOK).directory) != good
     assert _files(cache.get(ModelDir(tiny_dir), SENTS, tokenization=TOK, verify=True).directory) == good
 
 
@@ -124,7 +127,8 @@ def test_a_cache_larger_than_the_free_disk_is_refused_before_encoding(tiny_dir, 
     encoded = []
     real_encode = mod.encode
     monkeypatch.setattr(mod, "encode", lambda *a, **k: encoded.append(1) or real_encode(*a, **k))
-    monkeypatch.setattr(mod.shutil, "disk_usage", lambda p: usage(10 * need, 9 * need, need))  # 5 % margin: too little
+    # 5 % margin: too little
+    monkeypatch.setattr(mod.shutil, "disk_usage", lambda p: usage(10 * need, 9 * need, need))
     with pytest.raises(mod.CacheSpaceError) as err:
         ActivationCache(tmp_path / "c").get(model, SENTS, tokenization=TOK, label="en/dev")
     msg = str(err.value)

@@ -11,7 +11,8 @@ from eval_helpers import FIXTURES, ROOT
 
 import melmo
 
-FIXTURE_SETS = {"allennlp": ("allennlp", "sentences.json"), "bilm-tf": ("bilm-tf", "lm_embeddings_sentences.json")}
+FIXTURE_SETS = {"allennlp": ("allennlp", "sentences.json"),
+                "bilm-tf": ("bilm-tf", "lm_embeddings_sentences.json")}
 
 
 def _fixture(name):
@@ -72,7 +73,8 @@ def test_layers_selection(tiny_dir):
     full = melmo.embed(s, tiny_dir)[0]
     assert full.shape == (3, 3, 16)
     np.testing.assert_array_equal(melmo.embed(s, tiny_dir, layers=-1)[0], full[2])
-    np.testing.assert_allclose(melmo.embed(s, tiny_dir, layers="average")[0], (full[0] + full[1] + full[2]) / 3, atol=1e-7)
+    np.testing.assert_allclose(melmo.embed(s, tiny_dir, layers="average")[0],
+                               (full[0] + full[1] + full[2]) / 3, atol=1e-7)
     np.testing.assert_array_equal(melmo.embed(s, tiny_dir, layers=[0, 2])[0], full[[0, 2]])
     with pytest.raises(ValueError, match="3 layers"):
         melmo.embed(s, tiny_dir, layers=3)
@@ -81,7 +83,8 @@ def test_layers_selection(tiny_dir):
 
 
 def test_import_melmo_is_light():
-    code = "import sys, melmo; assert 'torch' not in sys.modules, 'torch imported'; print(callable(melmo.embed))"
+    code = ("import sys, melmo; assert 'torch' not in sys.modules, 'torch imported'; "
+            "print(callable(melmo.embed))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
@@ -91,8 +94,9 @@ def test_cli_writes_hdf5(tiny_dir, tmp_path):
     inp = tmp_path / "in.txt"
     inp.write_text("a b c\nthe cat sat .\n", encoding="utf-8")
     out = tmp_path / "out.hdf5"
-    r = subprocess.run([sys.executable, "-m", "melmo.encode.embed_cli", str(inp), str(out), "--model", str(tiny_dir),
-                        "--layers", "top"], cwd=ROOT, capture_output=True, text=True, check=False)
+    r = subprocess.run([sys.executable, "-m", "melmo.encode.embed_cli", str(inp), str(out), "--model",
+                        str(tiny_dir), "--layers", "top"], cwd=ROOT, capture_output=True, text=True,
+                       check=False)
     assert r.returncode == 0, r.stderr
     expect = melmo.embed([["a", "b", "c"], ["the", "cat", "sat", "."]], tiny_dir, layers="top")
     with h5py.File(out, "r") as f:
@@ -105,12 +109,14 @@ def test_cli_bad_inputs_one_line(tiny_dir, tmp_path):
     inp = tmp_path / "in.txt"
     inp.write_text("a b\n\nc\n", encoding="utf-8")
     out = tmp_path / "out.hdf5"
-    r = subprocess.run([sys.executable, "-m", "melmo.encode.embed_cli", str(inp), str(out), "--model", str(tiny_dir)],
-                       cwd=ROOT, capture_output=True, text=True, check=False)
-    assert r.returncode == 1 and f"{inp}:2: empty line" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = subprocess.run([sys.executable, "-m", "melmo.encode.embed_cli", str(inp), str(out), "--model",
+                        str(tiny_dir)], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert (r.returncode == 1 and f"{inp}:2: empty line" in r.stderr
+            and len(r.stderr.strip().splitlines()) == 1)
     assert not out.exists() and not list(tmp_path.glob(".out.hdf5*"))
     inp.write_text("a b\n", encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "melmo.encode.embed_cli", str(inp), str(out), "--model", str(tmp_path / "nope")],
+    r = subprocess.run([sys.executable, "-m", "melmo.encode.embed_cli", str(inp), str(out), "--model",
+                        str(tmp_path / "nope")],
                        cwd=ROOT, capture_output=True, text=True, check=False)
     assert r.returncode == 1 and "no such model directory" in r.stderr and not out.exists()
 

@@ -26,11 +26,14 @@ def _module_corpus(tmp_path, langs=("en", "fi")):
     enc = BiLM(TINY_OPTIONS["char_cnn"], TINY_OPTIONS["lstm"])
     vocab = ["<S>", "</S>", "<UNK>", "the", "a"]
     softmax = torch.nn.Linear(8, len(vocab))
-    sources = {lang: {"udpipe_model": str(UDPIPE / f"{lang}.udpipe"), "udpipe_model_sha256": _sha(UDPIPE / f"{lang}.udpipe"),
-                      "tokenizer": {"multiword": "surface", "sentences": "udpipe", "builtin": None}} for lang in langs}
-    sources["he"] = {"udpipe_model": None, "udpipe_model_sha256": None, "tokenizer": "conllu FORM column (syntactic words)"}
-    meta = {"languages": [*langs, "he"], "sampling": {"strategy": "alpha", "alpha": 0.4, "name": "alpha04"}, "seed": 7,
-            "sources": sources, "realised": {lang: {"tokens": 100} for lang in langs}}
+    sources = {lang: {"udpipe_model": str(UDPIPE / f"{lang}.udpipe"),
+                      "udpipe_model_sha256": _sha(UDPIPE / f"{lang}.udpipe"),
+                      "tokenizer": {"multiword": "surface", "sentences": "udpipe", "builtin": None}}
+               for lang in langs}
+    sources["he"] = {"udpipe_model": None, "udpipe_model_sha256": None,
+                     "tokenizer": "conllu FORM column (syntactic words)"}
+    meta = {"languages": [*langs, "he"], "sampling": {"strategy": "alpha", "alpha": 0.4, "name": "alpha04"},
+            "seed": 7, "sources": sources, "realised": {lang: {"tokens": 100} for lang in langs}}
     module = SimpleNamespace(encoder=enc, softmax=softmax, global_step=12)
     corpus = SimpleNamespace(vocab=vocab, metadata=meta, directory=tmp_path / "corpus")
     return module, corpus
@@ -42,10 +45,12 @@ def test_export_bundles_tokenizers_and_a_copy_keeps_them(tmp_path):
     meta = json.loads((out / "melmo.json").read_text())
     for lang in ("en", "fi"):
         entry = meta["tokenizers"][lang]
-        assert entry["path"] == f"tokenizers/{lang}.udpipe" and entry["sha256"] == _sha(UDPIPE / f"{lang}.udpipe")
+        assert (entry["path"] == f"tokenizers/{lang}.udpipe"
+                and entry["sha256"] == _sha(UDPIPE / f"{lang}.udpipe"))
         assert (out / entry["path"]).read_bytes() == (UDPIPE / f"{lang}.udpipe").read_bytes()
     assert meta["tokenizers"]["he"]["path"] is None and meta["run"]["steps"] == 12
-    assert sorted(p.name for p in out.iterdir()) == ["melmo.json", "options.json", "tokenizers", "vocab.txt", "weights.hdf5"]
+    assert sorted(p.name for p in out.iterdir()) == ["melmo.json", "options.json", "tokenizers", "vocab.txt",
+                                                     "weights.hdf5"]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
     copy = tmp_path / "elsewhere" / "model"
@@ -54,9 +59,11 @@ def test_export_bundles_tokenizers_and_a_copy_keeps_them(tmp_path):
     assert m.tokenizer_path("fi") == copy / "tokenizers" / "fi.udpipe"
     assert m.name == "alpha04-s7-" + _sha(copy / "weights.hdf5")[:8]
     tok = raw_tokenizer(m, "fi")
-    assert tok.kind == "udpipe" and tok.tokenize(["Hyvää huomenta, Helsinki."]) == [["Hyvää", "huomenta", ",", "Helsinki", "."]]
+    assert (tok.kind == "udpipe"
+            and tok.tokenize(["Hyvää huomenta, Helsinki."]) == [["Hyvää", "huomenta", ",", "Helsinki", "."]])
     # trained on CoNLL-U without the UDPipe models: never whitespace silently, only when chosen
-    with pytest.raises(ModelDirError, match=r"no tokenizer recorded for 'he'.*set encode\.raw_tokenizer\.kind=udpipe") as e:
+    with pytest.raises(ModelDirError,
+                       match=r"no tokenizer recorded for 'he'.*set encode\.raw_tokenizer\.kind=udpipe") as e:
         raw_tokenizer(m, "he")
     assert "\n" not in str(e.value)
     assert raw_tokenizer(m, "he", {"kind": "whitespace"}).describe() == {"kind": "whitespace"}
@@ -67,14 +74,16 @@ def test_export_bundles_tokenizers_and_a_copy_keeps_them(tmp_path):
         raw_tokenizer(ModelDir(copy), "fi")
     assert "\n" not in str(e.value)
     (copy / "tokenizers" / "fi.udpipe").unlink()
-    with pytest.raises(ModelDirError, match=r"fi\.udpipe: tokenizer for 'fi' recorded in .*melmo.json is missing"):
+    with pytest.raises(ModelDirError,
+                       match=r"fi\.udpipe: tokenizer for 'fi' recorded in .*melmo.json is missing"):
         raw_tokenizer(ModelDir(copy), "fi")
 
 
 def test_export_refuses_changed_tokenizer_and_leaves_nothing(tmp_path):
     module, corpus = _module_corpus(tmp_path)
     corpus.metadata["sources"]["fi"]["udpipe_model_sha256"] = "0" * 64
-    with pytest.raises(ExportError, match=r"fi\.udpipe: UDPipe model for 'fi' changed since the corpus was tokenized"):
+    with pytest.raises(ExportError,
+                       match=r"fi\.udpipe: UDPipe model for 'fi' changed since the corpus was tokenized"):
         export(module, corpus, tmp_path / "run" / "model")
     assert list((tmp_path / "run").iterdir()) == []
 
@@ -97,7 +106,8 @@ def test_export_replaces_an_existing_model_whole(tmp_path, monkeypatch):
     assert [p.name for p in out.parent.iterdir()] == ["model"]
     monkeypatch.undo()
     export(module, corpus, out)
-    assert (out / "weights.hdf5").read_bytes() != before["weights.hdf5"] and (out / "tokenizers" / "en.udpipe").is_file()
+    assert ((out / "weights.hdf5").read_bytes() != before["weights.hdf5"]
+            and (out / "tokenizers" / "en.udpipe").is_file())
 
 
 def test_conllu_trained_export_bundles_the_given_udpipe_models(tmp_path):
@@ -108,7 +118,8 @@ def test_conllu_trained_export_bundles_the_given_udpipe_models(tmp_path):
     given = tmp_path / "conll17_udpipe"
     given.mkdir()
     shutil.copyfile(UDPIPE / "he.udpipe", given / "he.udpipe")
-    cfg = OmegaConf.create({"data": {"conllu_udpipe_dir": str(given)}, "seed": 7, "paths": {"output_dir": str(tmp_path / "run")}})
+    cfg = OmegaConf.create({"data": {"conllu_udpipe_dir": str(given)}, "seed": 7,
+                            "paths": {"output_dir": str(tmp_path / "run")}})
     out = export(module, corpus, tmp_path / "run" / "model", cfg)
     entry = json.loads((out / "melmo.json").read_text())["tokenizers"]["he"]
     assert entry["path"] == "tokenizers/he.udpipe" and entry["sha256"] == _sha(UDPIPE / "he.udpipe")

@@ -19,7 +19,8 @@ def test_missing_and_mismatched_files(tmp_path):
     opts = json.loads((d / "options.json").read_text())
     opts["lstm"]["dim"] = 32  # weights no longer fit the options
     (d / "options.json").write_text(json.dumps(opts))
-    with pytest.raises(BilmFormatError, match=r"weights\.hdf5: dataset .* has shape .* options\.json implies") as e:
+    with pytest.raises(BilmFormatError,
+                       match=r"weights\.hdf5: dataset .* has shape .* options\.json implies") as e:
         _ = ModelDir(d).encoder
     assert "\n" not in str(e.value)
     (d / "melmo.json").write_text("{not json")
@@ -39,5 +40,6 @@ def test_names(tmp_path):
             "run": {"seed": 3, "model": "elmo_small"}}
     d = tiny_model_dir(tmp_path / "x" / "model", meta=meta)
     assert ModelDir(d).name == f"mono_fi-elmo_small-s3-{short(d)}"
-    other = tiny_model_dir(tmp_path / "y" / "model", seed=1, meta=meta)  # the same run description, other weights
+    # the same run description, other weights
+    other = tiny_model_dir(tmp_path / "y" / "model", seed=1, meta=meta)
     assert ModelDir(other).name != ModelDir(d).name

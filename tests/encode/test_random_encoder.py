@@ -32,7 +32,8 @@ def test_random_conf_architecture_is_seeded_and_untrained():
 
 
 def test_random_of_a_model_directory_keeps_its_architecture_and_tokenizers(tmp_path):
-    meta = {"tokenizers": {"fi": {"path": "tokenizers/fi.udpipe", "sha256": None, "options": {"multiword": "words"}}}}
+    meta = {"tokenizers": {"fi": {"path": "tokenizers/fi.udpipe", "sha256": None,
+                                  "options": {"multiword": "words"}}}}
     d = tiny_model_dir(tmp_path / "m", meta=meta)
     m = ModelDir(f"random:{d}@1")
     assert m.options["lstm"] == TINY_OPTIONS["lstm"] and m.tokenizer_entry("fi") == meta["tokenizers"]["fi"]
@@ -57,13 +58,17 @@ def test_evaluate_reads_the_random_encoder_from_the_command_line(tmp_path):
     root = tmp_path / "data" / "tatoeba"
     root.mkdir(parents=True)
     for side in ("fin", "eng"):
-        (root / f"tatoeba.fin-eng.{side}").write_text("".join(f"sana {i} {'x' * (i % 7)}\n" for i in range(12)), encoding="utf-8")
+        (root / f"tatoeba.fin-eng.{side}").write_text(
+            "".join(f"sana {i} {'x' * (i % 7)}\n" for i in range(12)), encoding="utf-8")
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("evaluate", overrides=["task=tatoeba", "encoder.path=random:elmo_tiny@2", f"data.root={tmp_path / 'data'}",
-                                                 f"results={tmp_path / 'r' / 'results.csv'}", f"encode.cache_dir={tmp_path / 'c'}",
-                                                 "encode.raw_tokenizer.kind=whitespace",  # chosen: the conf config has no tokenizer
+            cfg = compose("evaluate", overrides=["task=tatoeba", "encoder.path=random:elmo_tiny@2",
+                                                 f"data.root={tmp_path / 'data'}",
+                                                 f"results={tmp_path / 'r' / 'results.csv'}",
+                                                 f"encode.cache_dir={tmp_path / 'c'}",
+                                                 # chosen: the conf config has no tokenizer
+                                                 "encode.raw_tokenizer.kind=whitespace",
                                                  f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}"])
         rows = run(cfg)
     finally:

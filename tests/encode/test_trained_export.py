@@ -29,16 +29,19 @@ def test_train_export_then_evaluate(compose_train, tmp_path):
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        common = [f"encoder.path={moved}", f"results={tmp_path / 'res' / 'results.csv'}", f"encode.cache_dir={tmp_path / 'c'}",
-                  f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}", "language=fi", "seeds=[1]"]
+        common = [f"encoder.path={moved}", f"results={tmp_path / 'res' / 'results.csv'}",
+                  f"encode.cache_dir={tmp_path / 'c'}", f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}",
+                  "language=fi", "seeds=[1]"]
         rows = evaluate(compose("evaluate", overrides=["task=tatoeba", *common]))
         rows += evaluate(compose("evaluate", overrides=["task=pos", "task.trainer.max_epochs=1", *common]))
     GlobalHydra.instance().clear()
-    tatoeba = {("tatoeba", m) for m in ("acc", "acc_reverse", "acc_layer0", "acc_layer1", "acc_layer2", "acc_average")}
+    tatoeba = {("tatoeba", m)
+               for m in ("acc", "acc_reverse", "acc_layer0", "acc_layer1", "acc_layer2", "acc_average")}
     assert {(r["task"], r["metric"]) for r in rows} == tatoeba | {("pos", "acc"), ("pos", "acc_select")}
     name = "alpha04-elmo_tiny-s1234-" + hashlib.sha256((moved / "weights.hdf5").read_bytes()).hexdigest()[:8]
     assert {r["encoder"] for r in rows} == {name}  # the run and a short weights hash
     enc = next(iter(csv.DictReader((tmp_path / "res" / "encoders.csv").open())))
-    assert enc["strategy"] == "alpha04" and enc["alpha"] == "0.4" and enc["lm_seed"] == "1234" and json.loads(enc["corpus_tokens"])["fi"] > 0
+    assert (enc["strategy"] == "alpha04" and enc["alpha"] == "0.4" and enc["lm_seed"] == "1234"
+            and json.loads(enc["corpus_tokens"])["fi"] > 0)
     saved = (tmp_path / "res" / "configs" / "tatoeba" / f"{name}.yaml").read_text()
     assert "udpipe_sha256" in saved

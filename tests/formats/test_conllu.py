@@ -39,7 +39,8 @@ def test_reader_keeps_ids_heads_tokens():
     sents = read_conllu_text(GOLD)
     s1, s2 = sents[0], sents[1]
     assert [w.form for w in s1.words] == ["Parlo", "di", "la", "casa", "."]
-    assert [(t.first, t.last, t.form) for t in s1.tokens] == [(1, 1, "Parlo"), (2, 3, "della"), (4, 4, "casa"), (5, 5, ".")]
+    assert [(t.first, t.last, t.form) for t in s1.tokens] == [
+        (1, 1, "Parlo"), (2, 3, "della"), (4, 4, "casa"), (5, 5, ".")]
     assert [w.head for w in s1.words] == [0, 4, 4, 1, 1] and s1.words[2].deprel == "det"
     assert s2.empty == 1 and len(s2.words) == 7 and s1.text == "Parlo della casa."
 
@@ -66,18 +67,25 @@ def test_units_multiword_surface_words_and_xtreme():
     from melmo.formats.conllu import UPOS_TAGS
 
     # XTREME's Italian span-head order (VERB AUX ADV PRON ADP DET ...) keeps ADP for "della"
-    assert [UPOS_TAGS[t] for t in x.labels] == ["VERB", "ADP", "NOUN", "PUNCT"] and x.positions.tolist() == [0, 1, 2, 3]
-    y = make_units(read_conllu_text(GOLD.replace("ADP", "PRON").replace("DET", "NOUN"))[0], "surface", "xtreme_surface", lang="en")
+    assert ([UPOS_TAGS[t] for t in x.labels] == ["VERB", "ADP", "NOUN", "PUNCT"]
+            and x.positions.tolist() == [0, 1, 2, 3])
+    y = make_units(read_conllu_text(GOLD.replace("ADP", "PRON").replace("DET", "NOUN"))[0], "surface",
+                   "xtreme_surface", lang="en")
     assert UPOS_TAGS[y.labels[1]] == "NOUN"  # default order: NOUN before PRON
 
 
 @pytest.mark.parametrize("bad,line,msg", [
-    (GOLD.replace("3\tla\til\tDET", "3\tla\til\tDETERMINER"), 6, "UPOS 'DETERMINER' is not one of the 17 universal tags"),
-    (GOLD.replace("4\tcasa\tcasa\tNOUN\t_\t_\t1\tobl\t_\tSpaceAfter=No", "4\tcasa\tcasa\tNOUN\t_\t_\t1\tobl"), 7, "expected 10 tab-separated columns, found 8"),
-    (GOLD.replace("5\t.\t.\tPUNCT\t_\t_\t1", "6\t.\t.\tPUNCT\t_\t_\t1"), 8, "word ID 6 out of sequence (expected 5)"),
+    (GOLD.replace("3\tla\til\tDET", "3\tla\til\tDETERMINER"), 6,
+     "UPOS 'DETERMINER' is not one of the 17 universal tags"),
+    (GOLD.replace("4\tcasa\tcasa\tNOUN\t_\t_\t1\tobl\t_\tSpaceAfter=No", "4\tcasa\tcasa\tNOUN\t_\t_\t1\tobl"),
+     7, "expected 10 tab-separated columns, found 8"),
+    (GOLD.replace("5\t.\t.\tPUNCT\t_\t_\t1", "6\t.\t.\tPUNCT\t_\t_\t1"), 8,
+     "word ID 6 out of sequence (expected 5)"),
     (GOLD.replace("2-3\tdella", "2-x\tdella"), 4, "malformed ID '2-x'"),
-    (GOLD.replace("4\tcasa\tcasa\tNOUN\t_\t_\t1", "4\tcasa\tcasa\tNOUN\t_\t_\tone"), 7, "malformed HEAD 'one'"),
-    (GOLD.replace("4\tcasa\tcasa\tNOUN\t_\t_\t1", "4\tcasa\tcasa\tNOUN\t_\t_\t9"), 7, "HEAD 9 is not a word of this sentence"),
+    (GOLD.replace("4\tcasa\tcasa\tNOUN\t_\t_\t1", "4\tcasa\tcasa\tNOUN\t_\t_\tone"), 7,
+     "malformed HEAD 'one'"),
+    (GOLD.replace("4\tcasa\tcasa\tNOUN\t_\t_\t1", "4\tcasa\tcasa\tNOUN\t_\t_\t9"), 7,
+     "HEAD 9 is not a word of this sentence"),
 ])
 def test_malformed_lines_are_one_line_errors(tmp_path, bad, line, msg):
     p = tmp_path / "bad.conllu"
@@ -91,21 +99,23 @@ def test_split_plan_is_seeded_disjoint_and_falls_back():
     proto = {"train": ["train", "dev"], "report": "test", "select_fraction": 0.1, "test_only": "split",
              "test_only_report_fraction": 0.5}
     p = split_plan({"dev": 100, "test": 50}, proto, 0)
-    assert p["train"].split == "dev" and p["report"].split == "test" and p["report"].indices == list(range(50))
+    assert (p["train"].split == "dev" and p["report"].split == "test"
+            and p["report"].indices == list(range(50)))
     assert len(p["select"].indices) == 10 and not set(p["select"].indices) & set(p["train"].indices)
     assert sorted(p["select"].indices + p["train"].indices) == list(range(100))
     assert split_plan({"dev": 100, "test": 50}, proto, 0)["select"].indices == p["select"].indices
     assert split_plan({"dev": 100, "test": 50}, proto, 1)["select"].indices != p["select"].indices
     assert split_plan({"train": 80, "dev": 100, "test": 50}, proto, 0)["train"].split == "train"
     t = split_plan({"test": 100}, proto, 0)  # test-only treebank: seeded halves
-    assert len(t["report"].indices) == 50 and not set(t["report"].indices) & set(t["train"].indices + t["select"].indices)
+    assert (len(t["report"].indices) == 50
+            and not set(t["report"].indices) & set(t["train"].indices + t["select"].indices))
     with pytest.raises(ValueError, match="protocol needs"):
         split_plan({"test": 100}, {**proto, "test_only": "error"}, 0)
 
 
 def test_split_plan_official_protocol_trains_on_train_selects_on_dev():
-    proto = {"train": ["train", "dev"], "select": "dev", "report": "test", "select_fraction": 0.1, "test_only": "split",
-             "test_only_report_fraction": 0.5}
+    proto = {"train": ["train", "dev"], "select": "dev", "report": "test", "select_fraction": 0.1,
+             "test_only": "split", "test_only_report_fraction": 0.5}
     p = split_plan({"train": 80, "dev": 30, "test": 50}, proto, 0)
     assert (p["train"].split, p["train"].indices) == ("train", list(range(80)))
     assert (p["select"].split, p["select"].indices) == ("dev", list(range(30)))

@@ -98,7 +98,8 @@ def test_official_xnli_tsv(tmp_path):
                                           xnli_row("en", "contradictory", "P1", "H1"),
                                           xnli_row("en", "entailment", "P2", "H2")])
     data = read_xnli_tsv(p, "en", expected_rows=2)
-    assert [(q.premise, LABELS[q.label]) for q in data.pairs] == [("P1", "contradiction"), ("P2", "entailment")]
+    assert [(q.premise, LABELS[q.label]) for q in data.pairs] == [
+        ("P1", "contradiction"), ("P2", "entailment")]
     assert len(read_xnli_tsv(p, "ar")) == 1
     with pytest.raises(NLIFormatError, match=r"xnli.dev.tsv: 1 pairs, expected 5010"):
         read_xnli_tsv(p, "ar", expected_rows=5010)
@@ -181,11 +182,12 @@ def test_shipped_slice_reads():
 
 def test_xtreme_files_written_by_csv_writer_are_read_back(tmp_path):
     """XTREME writes its TSVs with csv.writer(delimiter='\\t'): a field with a quote is quoted and its quotes
-    doubled. The reader gives back exactly the fields written; test files of three columns carry their labels."""
+    doubled. The reader gives back exactly the fields written; test files of three columns carry their
+    labels."""
     import csv
 
-    rows = [['He said "hi".', 'Someone spoke "quietly".', "entailment"], ['"Quoted" start', "plain", "neutral"],
-            ["a\tb", 'x "" y', "contradiction"]]
+    rows = [['He said "hi".', 'Someone spoke "quietly".', "entailment"],
+            ['"Quoted" start', "plain", "neutral"], ["a\tb", 'x "" y', "contradiction"]]
     d = tmp_path / "xtreme"
     d.mkdir()
     for split in ("dev", "test"):

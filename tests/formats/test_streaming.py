@@ -108,10 +108,12 @@ def test_conllu_block_parser_matches_brute_force(tmp_path, monkeypatch, block):
         assert list(iter_conllu_forms(path)) == _brute_force_forms(data), path
     tricky = ("# c\twith\ttabs\tin\ta\tcomment\tof\tten\tcolumns\t!\n1-2\tdu\t_\t_\t_\t_\t_\t_\t_\t_\n"
               "1\tde\t_\t_\t_\t_\t_\t_\t_\t_\n2\tle\t_\t_\t_\t_\t_\t_\t_\t_\n2.1\tx\t_\t_\t_\t_\t_\t_\t_\t_\n\n\n\n"
-              "1\tNew York\t_\t_\t_\t_\t_\t_\t_\t_\n \n1\t \t_\t_\t_\t_\t_\t_\t_\t_\n\n1\tlast\t_\t_\t_\t_\t_\t_\t_\t_")
+              "1\tNew York\t_\t_\t_\t_\t_\t_\t_\t_\n \n1\t "
+              "\t_\t_\t_\t_\t_\t_\t_\t_\n\n1\tlast\t_\t_\t_\t_\t_\t_\t_\t_")
     path = tmp_path / "t.conllu"
     path.write_text(tricky, encoding="utf-8")
-    assert list(iter_conllu_forms(path)) == _brute_force_forms(tricky) == [["de", "le"], ["New\u00a0York"], ["\u00a0"], ["last"]]
+    assert list(iter_conllu_forms(path)) == _brute_force_forms(tricky) == [
+        ["de", "le"], ["New\u00a0York"], ["\u00a0"], ["last"]]
 
 
 def test_conllu_error_line_number_in_a_later_block(tmp_path, monkeypatch):

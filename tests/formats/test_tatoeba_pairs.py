@@ -13,7 +13,8 @@ def test_unequal_files_one_line_error(tmp_path):
     (tmp_path / "tatoeba" / "tatoeba.fin-eng.eng").write_text("a\nb\n", encoding="utf-8")
     with pytest.raises(TatoebaError) as e:
         read_pair(tmp_path, "fi")
-    assert "tatoeba.fin-eng.fin: 3 lines but tatoeba.fin-eng.eng has 2" in str(e.value) and "\n" not in str(e.value)
+    assert ("tatoeba.fin-eng.fin: 3 lines but tatoeba.fin-eng.eng has 2" in str(e.value)
+            and "\n" not in str(e.value))
 
 
 def test_a_compressed_pair_is_read_and_listed(tmp_path):

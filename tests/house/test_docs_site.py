@@ -18,7 +18,8 @@ MISSING = [name for name in ("mkdocs", "material") if importlib.util.find_spec(n
 @pytest.mark.skipif(bool(MISSING), reason=f"{' and '.join(MISSING)} not importable: pip install -e '.[docs]' "
                     "(the test extra has them)")
 def test_mkdocs_build_strict(tmp_path):
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's notice about MkDocs 2.0, not a build warning
+    # Material's notice about MkDocs 2.0, not a build warning
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
                "--site-dir", str(tmp_path / "site")]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
@@ -28,7 +29,8 @@ def test_mkdocs_build_strict(tmp_path):
 
 
 def test_readme_links_resolve():
-    """README.md is outside the site (GitHub shows it): its relative links must still name files that exist."""
+    """README.md is outside the site (GitHub shows it): its relative links must still name files that
+    exist."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     targets = [t.split("#", 1)[0] for t in re.findall(r"\]\(([^)\s]+)\)", readme) if "://" not in t]
     assert any(t.startswith("docs/") for t in targets), targets

@@ -26,19 +26,25 @@ def cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
     run = [f"hydra.run.dir={tmp / 'run'}", f"paths.log_dir={tmp / 'logs'}"]
     return {
         "train.py": (["train.py", "budget.tokens=-5", "export=false", *run], "budget.tokens: must be > 0"),
-        "evaluate.py": (["evaluate.py", "task=pos", f"encoder.path={missing}", *run], f"{missing}: no such model directory"),
-        "melmo.corpus": (["-m", "melmo.corpus", "prepare", "--config-dir", str(ROOT / "conf"), "data.languages=[en]",
-                          f"data.corpus_pattern='{missing}/{{lang}}.txt'", f"paths.cache_dir={tmp / 'cache'}"],
+        "evaluate.py": (["evaluate.py", "task=pos", f"encoder.path={missing}", *run],
+                        f"{missing}: no such model directory"),
+        "melmo.corpus": (["-m", "melmo.corpus", "prepare", "--config-dir", str(ROOT / "conf"),
+                          "data.languages=[en]", f"data.corpus_pattern='{missing}/{{lang}}.txt'",
+                          f"paths.cache_dir={tmp / 'cache'}"],
                          f"{missing}/en.txt: corpus file for language 'en' not found"),
         "melmo.corpus.udpipe": (["-m", "melmo.corpus.udpipe", "score", "--model", str(missing / "m.udpipe"),
                                  "--conllu", str(missing / "x.conllu")], str(missing)),
-        "melmo.encode.embed_cli": (["-m", "melmo.encode.embed_cli", str(missing / "in.txt"), str(tmp / "out.hdf5"),
-                                    "--model", str(missing)], f"{missing / 'in.txt'}: no such input file"),
-        "melmo.analysis": (["-m", "melmo.analysis", str(missing / "results.csv"), "--out", str(tmp / "analysis")],
+        "melmo.encode.embed_cli": (["-m", "melmo.encode.embed_cli", str(missing / "in.txt"),
+                                    str(tmp / "out.hdf5"), "--model", str(missing)],
+                                   f"{missing / 'in.txt'}: no such input file"),
+        "melmo.analysis": (["-m", "melmo.analysis", str(missing / "results.csv"), "--out",
+                            str(tmp / "analysis")],
                            str(missing / "results.csv")),
-        "melmo.study": (["-m", "melmo.study", "study=sample", "dry_run=true", "stages=[bogus]", f"paths.log_dir={tmp}"],
+        "melmo.study": (["-m", "melmo.study", "study=sample", "dry_run=true", "stages=[bogus]",
+                         f"paths.log_dir={tmp}"],
                         "stages: unknown stage kind(s) ['bogus']"),
-        "melmo.datasets": (["-m", "melmo.datasets", "layout", str(tmp / "root"), "--ud", str(missing)], str(missing)),
+        "melmo.datasets": (["-m", "melmo.datasets", "layout", str(tmp / "root"), "--ud", str(missing)],
+                           str(missing)),
         "argparse usage": (["-m", "melmo.analysis"], "the following arguments are required: --out"),
     }
 
@@ -63,7 +69,8 @@ def test_a_bad_input_is_one_line_on_stderr_and_exit_status_1(entry, tmp_path):
 
 
 @pytest.mark.parametrize("entry", ["train.py", "evaluate.py", "melmo.corpus", "melmo.corpus.udpipe",
-                                   "melmo.encode.embed_cli", "melmo.analysis", "melmo.study", "melmo.datasets"])
+                                   "melmo.encode.embed_cli", "melmo.analysis", "melmo.study",
+                                   "melmo.datasets"])
 def test_hydra_full_error_shows_the_traceback(entry, tmp_path):
     argv, expected = cases(tmp_path)[entry]
     res = call(argv, HYDRA_FULL_ERROR="1")

@@ -1,11 +1,11 @@
 """The package's floors: each stage of the data flow is one folder and imports only what comes before it.
 
-errors (the one base of user-facing errors) → languages, utils, conf (the shipped Hydra configs; shared by every stage) → formats (every file
-format: CoNLL-U, NLI, Tatoeba, compressed text, hashes, the export's metadata name) → datasets (the official
-downloads as a data root, checked with the format readers) → corpus → data → model → pretrain (LM training,
-export) → encode → results → tasks → analysis → study. Besides the order, some pairs must never meet (NEVER):
-the datasets never import the tasks, the frozen encoder never imports the LM training. An import inside a
-function counts too.
+errors (the one base of user-facing errors) → languages, utils, conf (the shipped Hydra configs; shared by
+every stage) → formats (every file format: CoNLL-U, NLI, Tatoeba, compressed text, hashes, the export's
+metadata name) → datasets (the official downloads as a data root, checked with the format readers) → corpus →
+data → model → pretrain (LM training, export) → encode → results → tasks → analysis → study. Besides the
+order, some pairs must never meet (NEVER): the datasets never import the tasks, the frozen encoder never
+imports the LM training. An import inside a function counts too.
 """
 
 import ast
@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "melmo"
-FLOORS = ["errors", "languages", "utils", "conf", "formats", "datasets", "corpus", "sampling", "data", "model",
-          "pretrain", "encode", "results", "tasks", "analysis", "study"]
+FLOORS = ["errors", "languages", "utils", "conf", "formats", "datasets", "corpus", "sampling", "data",
+          "model", "pretrain", "encode", "results", "tasks", "analysis", "study"]
 # floor -> floors it never imports, whatever the order above becomes
 NEVER = {"datasets": {"tasks"}, "encode": {"pretrain"},
          "formats": set(FLOORS) - {"errors", "languages", "utils", "conf", "formats"}}
 # melmo/__init__.py imports melmo.embed lazily (a public convenience), melmo/sampling.py is the public alias
 # of melmo.corpus.sampling: both sit above every floor.
 TOP = {"__init__", "sampling"}
-# bilm-tf's character vocabulary (melmo.model.chars: byte ids, BOW/EOW, truncation) is a convention every stage
-# shares: corpus preparation counts the tokens it cuts, the LM batches encode with it.
+# bilm-tf's character vocabulary (melmo.model.chars: byte ids, BOW/EOW, truncation) is a convention every
+# stage shares: corpus preparation counts the tokens it cuts, the LM batches encode with it.
 SHARED = {"melmo.model.chars"}
 
 
@@ -53,13 +53,15 @@ def wrong_way_imports() -> list[str]:
         own = rel.parts[0].removesuffix(".py")
         if own in TOP and len(rel.parts) == 1:
             continue
-        assert own in FLOORS, f"melmo/{rel}: {own!r} is no floor of the data flow; add it to FLOORS in its place"
+        assert own in FLOORS, (f"melmo/{rel}: {own!r} is no floor of the data flow; "
+                               "add it to FLOORS in its place")
         for line, module in imports(path):
             other = floor(module)
             if other in ("", "__version__") or module in SHARED:
                 continue
             if other == "sampling" and own != "sampling":
-                bad.append(f"melmo/{rel}:{line} imports {module}: use melmo.corpus.sampling inside the package")
+                bad.append(
+                    f"melmo/{rel}:{line} imports {module}: use melmo.corpus.sampling inside the package")
             elif other in NEVER.get(own, ()):
                 bad.append(f"melmo/{rel}:{line} imports {module} ({own} never imports {other})")
             elif other in FLOORS and FLOORS.index(other) > FLOORS.index(own):
@@ -77,7 +79,8 @@ def test_the_check_sees_a_wrong_way_import(tmp_path, monkeypatch):
     (fake / "tasks").mkdir(parents=True)
     (fake / "tasks" / "x.py").write_text("def f():\n    from melmo.analysis.tables import summary_table\n")
     monkeypatch.setitem(globals(), "PACKAGE", fake)
-    assert wrong_way_imports() == ["melmo/tasks/x.py:2 imports melmo.analysis.tables (analysis comes after tasks)"]
+    assert wrong_way_imports() == [
+        "melmo/tasks/x.py:2 imports melmo.analysis.tables (analysis comes after tasks)"]
 
 
 @pytest.mark.parametrize("own, module", [("datasets", "melmo.tasks.pos"), ("encode", "melmo.pretrain.export"),

@@ -61,8 +61,10 @@ def page_commands(page: Path) -> list[tuple[int, str]]:
             pending = ""
             text = re.sub(r"\s#.*$", "", text)  # a trailing comment
             for part in text.split("&&"):
-                launched = re.sub(r"^(srun|torchrun(\s+--\S+)*)\s+(?=(python\s+)?train\.py)", "", part.strip())
-                part = "python " + launched if launched.startswith("train.py") and launched != part.strip() else launched
+                launched = re.sub(r"^(srun|torchrun(\s+--\S+)*)\s+(?=(python\s+)?train\.py)", "",
+                                  part.strip())
+                part = ("python " + launched if launched.startswith("train.py") and launched != part.strip()
+                        else launched)
                 if part.startswith("python "):
                     found.append((number, part))
         else:
@@ -149,8 +151,8 @@ def check_study(argv: list[str], tmp: Path, capsys) -> None:
     from melmo.study import run
 
     overrides, _ = hydra_args(argv)
-    cfg = compose("study", [*overrides, "dry_run=true", "++study.check_data=false", "++study.check_devices=false",
-                            f"paths.log_dir={tmp / 'logs'}"], tmp)
+    cfg = compose("study", [*overrides, "dry_run=true", "++study.check_data=false",
+                            "++study.check_devices=false", f"paths.log_dir={tmp / 'logs'}"], tmp)
     # the pages' studies plan for the GPUs and disks of their machines: this one's free space is not the point
     roomy = shutil._ntuple_diskusage(10**15, 0, 10**15)
     with mock.patch("shutil.disk_usage", lambda path: roomy):
@@ -210,7 +212,8 @@ def test_the_pages_show_commands_of_every_kind():
     assert shown <= kinds, kinds
     assert len(COMMANDS) >= 30, len(COMMANDS)
     pages = {page for page, _, _ in SHOWN}
-    assert {"README.md", "docs/training.md", "docs/evaluation.md", "docs/study.md", "docs/full-scale.md"} <= pages
+    assert {"README.md", "docs/training.md", "docs/evaluation.md", "docs/study.md",
+            "docs/full-scale.md"} <= pages
 
 
 def test_the_readme_shows_setup_and_full_scale():

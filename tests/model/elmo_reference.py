@@ -1,4 +1,5 @@
-"""A slow, literal numpy re-derivation of the ELMo biLM from bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper, for tests only.
+"""A slow, literal numpy re-derivation of the ELMo biLM from bilm-tf bilm/data.py UnicodeCharsVocabulary;
+AllenNLP elmo_indexer.py ELMoCharacterMapper, for tests only.
 
 It works directly on the bilm-tf HDF5 arrays (x·W orientation, gate order i, j, f, o, implicit +1
 forget bias), one sentence at a time (no batching, no padding, no packing), in float64, and keeps
@@ -13,7 +14,8 @@ import numpy as np
 
 
 def char_row(word: str, C: int) -> list[int]:
-    """bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper: +1-shifted ids of one token."""
+    """bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper: +1-shifted
+    ids of one token."""
     if word == "<S>":
         raw = [258, 256, 259]
     elif word == "</S>":
@@ -29,7 +31,8 @@ def sigmoid(x):
 
 
 def token_layer(a: dict, options: dict, words: list[str]) -> np.ndarray:
-    """(len(words), P) context-independent representations (bilm-tf bilm/training.py _build_word_char_embeddings)."""
+    """(len(words), P) context-independent representations (bilm-tf bilm/training.py
+    _build_word_char_embeddings)."""
     cnn = options["char_cnn"]
     C = cnn["max_characters_per_token"]
     table = np.vstack([np.zeros((1, a["char_embed"].shape[1])), a["char_embed"]])  # zero row for id 0

@@ -1,4 +1,5 @@
-"""Character ids (melmo.model.chars) against bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper and the upstream id tests (§10-11.1)."""
+"""Character ids (melmo.model.chars) against bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP
+elmo_indexer.py ELMoCharacterMapper and the upstream id tests (§10-11.1)."""
 
 import numpy as np
 import pytest
@@ -27,7 +28,8 @@ def test_constants():
 
 
 def test_exact_rows_from_the_spec():
-    # bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper (the AllenNLP elmo_indexer_test rows)
+    # bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper (the AllenNLP
+    # elmo_indexer_test rows)
     assert word_to_char_ids(chr(256) + "t") == [259, 197, 129, 117, 260] + [261] * 45
     assert word_to_char_ids("Second") == [259, 84, 102, 100, 112, 111, 101, 260] + [261] * 42
     assert bos_char_ids() == [259, 257, 260] + [261] * 47
@@ -92,7 +94,8 @@ def test_batch_to_ids_shape_and_padding():
     assert ids[1, 1].tolist() == word_to_char_ids(".")
     assert (ids[1, 2] == 0).all()  # padding position: a row of zeros
     assert ((ids > 0).any(-1) == torch.tensor([[True, True, True], [True, True, False]])).all()
-    # no BOS/EOS added (AllenNLP convention, bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper; AllenNLP _ElmoCharacterEncoder adds BOS/EOS)
+    # no BOS/EOS added (AllenNLP convention, bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP
+    # elmo_indexer.py ELMoCharacterMapper; AllenNLP _ElmoCharacterEncoder adds BOS/EOS)
     assert ids[0, 0].tolist() == word_to_char_ids("The")
     assert batch_to_ids([[], []]).shape == (2, 0, 50)
     assert batch_to_ids([["a"], []]).shape == (2, 1, 50)

@@ -1,5 +1,6 @@
-"""BiLM inference against the literal numpy reference (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP elmo_indexer.py ELMoCharacterMapper): every layer, per-row state,
-variable lengths, and the §9 gotchas that do not need the upstream fixtures."""
+"""BiLM inference against the literal numpy reference (bilm-tf bilm/data.py UnicodeCharsVocabulary; AllenNLP
+elmo_indexer.py ELMoCharacterMapper): every layer, per-row state, variable lengths, and the §9 gotchas that do
+not need the upstream fixtures."""
 
 import numpy as np
 import pytest
@@ -64,7 +65,8 @@ def test_all_layers_and_states_match_reference(name):
     outs = run_stream(encoder, STREAM)
     ref_outs = [ref.run(batch) for batch in STREAM]
     assert max_error(outs, ref_outs, STREAM) < ATOL
-    # final per-row states: forward after EOS, backward after BOS (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj))
+    # final per-row states: forward after EOS, backward after BOS (bilm-tf bilm/model.py _build_lstms; TF1
+    # LSTMCell(num_proj))
     c, h = outs[-1].state
     assert c.shape[2] == 5  # the largest batch seen
     for row, st in ref.state.items():
@@ -185,13 +187,15 @@ def test_deduplicated_token_layer_equals_direct_cnn():
     ids = batch_to_ids([words])
     with torch.no_grad():
         direct = encoder.token_encoder(ids)
-        deduplicated = encoder(ids).layers[0][..., : direct.shape[-1]]  # the token layer forward computes, once per spelling
+        # the token layer forward computes, once per spelling
+        deduplicated = encoder(ids).layers[0][..., : direct.shape[-1]]
         torch.testing.assert_close(deduplicated, direct, atol=1e-6, rtol=0)
         # chunked and unchunked CNN agree
         torch.testing.assert_close(encoder.token_encoder(ids[0, :3]), direct[0, :3], atol=1e-6, rtol=0)
 
 
-# -- state bookkeeping (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj), §11.6) ---------------------------------------
+# -- state bookkeeping (bilm-tf bilm/model.py _build_lstms; TF1 LSTMCell(num_proj), §11.6)
+# ---------------------------------------
 
 def test_rows_beyond_the_batch_keep_their_state():
     encoder, _ = random_model()

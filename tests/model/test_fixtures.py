@@ -1,5 +1,6 @@
-"""The upstream fixtures (AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py): AllenNLP's residual model and
-bilm-tf's non-residual model, read statefully in 10 batches of 3 as the upstream tests do."""
+"""The upstream fixtures (AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py): AllenNLP's
+residual model and bilm-tf's non-residual model, read statefully in 10 batches of 3 as the upstream tests
+do."""
 
 import h5py
 import numpy as np
@@ -29,7 +30,8 @@ def fixture_model(request):
 
 
 def test_top_layer_stateful(fixture_model):
-    """AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py; the upstream criterion is allclose(atol=1e-6, rtol=1e-5)."""
+    """AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py; the upstream criterion is
+    allclose(atol=1e-6, rtol=1e-5)."""
     name, encoder, batches, expected = fixture_model
     assert encoder.options["lstm"]["use_skip_connections"] is (name == "allennlp")
     assert top_layer_error(encoder, batches, expected) < 2e-6  # measured 1.2e-6 / 7.2e-7
@@ -81,7 +83,8 @@ def test_token_embeddings_458_words():
     got = torch.cat(got).numpy()
     assert np.abs(got - expected).max() < 2e-6  # measured 7.2e-7
     assert np.allclose(got, expected, atol=1e-6, rtol=1e-5)
-    # the <S>/</S> rows are the sentence-boundary vectors the encoder inserts (AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py)
+    # the <S>/</S> rows are the sentence-boundary vectors the encoder inserts (AllenNLP
+    # tests/modules/elmo_test.py; bilm-tf tests/test_model.py)
     with torch.no_grad():
         bos = encoder.token_encoder(torch.tensor([bos_char_ids(), eos_char_ids()]))
     np.testing.assert_allclose(bos.numpy(), expected[[words.index("<S>"), words.index("</S>")]], atol=2e-6)

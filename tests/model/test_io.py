@@ -1,4 +1,5 @@
-"""load_bilm / save_bilm (melmo.model.io) against the bilm-tf layout (bilm-tf bin/train_elmo.py options; AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py)."""
+"""load_bilm / save_bilm (melmo.model.io) against the bilm-tf layout (bilm-tf bin/train_elmo.py options;
+AllenNLP tests/modules/elmo_test.py; bilm-tf tests/test_model.py)."""
 
 import json
 import shutil

@@ -102,8 +102,8 @@ def test_dropout_only_in_training_mode():
 
 def test_dropout_placement_as_bilm_tf(monkeypatch):
     """Dropout on every layer's input (layer 0 included), the residual adds the *dropped* input,
-    and dropout on the top output (bilm-tf bilm/training.py LanguageModel, train). A deterministic stand-in for F.dropout makes the
-    placement checkable against a hand-written composition of the same layers."""
+    and dropout on the top output (bilm-tf bilm/training.py LanguageModel, train). A deterministic stand-in
+    for F.dropout makes the placement checkable against a hand-written composition of the same layers."""
     def fake_dropout(x, p, training=True):
         scale = torch.linspace(0.5, 1.5, x.shape[-1], dtype=x.dtype)
         return x * scale

@@ -1,4 +1,5 @@
-"""Sampled softmax and log-uniform sampler (melmo.model.softmax) against bilm-tf bilm/training.py dump_weights."""
+"""Sampled softmax and log-uniform sampler (melmo.model.softmax) against bilm-tf bilm/training.py
+dump_weights."""
 
 import math
 import random

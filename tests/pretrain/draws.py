@@ -29,7 +29,8 @@ class DrawRecorder(L.Callback):
         def dropout(x, p=0.5, training=True, inplace=False):
             y = real_dropout(x, p, training, inplace)
             if training and p > 0:
-                self.draws.append(["dropout", torch.nonzero(y.detach().flatten()[:256] == 0).flatten().tolist()])
+                self.draws.append(
+                    ["dropout", torch.nonzero(y.detach().flatten()[:256] == 0).flatten().tolist()])
             return y
 
         torch.nn.functional.dropout = dropout

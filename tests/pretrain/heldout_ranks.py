@@ -29,16 +29,19 @@ def main(corpus_dir: str, out: str, row_tokens: int, devices: int) -> None:
     torch.manual_seed(0)
     model = OmegaConf.load(ROOT / "conf" / "model" / "elmo_tiny.yaml")
     lm = OmegaConf.load(ROOT / "conf" / "lm" / "default.yaml")
-    module = instantiate(lm, encoder=instantiate(model), vocab_size=corpus.vocab_size, languages=corpus.languages,
-                         n_negative_samples=16)
+    module = instantiate(lm, encoder=instantiate(model), vocab_size=corpus.vocab_size,
+                         languages=corpus.languages, n_negative_samples=16)
     counts = []
     real_update = module.val_heldout.update
-    module.val_heldout.update = lambda scored: counts.append(int(scored["fwd"][1].numel())) or real_update(scored)
-    trainer = L.Trainer(accelerator="cpu", devices=devices, strategy="ddp" if devices > 1 else "auto", logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    module.val_heldout.update = (lambda scored: counts.append(int(scored["fwd"][1].numel()))
+                                 or real_update(scored))
+    trainer = L.Trainer(accelerator="cpu", devices=devices, strategy="ddp" if devices > 1 else "auto",
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False)
     (metrics,) = trainer.validate(module, datamodule=dm, verbose=False)
     ds = trainer.val_dataloaders.dataset
-    rows = [[r.lang, len(r.fwd_ids), r.fwd_ids[:12].tolist(), int((r.fwd_targets >= 0).sum())] for r in ds.rows]
+    rows = [[r.lang, len(r.fwd_ids), r.fwd_ids[:12].tolist(), int((r.fwd_targets >= 0).sum())]
+            for r in ds.rows]
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / f"rank{trainer.global_rank}.json").write_text(json.dumps(
         {"rows": rows, "scored": sum(counts), "metrics": {k: float(v) for k, v in metrics.items()}}))

@@ -1,4 +1,5 @@
-"""The training budget (melmo.pretrain.budget) and the world size it is planned with (the trainer's, not the config's)."""
+"""The training budget (melmo.pretrain.budget) and the world size it is planned with (the trainer's, not the
+config's)."""
 
 import math
 

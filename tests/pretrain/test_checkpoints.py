@@ -22,7 +22,8 @@ def _save(path, step):
 
 
 def test_ckpt_path_last_without_checkpoint_is_an_error(tmp_path):
-    with pytest.raises(CheckpointError, match=r"last\.ckpt: ckpt_path=last but this run directory has no checkpoint"):
+    with pytest.raises(CheckpointError,
+                       match=r"last\.ckpt: ckpt_path=last but this run directory has no checkpoint"):
         choose("last", None, tmp_path)
     with pytest.raises(CheckpointError, match=r"nope\.ckpt: checkpoint to resume from not found"):
         choose(str(tmp_path / "nope.ckpt"), None, tmp_path)
@@ -52,7 +53,8 @@ def test_truncated_last_is_a_one_line_error_and_fallback_takes_the_older(tmp_pat
     with pytest.raises(CheckpointError) as err:
         choose("last", None, tmp_path)
     msg = str(err.value)
-    assert "\n" not in msg and msg.startswith(f"{d / 'last.ckpt'}: does not load") and "ckpt_fallback=true" in msg
+    assert ("\n" not in msg and msg.startswith(f"{d / 'last.ckpt'}: does not load")
+            and "ckpt_fallback=true" in msg)
     with caplog.at_level(logging.WARNING, logger="melmo.pretrain.checkpoints"):
         assert choose("last", None, tmp_path, fallback=True) == str(d / "step_0000008.ckpt")
     assert "resuming from" in caplog.text and "step_0000008" in caplog.text
@@ -81,4 +83,5 @@ def test_rng_state_survives_a_safe_load_and_continues_exactly(tmp_path):
     expected = (random.random(), np.random.normal(), np.random.random(3).tolist(), torch.rand(4).tolist())
     random.seed(9), np.random.seed(9), torch.manual_seed(9)
     set_rng_state(torch.load(path, weights_only=True)["rng"][0])
-    assert (random.random(), np.random.normal(), np.random.random(3).tolist(), torch.rand(4).tolist()) == expected
+    assert (random.random(), np.random.normal(), np.random.random(3).tolist(),
+            torch.rand(4).tolist()) == expected

@@ -41,8 +41,9 @@ def check_falling(run_dir: Path, languages: list[str]) -> pd.DataFrame:
 @pytest.mark.slow
 def test_default_run_heldout_perplexity_falls(tmp_path):
     run_dir = tmp_path / "run"
-    res = subprocess.run([sys.executable, "train.py", f"hydra.run.dir={run_dir}", "trainer.enable_progress_bar=false",
-                          f"paths.cache_dir={tmp_path / 'cache'}", "export=false"],
+    res = subprocess.run([sys.executable, "train.py", f"hydra.run.dir={run_dir}",
+                          "trainer.enable_progress_bar=false", f"paths.cache_dir={tmp_path / 'cache'}",
+                          "export=false"],
                          cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False)
     assert res.returncode == 0, res.stderr[-3000:]
     from omegaconf import OmegaConf
@@ -53,7 +54,8 @@ def test_default_run_heldout_perplexity_falls(tmp_path):
 
 
 def _metrics(run_dir: Path, pooled: list[float], per_language: dict[str, list[float]]) -> Path:
-    """A metrics.csv as Lightning's CSVLogger writes it: validation rows (val/ columns) between training rows."""
+    """A metrics.csv as Lightning's CSVLogger writes it: validation rows (val/ columns) between training
+    rows."""
     rows = []
     for i, value in enumerate(pooled):
         rows.append({"step": 100 * i + 99, "train/loss": 5.0})
@@ -70,7 +72,8 @@ def test_the_check_holds_a_late_rise_of_one_language_and_rejects_what_it_must(tm
     with pytest.raises(AssertionError, match="val/ppl_iv"):  # pooled rises once
         check_falling(_metrics(tmp_path / "b", [2700, 1400, 1450], good), ["en", "ja"])
     with pytest.raises(AssertionError, match="val/ppl_iv_ja"):  # ja ends no lower than it began
-        check_falling(_metrics(tmp_path / "c", [2700, 1400, 1000], {**good, "ja": [3000.0, 1500.0, 3000.0]}), ["en", "ja"])
+        check_falling(_metrics(tmp_path / "c", [2700, 1400, 1000], {**good, "ja": [3000.0, 1500.0, 3000.0]}),
+                      ["en", "ja"])
     with pytest.raises(AssertionError, match="2 validations"):
         check_falling(_metrics(tmp_path / "d", [2700, 1400], {"en": [900.0, 500.0]}), ["en"])
 
@@ -82,5 +85,5 @@ if __name__ == "__main__":
     table = check_falling(run, langs)
     pd.set_option("display.width", 250)
     print(table.T.to_string(float_format=lambda x: f"{x:.4g}"))
-    print("held-out in-vocabulary perplexity (val/ppl_iv) falls at every validation, and for every language it is "
-          "lower at the last validation than at the first")
+    print("held-out in-vocabulary perplexity (val/ppl_iv) falls at every validation, and for every language "
+          "it is lower at the last validation than at the first")

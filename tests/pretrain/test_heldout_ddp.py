@@ -35,8 +35,8 @@ def validate(corpus_dir: Path, out: Path, row_tokens: int, devices: int) -> list
             env.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(devices),
                         "LOCAL_WORLD_SIZE": str(devices), "GROUP_RANK": "0", "MASTER_ADDR": "127.0.0.1",
                         "MASTER_PORT": str(port), "TORCHELASTIC_RUN_ID": "heldout-test"})
-        procs.append(subprocess.Popen([sys.executable, str(HERE / "heldout_ranks.py"), str(corpus_dir), str(out),
-                                       str(row_tokens), str(devices)], env=env, cwd=ROOT,
+        procs.append(subprocess.Popen([sys.executable, str(HERE / "heldout_ranks.py"), str(corpus_dir),
+                                       str(out), str(row_tokens), str(devices)], env=env, cwd=ROOT,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     for p in procs:
         try:
@@ -57,7 +57,8 @@ def _corpus(tmp, langs):
 
 @pytest.mark.slow  # 2-process DDP launches: about 2 minutes on 2 shared cores
 @pytest.mark.parametrize("langs, row_tokens, rows", [
-    ((("en", "en_ewt"), ("fi", "fi_tdt"), ("he", "he_htb")), 150, None),   # several rows per language, split unevenly
+    # several rows per language, split unevenly
+    ((("en", "en_ewt"), ("fi", "fi_tdt"), ("he", "he_htb")), 150, None),
     ((("fi", "fi_tdt"),), 0, 1),                                           # one row: rank 1 gets none
 ])
 def test_ranks_score_their_share_and_agree_with_one_process(tmp_path, langs, row_tokens, rows):

@@ -49,14 +49,16 @@ def _assert_same_encoder(seen: dict, source: Path) -> None:
         torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
 
 
-ONE_STEP = ["sampling=mono", "trainer.max_steps=1", "trainer.limit_val_batches=0", "~logger", "~callbacks.lr_monitor"]
+ONE_STEP = ["sampling=mono", "trainer.max_steps=1", "trainer.limit_val_batches=0", "~logger",
+            "~callbacks.lr_monitor"]
 
 
 def test_init_from_the_allennlp_fixture_fresh_softmax(compose_train, before_first_step, caplog):
     cfg = compose_train(*ONE_STEP, "sampling.language=fi", f"init_from={ALLENNLP}", "export=false")
     with caplog.at_level(logging.INFO):
         metrics = run(cfg)
-    assert before_first_step["options"]["lstm"]["projection_dim"] == 16  # the source's architecture, not elmo_tiny's
+    # the source's architecture, not elmo_tiny's
+    assert before_first_step["options"]["lstm"]["projection_dim"] == 16
     _assert_same_encoder(before_first_step, ALLENNLP)
     assert torch.isfinite(torch.tensor(metrics["train/loss"]))  # one step ran
     assert "softmax starts fresh over the new corpus's vocabulary" in caplog.text
@@ -90,7 +92,8 @@ def _prepared_vocab(cfg, lang: str) -> tuple[list[str], dict]:
 
 
 @pytest.mark.slow  # two continued runs after a short training: ~2 min on 2 shared cores
-def test_init_from_an_exported_model_keeps_softmax_and_vocabulary(compose_train, before_first_step, tmp_path, caplog):
+def test_init_from_an_exported_model_keeps_softmax_and_vocabulary(
+        compose_train, before_first_step, tmp_path, caplog):
     src_cfg = compose_train(*ONE_STEP, "sampling.language=fi", "trainer.max_steps=2")
     run(src_cfg)
     source = Path(src_cfg.paths.output_dir) / "model"
@@ -103,16 +106,19 @@ def test_init_from_an_exported_model_keeps_softmax_and_vocabulary(compose_train,
         metrics = run(cfg)
     _assert_same_encoder(before_first_step, source)
     got_W, got_b = before_first_step["softmax"]
-    assert torch.equal(got_W, W) and torch.equal(got_b, b)  # our vocab.txt has <S>, </S>, <UNK> first: same rows
+    # our vocab.txt has <S>, </S>, <UNK> first: same rows
+    assert torch.equal(got_W, W) and torch.equal(got_b, b)
     prepared, meta = _prepared_vocab(cfg, "eu")
-    assert prepared == vocab and meta["vocab_size"] == len(vocab)  # the eu corpus prepared with the fi vocabulary
+    # the eu corpus prepared with the fi vocabulary
+    assert prepared == vocab and meta["vocab_size"] == len(vocab)
     assert torch.isfinite(torch.tensor(metrics["train/loss"]))  # one step ran
     assert "softmax and vocabulary" in caplog.text and "kept from the source" in caplog.text
 
     # a vocabulary in another order: every token keeps its own softmax row
     words = _reordered_copy(source, tmp_path / "reordered")
     W2, b2 = load_softmax(find_weights(tmp_path / "reordered"))
-    cfg = compose_train(*ONE_STEP, "sampling.language=eu", f"init_from={tmp_path / 'reordered'}", "export=false")
+    cfg = compose_train(*ONE_STEP, "sampling.language=eu", f"init_from={tmp_path / 'reordered'}",
+                        "export=false")
     cfg.paths.output_dir = str(tmp_path / "continued2")
     run(cfg)
     prepared, _ = _prepared_vocab(cfg, "eu")

@@ -1,4 +1,5 @@
-"""Budget.planned_steps: the training budget in tokens (budget.tokens) or nominal epochs, as optimizer steps."""
+"""Budget.planned_steps: the training budget in tokens (budget.tokens) or nominal epochs, as optimizer
+steps."""
 
 import pytest
 
@@ -27,5 +28,6 @@ def test_planned_steps_from_max_tokens(max_tokens, tokens_per_step):
 
 
 def test_planned_steps_from_max_epochs_and_none():
-    assert Budget(epochs=2).planned_steps(corpus_tokens=5000, tokens_per_step=300) == _fewest_steps(10_000, 300)
+    assert Budget(epochs=2).planned_steps(corpus_tokens=5000, tokens_per_step=300) == _fewest_steps(
+        10_000, 300)
     assert Budget(steps=7).planned_steps(corpus_tokens=5000, tokens_per_step=300) == 7  # budget.steps decides

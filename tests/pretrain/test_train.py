@@ -33,15 +33,17 @@ def test_composed_config_is_clean(compose_train):
 def test_fast_dev_run_trains_and_validates(compose_train):
     metrics = run(compose_train("debug=fdr"))
     assert torch.isfinite(torch.tensor(metrics["train/loss"]))
-    for name in ("val/ppl", "val/ppl_iv", "val/unk", "val/ppl_eu", "val/ppl_iv_eu", "val/unk_eu"):  # per language and overall
+    # per language and overall
+    for name in ("val/ppl", "val/ppl_iv", "val/unk", "val/ppl_eu", "val/ppl_iv_eu", "val/unk_eu"):
         assert name in metrics, name
 
 
 def test_mono_model_and_tensorboard_logger(compose_train):
-    cfg = compose_train("sampling=mono", "sampling.language=fi", "trainer.max_steps=2", "trainer.val_check_interval=2", "logger=tensorboard",
-                        "~callbacks", "export=false")
+    cfg = compose_train("sampling=mono", "sampling.language=fi", "trainer.max_steps=2",
+                        "trainer.val_check_interval=2", "logger=tensorboard", "~callbacks", "export=false")
     metrics = run(cfg)
-    assert {k for k in metrics if k.startswith("val/")} == {"val/ppl_fi", "val/ppl_iv_fi", "val/unk_fi", "val/ppl", "val/ppl_iv", "val/unk"}
+    assert {k for k in metrics if k.startswith("val/")} == {"val/ppl_fi", "val/ppl_iv_fi", "val/unk_fi",
+                                                            "val/ppl", "val/ppl_iv", "val/unk"}
     assert list((Path(cfg.paths.output_dir) / "tensorboard").glob("events.out.tfevents.*"))
 
 
@@ -62,7 +64,8 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(compose_train, monkeypatc
         return lf, lb, state
 
     monkeypatch.setattr(lm.LitBiLM, "_losses", poisoned)
-    cfg = compose_train("trainer.max_steps=6", "callbacks.model_checkpoint.every_n_train_steps=2", "~logger", "~callbacks.lr_monitor")
+    cfg = compose_train("trainer.max_steps=6", "callbacks.model_checkpoint.every_n_train_steps=2", "~logger",
+                        "~callbacks.lr_monitor")
     with pytest.raises(NonFiniteLossError, match="non-finite training loss .* at step 3"):
         run(cfg)
     ckpt = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=False)
@@ -83,7 +86,8 @@ def test_trained_model_exports_and_reimports(compose_train):
 
     trained = instantiate(cfg.model)
     ckpt = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=False)
-    trained.load_state_dict({k[len("encoder."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("encoder.")})
+    trained.load_state_dict(
+        {k[len("encoder."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("encoder.")})
     trained.eval()
     ids = batch_to_ids([["Hyvää", "huomenta", "!"], ["東京", "は", "大きい"], ["The", "cat"]])
     with torch.no_grad():
@@ -120,7 +124,8 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch(compose_train):
     torch.manual_seed(0)
     module = instantiate(cfg.lm, encoder=instantiate(cfg.model, dropout=0.0), vocab_size=dm.corpus.vocab_size,
                          languages=dm.languages)
-    assert not module.softmax.use_full  # cfg: 512 negatives of a larger vocabulary: the sampled softmax trains
+    # cfg: 512 negatives of a larger vocabulary: the sampled softmax trains
+    assert not module.softmax.use_full
     draws = [module.softmax.sample() for _ in range(2)]  # the candidates of the two steps, known in advance
     module.softmax.sample = lambda generator=None: draws[module.global_step]
 
@@ -141,14 +146,17 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch(compose_train):
 
     class Record(L.Callback):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            pl_module._state = None  # the same batch from the same (zero) state every step, as exact_loss reads it
+            # the same batch from the same (zero) state every step, as exact_loss reads it
+            pl_module._state = None
 
-        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):  # after the optimizer step
+        # after the optimizer step
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             returned.append(outputs["loss"].item())
             losses.append(exact_loss())
 
     trainer = L.Trainer(max_steps=2, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0, callbacks=[Record()])
+                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+                        callbacks=[Record()])
     trainer.fit(module, train_dataloaders=DataLoader([batch] * 2, batch_size=None))
     assert len(returned) == 2 and returned[0] == pytest.approx(first_expected, rel=1e-5)
     assert losses[1] < losses[0] and losses[2] < losses[1], losses
@@ -171,8 +179,9 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        ecfg = compose("evaluate", overrides=[f"encoder.path={export}", "encoder.name=tiny", "heldout.batch_rows=8",
-                                              "trainer.enable_progress_bar=false"], return_hydra_config=True)
+        ecfg = compose("evaluate", overrides=[f"encoder.path={export}", "encoder.name=tiny",
+                                              "heldout.batch_rows=8", "trainer.enable_progress_bar=false"],
+                       return_hydra_config=True)
     from hydra.core.hydra_config import HydraConfig
 
     HydraConfig.instance().set_config(ecfg)
@@ -197,15 +206,17 @@ def test_evaluate_perplexity_of_the_export_and_vocab_mismatch(compose_train, tmp
     assert len(evaluate(ecfg)) == 3 * 13  # a forced rerun replaces its rows: no duplicate keys
     assert (tmp_path / "results.csv").read_text().splitlines() == lines
     meta = Path(json.loads((export / "melmo.json").read_text())["corpus_dir"]) / "metadata.json"
-    done = subprocess.run([sys.executable, "-m", "melmo.analysis", str(tmp_path / "results.csv"), "--sizes", str(meta),
-                           "--out", str(tmp_path / "analysis")], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "melmo.analysis", str(tmp_path / "results.csv"), "--sizes",
+                           str(meta), "--out", str(tmp_path / "analysis")], capture_output=True, text=True,
+                          check=False)
     assert done.returncode == 0, done.stderr[-2000:]
 
     broken = tmp_path / "broken"
     shutil.copytree(export, broken)
     vocab = (broken / "vocab.txt").read_text().splitlines()
     (broken / "vocab.txt").write_text("\n".join(vocab[:-1]) + "\n")
-    with pytest.raises(BilmFormatError, match=r"vocab\.txt: \d+ tokens but the softmax in weights\.hdf5 has \d+ rows"):
+    with pytest.raises(BilmFormatError,
+                       match=r"vocab\.txt: \d+ tokens but the softmax in weights\.hdf5 has \d+ rows"):
         load_lm(broken)
 
 
@@ -217,7 +228,8 @@ class WorseLastValidation(L.Callback):
         if trainer.global_step == trainer.max_steps:
             self.saved = pl_module.softmax.weight.detach().clone()
             with torch.no_grad():
-                pl_module.softmax.weight.add_(torch.randn(self.saved.shape, generator=torch.Generator().manual_seed(0)) * 3)
+                pl_module.softmax.weight.add_(
+                    torch.randn(self.saved.shape, generator=torch.Generator().manual_seed(0)) * 3)
 
     def on_validation_end(self, trainer, pl_module):
         if trainer.global_step == trainer.max_steps:
@@ -258,6 +270,7 @@ def test_export_best_or_last(compose_train, which, monkeypatch):
     assert chosen["step"] == want["global_step"]
     if which == "best":  # the step of the lowest logged in-vocabulary perplexity
         assert chosen["monitor"] == "val/ppl_iv" and chosen["score"] == pytest.approx(val.min(), rel=1e-6)
-        assert chosen["step"] == int(val.idxmin()) + 1  # the CSV logs the step index, the checkpoint the count
+        # the CSV logs the step index, the checkpoint the count
+        assert chosen["step"] == int(val.idxmin()) + 1
     else:
         assert chosen["step"] == 6

@@ -14,20 +14,24 @@ ROOT = Path(__file__).resolve().parents[2]
 FAST = [
     "data.module.batch_size=4", "data.module.unroll_steps=8", "heldout.batch_rows=4",
     "data.prepare.heldout_tokens=150", "lm.n_negative_samples=256", "trainer.enable_progress_bar=false",
-    "trainer.log_every_n_steps=1", "trainer.val_check_interval=1000", "+logger.csv.flush_logs_every_n_steps=1",
+    "trainer.log_every_n_steps=1", "trainer.val_check_interval=1000",
+    "+logger.csv.flush_logs_every_n_steps=1",
 ]
 
 
 def train(tmp: Path, cache: Path, *overrides, check=True, timeout=600, **popen):
     flags = [o for o in overrides if o.startswith("-")]  # Hydra wants -m before the overrides
     overrides = [o for o in overrides if not o.startswith("-")]
-    cmd = [sys.executable, "train.py", *flags, *FAST, f"paths.cache_dir={cache}", f"paths.log_dir={tmp}/logs", *overrides]
+    cmd = [sys.executable, "train.py", *flags, *FAST, f"paths.cache_dir={cache}", f"paths.log_dir={tmp}/logs",
+           *overrides]
     env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
     if popen:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if check and res.returncode != 0:
-        raise AssertionError(f"train.py failed ({res.returncode}):\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}")
+        raise AssertionError(
+            f"train.py failed ({res.returncode}):\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}")
     return res
 
 
@@ -64,8 +68,8 @@ def test_ddp_two_processes_on_gloo(tmp_path, session_cache):
 @pytest.mark.slow
 def test_multirun_with_ddp_runs_each_job_exactly_once(tmp_path, session_cache):
     sweep = tmp_path / "sweep"
-    res = train(tmp_path, session_cache, "-m", "sampling=alpha04,alpha02,trunc", "trainer=ddp_cpu", "trainer.max_steps=2",
-                "export=false", f"hydra.sweep.dir={sweep}")
+    res = train(tmp_path, session_cache, "-m", "sampling=alpha04,alpha02,trunc", "trainer=ddp_cpu",
+                "trainer.max_steps=2", "export=false", f"hydra.sweep.dir={sweep}")
     jobs = sorted(p.name for p in sweep.iterdir() if p.is_dir())
     assert jobs == ["0_alpha04", "1_alpha02", "2_trunc"], jobs
     for job in jobs:
@@ -124,7 +128,8 @@ def test_sigkill_and_resume_reproduces_the_uninterrupted_losses(tmp_path, sessio
 @pytest.mark.slow
 def test_wandb_offline_run_keeps_its_metrics(tmp_path, session_cache):
     run_dir = tmp_path / "run"
-    train(tmp_path, session_cache, "logger=wandb", "trainer.max_steps=3", "export=false", f"hydra.run.dir={run_dir}")
+    train(tmp_path, session_cache, "logger=wandb", "trainer.max_steps=3", "export=false",
+          f"hydra.run.dir={run_dir}")
     runs = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(runs) == 1
     history = list(runs[0].glob("run-*.wandb"))  # the offline run's record, uploaded by `wandb sync`
@@ -146,7 +151,8 @@ def test_sweep_files_are_valid_and_their_parameters_compose():
         assert not any("-m" == c for c in spec["command"])
         params = {name: p.get("values", [p.get("value")]) for name, p in spec["parameters"].items()}
         for name, values in params.items():
-            for v in values:  # each value with the first value of every other parameter, as an agent passes them
+            # each value with the first value of every other parameter, as an agent passes them
+            for v in values:
                 overrides = [f"{k}={v if k == name else vs[0]}" for k, vs in params.items()]
                 GlobalHydra.instance().clear()
                 with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):

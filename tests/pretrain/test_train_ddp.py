@@ -26,7 +26,8 @@ FAST = [
 
 
 def command(tmp: Path, cache: Path, *overrides) -> list[str]:
-    return [sys.executable, "train.py", *FAST, f"paths.cache_dir={cache}", f"paths.log_dir={tmp}/logs", *overrides]
+    return [sys.executable, "train.py", *FAST, f"paths.cache_dir={cache}", f"paths.log_dir={tmp}/logs",
+            *overrides]
 
 
 def env(**extra) -> dict:
@@ -34,9 +35,11 @@ def env(**extra) -> dict:
 
 
 def train(tmp, cache, *overrides, timeout=900):
-    res = subprocess.run(command(tmp, cache, *overrides), cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout)
+    res = subprocess.run(command(tmp, cache, *overrides), cwd=ROOT, env=env(), capture_output=True, text=True,
+                         timeout=timeout)
     if res.returncode != 0:
-        raise AssertionError(f"train.py failed ({res.returncode}):\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}")
+        raise AssertionError(
+            f"train.py failed ({res.returncode}):\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}")
     return res
 
 
@@ -94,8 +97,8 @@ def test_ddp_ranks_draw_their_own_negatives_and_masks_and_resume_exactly(tmp_pat
         assert [v for k, v in r0 if k == "dropout"] != [v for k, v in r1 if k == "dropout"], step
 
     cut = tmp_path / "cut"
-    proc = subprocess.Popen(command(tmp_path, session_cache, *overrides(cut)), cwd=ROOT, env=env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command(tmp_path, session_cache, *overrides(cut)), cwd=ROOT, env=env(),
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_last_step(cut, 8, proc)
     finally:
@@ -130,7 +133,8 @@ def test_ranks_launched_from_outside_prepare_once_and_plan_with_the_world_size(t
                     "GROUP_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
                     "TORCHELASTIC_RUN_ID": "melmo-test"}
         cmd = command(tmp_path, session_cache, "trainer=ddp_cpu", f"budget.tokens={tokens}", "export=false",
-                      f"data.prepared_dir={tmp_path}/prepared", f"hydra.run.dir={run_dir}", f"hydra.job.name=rank{rank}")
+                      f"data.prepared_dir={tmp_path}/prepared", f"hydra.run.dir={run_dir}",
+                      f"hydra.job.name=rank{rank}")
         procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env(**torchrun), stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True))
     outs = [p.communicate(timeout=900)[0] for p in procs]
@@ -149,18 +153,22 @@ def test_train_py_errors_are_one_line(tmp_path, session_cache):
     torch.save({"state_dict": {"w": torch.ones(1000)}}, truncated)
     truncated.write_bytes(truncated.read_bytes()[:500])
     cases = [
-        (f"ckpt_path={tmp_path}/missing.ckpt", f"{tmp_path}/missing.ckpt: checkpoint to resume from not found"),
+        (f"ckpt_path={tmp_path}/missing.ckpt",
+         f"{tmp_path}/missing.ckpt: checkpoint to resume from not found"),
         (f"ckpt_path={truncated}", f"{truncated}: does not load"),
         ("budget.tokens=-5", "budget.tokens: must be > 0"),
-        ("data.corpus_pattern='/nonexistent/{lang}.txt.xz'", "/nonexistent/fi.txt.xz: corpus file for language 'fi' not found"),
+        ("data.corpus_pattern='/nonexistent/{lang}.txt.xz'",
+         "/nonexistent/fi.txt.xz: corpus file for language 'fi' not found"),
     ]
     for override, expected in cases:
-        res = subprocess.run(command(tmp_path, session_cache, "export=false", f"hydra.run.dir={tmp_path}/run", override),
-                             cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+        res = subprocess.run(command(tmp_path, session_cache, "export=false", f"hydra.run.dir={tmp_path}/run",
+                                     override), cwd=ROOT, env=env(), capture_output=True, text=True,
+                             timeout=600)
         assert res.returncode == 1, (override, res.stderr[-2000:])
         assert "Traceback" not in res.stdout + res.stderr, override
         last = res.stderr.strip().splitlines()[-1]
         assert last.startswith("error: ") and expected in last, (override, last)
-    res = subprocess.run(command(tmp_path, session_cache, "export=false", f"hydra.run.dir={tmp_path}/run", cases[0][0]),
-                         cwd=ROOT, env=env(HYDRA_FULL_ERROR="1"), capture_output=True, text=True, timeout=600)
+    res = subprocess.run(command(tmp_path, session_cache, "export=false", f"hydra.run.dir={tmp_path}/run",
+                                 cases[0][0]), cwd=ROOT, env=env(HYDRA_FULL_ERROR="1"), capture_output=True,
+                         text=True, timeout=600)
     assert res.returncode != 0 and "Traceback" in res.stderr

@@ -19,8 +19,8 @@ def compose_study(tmp_path):
     def make(*overrides, floors=False):   # the floors' stages have a test of their own
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("study", overrides=[f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}", f"study.floors={floors}", "study.jobs=1",
-                                             *overrides],
+            cfg = compose("study", overrides=[f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}",
+                                             f"study.floors={floors}", "study.jobs=1", *overrides],
                           return_hydra_config=True)
         HydraConfig.instance().set_config(cfg)
         with open_dict(cfg):

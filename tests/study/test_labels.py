@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 UD = ROOT / "data" / "sample" / "ud"
 
 
-@pytest.mark.parametrize("alpha,name", [(0.4, "alpha04"), (0.2, "alpha02"), (0.0, "trunc"), (0, "trunc"), (1.0, "full"),
-                                        (0.3, "alpha03"), (0.25, "alpha025"), (0.1 + 0.2, "alpha03"), (0.05, "alpha005")])
+@pytest.mark.parametrize("alpha,name", [(0.4, "alpha04"), (0.2, "alpha02"), (0.0, "trunc"), (0, "trunc"),
+                                        (1.0, "full"), (0.3, "alpha03"), (0.25, "alpha025"),
+                                        (0.1 + 0.2, "alpha03"), (0.05, "alpha005")])
 def test_alpha_name_spells_the_exponent_like_the_paper(alpha, name):
     assert alpha_name(alpha) == name
 
@@ -29,8 +30,9 @@ def test_alpha_name_rejects_what_is_not_an_exponent(bad):
 
 
 def test_changes_drop_bookkeeping_prefixes_only():
-    ov = ["sampling=alpha", "sampling.alpha=0.3", "paths.cache_dir=/c", "+paths.x=1", "seed=3", "trainer.devices=4",
-          "model.lstm.n_layers=1", "trainer.precision=bf16-mixed", "~callbacks.lr_monitor", "seedling=1"]
+    ov = ["sampling=alpha", "sampling.alpha=0.3", "paths.cache_dir=/c", "+paths.x=1", "seed=3",
+          "trainer.devices=4", "model.lstm.n_layers=1", "trainer.precision=bf16-mixed",
+          "~callbacks.lr_monitor", "seedling=1"]
     got = changes(ov, ["sampling", "paths", "seed", "trainer.devices", "callbacks"])
     assert got == ["model.lstm.n_layers=1", "trainer.precision=bf16-mixed", "seedling=1"]
 
@@ -49,7 +51,8 @@ def _value(cfg, key):
     return OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
 
 
-@pytest.mark.parametrize("choice,name", [("alpha04", "alpha04"), ("alpha02", "alpha02"), ("trunc", "trunc"), ("full", "full")])
+@pytest.mark.parametrize(
+    "choice,name", [("alpha04", "alpha04"), ("alpha02", "alpha02"), ("trunc", "trunc"), ("full", "full")])
 def test_paper_sampling_configs_keep_their_names(compose_train, choice, name):
     assert _resolved(compose_train, f"sampling={choice}")["sampling"]["name"] == name
 
@@ -76,11 +79,14 @@ def test_default_run_is_labelled_by_its_sampling_alone(compose_train):
 
 
 def test_model_ablations_show_in_wandb_group_name_and_tags_and_build(compose_train):
-    ablation = ["model.lstm.use_skip_connections=false", "model.char_cnn.filters=[[1,32],[2,32]]", "model.lstm.n_layers=1"]
-    cfg = compose_train("sampling=alpha", "sampling.alpha=0.3", *ablation, "logger=wandb", "seed=7", fast=False)
+    ablation = ["model.lstm.use_skip_connections=false", "model.char_cnn.filters=[[1,32],[2,32]]",
+                "model.lstm.n_layers=1"]
+    cfg = compose_train("sampling=alpha", "sampling.alpha=0.3", *ablation, "logger=wandb", "seed=7",
+                        fast=False)
     c = _plain(cfg)
     assert c["changes"] == ablation
-    label = "alpha03+model.lstm.use_skip_connections=false,model.char_cnn.filters=[[1,32],[2,32]],model.lstm.n_layers=1"
+    label = ("alpha03+model.lstm.use_skip_connections=false,model.char_cnn.filters=[[1,32],[2,32]],"
+             "model.lstm.n_layers=1")
     wb = c["logger"]["wandb"]
     assert wb["group"] == label and wb["name"] == label + "-elmo_tiny-seed7"
     assert wb["tags"] == ["dev", "alpha03", "elmo_tiny", *ablation]
@@ -111,7 +117,8 @@ def test_one_alpha_per_sweep_job_in_subdir_and_prepared_corpus(tmp_path, session
 
 def test_the_study_can_name_a_run_by_what_its_model_changes(compose_train):
     """melmo.study passes changes=[...] so the study's common settings don't fill the W&B group."""
-    c = _resolved(compose_train, "model=elmo_small", "budget.tokens=1000", "changes=['model.lstm.n_layers=1']", "logger=wandb")
+    c = _resolved(compose_train, "model=elmo_small", "budget.tokens=1000",
+                  "changes=['model.lstm.n_layers=1']", "logger=wandb")
     assert c["run_label"] == "alpha04+model.lstm.n_layers=1"
     assert c["logger"]["wandb"]["tags"] == ["dev", "alpha04", "elmo_small", "model.lstm.n_layers=1"]
 
@@ -119,7 +126,8 @@ def test_the_study_can_name_a_run_by_what_its_model_changes(compose_train):
 def test_the_export_records_the_wandb_group_and_tags_its_evaluations_log_under(compose_train):
     from melmo.pretrain.export import _run_info
 
-    cfg = compose_train("sampling=alpha", "sampling.alpha=0.3", "model.lstm.n_layers=1", "logger=wandb", "seed=7", fast=False)
+    cfg = compose_train("sampling=alpha", "sampling.alpha=0.3", "model.lstm.n_layers=1", "logger=wandb",
+                        "seed=7", fast=False)
     info = _run_info(cfg, None)
     assert info["run_label"] == "alpha03+model.lstm.n_layers=1"
     assert info["run_tags"] == ["dev", "alpha03", "elmo_tiny", "model.lstm.n_layers=1"]
@@ -134,7 +142,8 @@ def test_paper_sampling_configs_are_alpha_with_one_value(compose_train, choice, 
 
 
 def test_vocab_from_composes_its_sampling_config_with_hydra():
-    """data.vocab_from=<name> gets conf/sampling/<name>.yaml as sampling=<name> would (defaults list applied)."""
+    """data.vocab_from=<name> gets conf/sampling/<name>.yaml as sampling=<name> would (defaults list
+    applied)."""
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -152,12 +161,13 @@ def test_vocab_from_composes_its_sampling_config_with_hydra():
 
 
 def test_the_resolvers_lists_resolve_in_place(compose_train):
-    """``--cfg job --resolve`` runs OmegaConf.resolve, which cannot put a plain list where an interpolation was:
-    every list-valued resolver (changes, tags, paper_languages, without) must give a ListConfig."""
+    """``--cfg job --resolve`` runs OmegaConf.resolve, which cannot put a plain list where an interpolation
+    was: every list-valued resolver (changes, tags, paper_languages, without) must give a ListConfig."""
     cfg = compose_train("model.lstm.n_layers=1", fast=False)
     job = OmegaConf.create({k: cfg[k] for k in cfg if k != "hydra"})
     job.tags = "${melmo.tags:[a],${changes}}"
     job.not_en = "${melmo.without:${data.languages},en}"
     OmegaConf.resolve(job)
     assert list(job.changes) == ["model.lstm.n_layers=1"] and job.run_label == "alpha04+model.lstm.n_layers=1"
-    assert list(job.tags) == ["a", "model.lstm.n_layers=1"] and "en" not in job.not_en and len(job.not_en) == 12
+    assert (list(job.tags) == ["a", "model.lstm.n_layers=1"] and "en" not in job.not_en
+            and len(job.not_en) == 12)

@@ -1,6 +1,7 @@
-"""The full-scale commands (README, docs/full-scale.md) on a stand-in tree with the official names: layout, check, and
-python -m melmo.study study=paper dry_run=true, whose preflight checks every input, device and the disk before
-anything runs, listing every problem at once, and whose plan prints GPU-hour and disk totals and the peak."""
+"""The full-scale commands (README, docs/full-scale.md) on a stand-in tree with the official names: layout,
+check, and python -m melmo.study study=paper dry_run=true, whose preflight checks every input, device and
+the disk before anything runs, listing every problem at once, and whose plan prints GPU-hour and disk
+totals and the peak."""
 
 import json
 import lzma
@@ -17,7 +18,8 @@ from melmo.datasets.__main__ import main as datasets_main
 ROOT = Path(__file__).resolve().parents[2]
 # the stand-in's NLI files have the shipped slice's sizes (tests/official_standin.py), given to the
 # evaluations as a user would: '++' as every evaluation gets them and only task=xnli has task.data (a plain
-# override would not compose for task=pos: the preflight says so, test_a_stage_config_that_does_not_compose_is_a_problem)
+# override would not compose for task=pos: the preflight says so,
+# test_a_stage_config_that_does_not_compose_is_a_problem)
 SIZES = (
     "study.evaluate.extra_overrides=['++task.data.expected_rows.official.train=2000',"
     "'++task.data.expected_rows.official.val=500','++task.data.expected_rows.official.dev=200',"
@@ -66,8 +68,10 @@ def test_paper_dry_run_prints_the_plan_with_its_totals_and_peak(paper, compose_s
     rc, said, ran = dry_run(compose_study, paper["argv"])
     assert rc == 0, said
     would = [line for line in said if ": would run " in line]
-    assert not ran and sum(" -m melmo.pretrain " in w for w in would) == 16 and any("task=xnli" in w for w in would)
-    # docs/full-scale.md: 8.0e9 tokens x 823 MFLOP / (40 % of 989 TFLOP/s) = 4.6 H100-hours per model, as an estimate
+    assert (not ran and sum(" -m melmo.pretrain " in w for w in would) == 16
+            and any("task=xnli" in w for w in would))
+    # docs/full-scale.md: 8.0e9 tokens x 823 MFLOP / (40 % of 989 TFLOP/s) = 4.6 H100-hours per model, as an
+    # estimate
     estimates = [line for line in said if "ESTIMATE (assumed" in line]
     assert len(estimates) == 16 and all(line.endswith("= 4.6 GPU-hours") for line in estimates)
     # the totals, computed here from the README's FLOPs table (137.2 MFLOP one direction forward, x 3 x 2)
@@ -105,8 +109,9 @@ def test_paper_dry_run_prints_the_plan_with_its_totals_and_peak(paper, compose_s
 
 
 def test_the_estimate_composes_the_stages_training_config(compose_study):
-    """The estimate reads the training config the stage's app composes (melmo.conf.compose), not its command line:
-    a model the study's overrides change is estimated as that model; an epoch budget is not estimated."""
+    """The estimate reads the training config the stage's app composes (melmo.conf.compose), not its command
+    line: a model the study's overrides change is estimated as that model; an epoch budget is not
+    estimated."""
     from melmo.study.plan import estimate
 
     base = ("study=paper", "study.data_root=/eval", "study.conll17_root=/c17", "stages=[train]")
@@ -144,9 +149,11 @@ def test_every_problem_is_listed_at_once_before_any_stage(paper, compose_study, 
     assert said[3].startswith("preflight: ") and "GB at its peak on this disk (study.cache=evict" in said[3]
     assert said[3].endswith("and the disk has 50.0 GB free (less 5%)")
     assert [line.split(":")[0] for line in said[4:6]] == ["plan", "plan train-alpha04"]   # the plan follows
-    assert any(x.startswith("plan peak disk:") for x in said) and not [x for x in said[4:] if x.startswith("preflight")]
-    assert said[-1] == ("plan note: activation caches of 1 data unit(s) not planned (their tokens were not counted: "
-                        "study.check_data=false or the file failed its check)")   # the short MultiNLI
+    assert (any(x.startswith("plan peak disk:") for x in said)
+            and not [x for x in said[4:] if x.startswith("preflight")])
+    # the short MultiNLI
+    assert said[-1] == ("plan note: activation caches of 1 data unit(s) not planned (their tokens were not "
+                        "counted: study.check_data=false or the file failed its check)")
 
 
 def test_udpipe_models_conll17_files_and_devices(paper, compose_study, monkeypatch):
@@ -182,7 +189,8 @@ def test_a_real_run_preflights_before_any_stage(paper, compose_study):
     argv = [a for a in paper["argv"] if a != "dry_run=true"]
     rc, said, ran = dry_run(compose_study, argv)
     assert isinstance(rc, S.StudyError) and not ran
-    assert said == [f"preflight: {paper['root'] / 'tatoeba' / 'tatoeba.tur-eng.eng'}: file not found"]   # no plan
+    # no plan
+    assert said == [f"preflight: {paper['root'] / 'tatoeba' / 'tatoeba.tur-eng.eng'}: file not found"]
 
 
 def test_a_stage_config_that_does_not_compose_is_a_problem(paper, compose_study):

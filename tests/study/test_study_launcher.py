@@ -19,8 +19,10 @@ def _data(root: Path) -> Path:
     tat = root / "tatoeba"
     tat.mkdir(parents=True)
     for side in ("fin", "eng"):
-        with lzma.open(ROOT / "data" / "sample" / "tatoeba" / f"tatoeba.fin-eng.{side}.xz", "rt", encoding="utf-8") as fh:
-            (tat / f"tatoeba.fin-eng.{side}").write_text("\n".join(fh.read().split("\n")[:20]) + "\n", encoding="utf-8")
+        with lzma.open(ROOT / "data" / "sample" / "tatoeba" / f"tatoeba.fin-eng.{side}.xz", "rt",
+                       encoding="utf-8") as fh:
+            (tat / f"tatoeba.fin-eng.{side}").write_text("\n".join(fh.read().split("\n")[:20]) + "\n",
+                                                         encoding="utf-8")
     shutil.copytree(ROOT / "data" / "sample" / "ud" / "fi", root / "ud" / "fi")
     return root
 
@@ -29,8 +31,9 @@ def _run(compose_study, tmp: Path, tiny_dir, data: Path, *extra) -> tuple[list, 
     out = tmp / "studies" / "sample"
     shutil.copytree(tiny_dir, out / "models" / "alpha04" / "model")
     (out / "models" / "alpha04" / "model" / "melmo.json").write_text("{}")
-    ov = ["study.strategies=[alpha04]", "stages=[evaluate]", f"study.data_root={data}", f"paths.log_dir={tmp}",
-          "~study.evaluate.tasks", "+study.evaluate.tasks={tatoeba:[fi],pos:[fi]}", "study.evaluate.seeds=[1,2]",
+    ov = ["study.strategies=[alpha04]", "stages=[evaluate]", f"study.data_root={data}",
+          f"paths.log_dir={tmp}", "~study.evaluate.tasks", "+study.evaluate.tasks={tatoeba:[fi],pos:[fi]}",
+          "study.evaluate.seeds=[1,2]",
           "study.evaluate.extra_overrides=['encode.raw_tokenizer.kind=whitespace','threads=1','++task.trainer.max_epochs=2',"
           f"'paths.cache_dir={tmp / 'cache'}']", *extra]
     cfg = compose_study(*ov)
@@ -39,14 +42,17 @@ def _run(compose_study, tmp: Path, tiny_dir, data: Path, *extra) -> tuple[list, 
         stage.argv = S.command(cfg, stage)   # as the study launches it
         assert S.subprocess_runner(stage, ROOT) == 0, Path(stage.log).read_text()[-3000:]
     with open(out / "results.csv") as fh:
-        rows = {(r["encoder"], r["task"], r["metric"], r["language"], r["seed"], r["value"]) for r in csv.DictReader(fh)}
+        rows = {(r["encoder"], r["task"], r["metric"], r["language"], r["seed"], r["value"])
+                for r in csv.DictReader(fh)}
     return stages, rows, compose_study(*ov)
 
 
-def test_a_models_evaluations_as_one_joblib_multirun_give_the_sequential_rows(compose_study, tmp_path, tiny_dir):
+def test_a_models_evaluations_as_one_joblib_multirun_give_the_sequential_rows(
+        compose_study, tmp_path, tiny_dir):
     data = _data(tmp_path / "data")
     one_by_one, rows_seq, _ = _run(compose_study, tmp_path / "seq", tiny_dir, data)
-    swept, rows_jl, cfg = _run(compose_study, tmp_path / "jl", tiny_dir, data, "study.evaluate.launcher=joblib",
+    swept, rows_jl, cfg = _run(compose_study, tmp_path / "jl", tiny_dir, data,
+                               "study.evaluate.launcher=joblib",
                                "study.evaluate.launcher_overrides=['hydra.launcher.n_jobs=2']")
     assert [s.name for s in one_by_one] == ["evaluate-alpha04-tatoeba", "evaluate-alpha04-pos"]
     assert [s.name for s in swept] == ["evaluate-alpha04"]

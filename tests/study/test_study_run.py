@@ -1,4 +1,5 @@
-"""`python -m melmo.study` for real: the training stage on the shipped sample (2 languages, 2 steps), then a rerun."""
+"""`python -m melmo.study` for real: the training stage on the shipped sample (2 languages, 2 steps), then a
+rerun."""
 
 import json
 import os
@@ -16,7 +17,8 @@ def study(tmp: Path, cache: Path, *extra, train=()):
             "heldout.batch_rows=8", "data.prepare.heldout_tokens=300", "lm.n_negative_samples=256",
             "trainer.enable_progress_bar=false", "trainer.val_check_interval=1000", *train]
     cmd = [sys.executable, "-m", "melmo.study", "study=sample", "stages=[train]", f"paths.log_dir={tmp}",
-           "study.strategies=[alpha04]", "study.languages=[en,fi]", "study.max_tokens=160",  # 2 steps of 8 x 10
+           # 2 steps of 8 x 10
+           "study.strategies=[alpha04]", "study.languages=[en,fi]", "study.max_tokens=160",
            "study.train.extra_overrides=[" + ",".join(f"'{o}'" for o in tiny) + "]", *extra]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
                           env={**os.environ, "WANDB_MODE": "offline"})
@@ -29,7 +31,8 @@ def test_study_trains_each_model_once_and_a_rerun_does_nothing(tmp_path, session
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     for name in ("alpha04", "trunc"):
         model = out / "models" / name / "model"
-        assert {"options.json", "weights.hdf5", "vocab.txt", "melmo.json"} <= {p.name for p in model.iterdir()}
+        assert {"options.json", "weights.hdf5", "vocab.txt", "melmo.json"} <= {p.name
+                                                                               for p in model.iterdir()}
         corpus = json.loads((model / "melmo.json").read_text())["corpus"]
         assert corpus["languages"] == ["en", "fi"] and corpus["sampling"]["name"] == name
         assert f"train-{name}: ok" in first.stdout

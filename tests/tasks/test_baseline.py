@@ -44,10 +44,11 @@ def test_classical_features_word_affixes_shape_neighbours():
 
     assert shape("McDonald's") == "XxXx'x" and shape("1984") == "d" and shape("e-mail") == "x-x"
     f = unit_features(["The", "Dogs", "ran"], 1, affixes=3, window=1)
-    want = {"w=Dogs", "low=dogs", "shape=Xx", "bias", "pre1=d", "pre2=do", "pre3=dog", "suf1=s", "suf2=gs", "suf3=ogs",
-            "prev1=the", "next1=ran"}
+    want = {"w=Dogs", "low=dogs", "shape=Xx", "bias", "pre1=d", "pre2=do", "pre3=dog", "suf1=s", "suf2=gs",
+            "suf3=ogs", "prev1=the", "next1=ran"}
     assert set(f) == want
-    assert {"prev1=<s>", "pre2=a"} - set(unit_features(["a"], 0, 3, 1)) == {"pre2=a"}  # one letter: one affix each
+    # one letter: one affix each
+    assert {"prev1=<s>", "pre2=a"} - set(unit_features(["a"], 0, 3, 1)) == {"pre2=a"}
 
 
 @pytest.fixture
@@ -60,7 +61,8 @@ def data_root(tmp_path):
         (d / f"{lang}_x-ud-test.conllu").write_text(CONLLU_TRAIN + CONLLU_TEST, encoding="utf-8")
     (root / "tatoeba").mkdir()
     for side, n in (("fin", 37), ("eng", 37)):
-        (root / "tatoeba" / f"tatoeba.fin-eng.{side}").write_text("".join(f"s{i}\n" for i in range(n)), encoding="utf-8")
+        (root / "tatoeba" / f"tatoeba.fin-eng.{side}").write_text(
+            "".join(f"s{i}\n" for i in range(n)), encoding="utf-8")
     nli = root / "nli"
     (nli / "mnli").mkdir(parents=True)
     (nli / "xnli").mkdir()
@@ -82,8 +84,9 @@ def _run(tmp_path, data_root, *overrides):
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("evaluate", overrides=["task=baseline", "encoder.path=none", f"data.root={data_root}",
-                                                 f"results={tmp_path / 'res.csv'}", "seeds=[1,2]", f"paths.root_dir={ROOT}",
+            cfg = compose("evaluate", overrides=["task=baseline", "encoder.path=none",
+                                                 f"data.root={data_root}", f"results={tmp_path / 'res.csv'}",
+                                                 "seeds=[1,2]", f"paths.root_dir={ROOT}",
                                                  f"paths.log_dir={tmp_path}", *overrides])
         return run(cfg)
     finally:
@@ -94,11 +97,13 @@ def test_every_floor_as_ordinary_rows(tmp_path, data_root):
     rows = _run(tmp_path, data_root)
     got = {(r["encoder"], r["task"], r["language"], r["seed"]): float(r["value"]) for r in rows}
     # deterministic, under the seeds the task's own rows carry (seeds_of): every seed, tatoeba's 0 (no head)
-    assert {s for _e, t, _l, s in got if t != "tatoeba"} == {1, 2} and {s for _e, t, _l, s in got if t == "tatoeba"} == {0}
-    # pos: trained on train (all copies of one sentence); test "the dog runs" (3 of 3 right) and "the cat runs":
-    # DET DET VERB against DET NOUN NOUN (1 of 3) -> 4 / 6 (one tag for every word would give 2 / 6)
+    assert ({s for _e, t, _l, s in got if t != "tatoeba"} == {1, 2}
+            and {s for _e, t, _l, s in got if t == "tatoeba"} == {0})
+    # pos: trained on train (all copies of one sentence); test "the dog runs" (3 of 3 right) and "the cat
+    # runs": DET DET VERB against DET NOUN NOUN (1 of 3) -> 4 / 6 (one tag for every word would give 2 / 6)
     assert got[("majority", "pos", "en", 1)] == pytest.approx(4 / 6, abs=1e-6)
-    assert got[("majority", "pos_transfer", "fi", 1)] == pytest.approx(4 / 6, abs=1e-6)  # the English tagger on fi's test
+    # the English tagger on fi's test
+    assert got[("majority", "pos_transfer", "fi", 1)] == pytest.approx(4 / 6, abs=1e-6)
     # classical: unseen "cat" sits between "the" and "runs" as "dog" did -> NOUN; "runs" is a VERB by its form
     # (gold NOUN): DET NOUN VERB, 2 of 3, and "the dog runs" 3 of 3 -> 5 / 6
     assert got[("classical", "pos", "en", 1)] == pytest.approx(5 / 6, abs=1e-6)
@@ -110,7 +115,8 @@ def test_every_floor_as_ordinary_rows(tmp_path, data_root):
     majority = labels.most_common(1)[0][0]
     assert labels.most_common(2)[1][1] < labels[majority]  # no tie in the shipped slice
     for lang in ("ar", "en", "hi", "ru", "tr", "zh"):
-        dev = [line.split("\t")[2] for line in (data_root / "nli" / "xnli" / f"dev-{lang}.tsv").read_text(encoding="utf-8").splitlines()]
+        lines = (data_root / "nli" / "xnli" / f"dev-{lang}.tsv").read_text(encoding="utf-8").splitlines()
+        dev = [line.split("\t")[2] for line in lines]
         assert got[("majority", "xnli", lang, 1)] == pytest.approx(dev.count(majority) / len(dev), abs=1e-6)
         assert got[("chance", "xnli", lang, 1)] == pytest.approx(1 / 3, abs=1e-6)
     assert _run(tmp_path, data_root) == []  # done: a rerun writes nothing

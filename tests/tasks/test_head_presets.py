@@ -1,4 +1,5 @@
-"""heads=sample (evaluate's default, study=small) gives CPU-sized heads, heads=quick (study=sample) the same on a shorter budget; heads=paper (study=paper) the papers' sizes."""
+"""heads=sample (evaluate's default, study=small) gives CPU-sized heads, heads=quick (study=sample) the same
+on a shorter budget; heads=paper (study=paper) the papers' sizes."""
 
 from pathlib import Path
 
@@ -20,17 +21,22 @@ def _task(*overrides):
 
 def test_sample_heads_by_default_paper_heads_on_request():
     sample, paper = _task("task=parsing"), _task("task=parsing", "heads=paper")
-    assert (sample.head.n_lstm_layers, sample.head.n_lstm_hidden) == (1, 64) and sample.module.lr_scheduler is None
-    assert (paper.head.n_lstm_layers, paper.head.n_lstm_hidden, paper.batch_tokens) == (3, 400, 5000)  # D&M 2017
+    assert ((sample.head.n_lstm_layers, sample.head.n_lstm_hidden) == (1, 64)
+            and sample.module.lr_scheduler is None)
+    # D&M 2017
+    assert (paper.head.n_lstm_layers, paper.head.n_lstm_hidden, paper.batch_tokens) == (3, 400, 5000)
     assert _task("task=xnli").head.hidden == 100 and _task("task=xnli", "heads=paper").head.hidden == 300
     for task in ("pos", "pos_transfer"):
-        assert _task(f"task={task}").module.optimizer.lr == 1e-2 and _task(f"task={task}", "heads=paper").module.optimizer.lr == 1e-3
-    assert "heads" not in _task("task=tatoeba") and _task("task=tatoeba").name == "tatoeba"  # tasks without a head: unchanged
+        assert (_task(f"task={task}").module.optimizer.lr == 1e-2
+                and _task(f"task={task}", "heads=paper").module.optimizer.lr == 1e-3)
+    # tasks without a head: unchanged
+    assert "heads" not in _task("task=tatoeba") and _task("task=tatoeba").name == "tatoeba"
 
 
 def test_the_studies_choose_their_heads():
     def overrides(name):
-        return OmegaConf.to_container(OmegaConf.load(CONF / "study" / f"{name}.yaml").evaluate.overrides, resolve=False)
+        return OmegaConf.to_container(OmegaConf.load(CONF / "study" / f"{name}.yaml").evaluate.overrides,
+                                      resolve=False)
 
     sample, small, paper = overrides("sample"), overrides("small"), overrides("paper")
     assert "heads=quick" in sample and "heads=sample" in small and "heads=paper" in paper
@@ -56,4 +62,5 @@ def test_every_head_trains_with_the_one_shared_trainer_block():
             trainer = OmegaConf.to_container(_task(f"task={task}", f"heads={heads}").trainer)
             assert {k: trainer[k] for k in shared} == shared and trainer["max_epochs"] >= 1, (task, heads)
     for heads in ("sample", "quick", "paper"):
-        assert OmegaConf.load(CONF / "heads" / f"{heads}.yaml").defaults == [{"/head_trainer@task.trainer": "default"}]
+        assert OmegaConf.load(CONF / "heads" / f"{heads}.yaml").defaults == [
+            {"/head_trainer@task.trainer": "default"}]

@@ -13,7 +13,8 @@ def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     for lang, name in (("en", "en_ewt"), ("fi", "fi_tdt")):
         for split, n in (("dev", 30), ("test", 12)):
-            first_sentences(SAMPLE / "ud" / lang / f"{name}-ud-{split}.conllu.xz", n, root / "ud" / lang / f"{name}-ud-{split}.conllu")
+            first_sentences(SAMPLE / "ud" / lang / f"{name}-ud-{split}.conllu.xz", n,
+                            root / "ud" / lang / f"{name}-ud-{split}.conllu")
     return root
 
 
@@ -33,7 +34,8 @@ def evaluate(tmp_path, data_root, tiny_dir):
                 "paths.root_dir=" + str(ROOT), "paths.log_dir=" + str(tmp_path / "logs"), *overrides])
         run(cfg)
         with open(tmp_path / out / "results.csv", encoding="utf-8") as fh:
-            rows = {(r["task"], r["metric"], r["language"], r["seed"]): r["value"] for r in csv.DictReader(fh)}
+            rows = {(r["task"], r["metric"], r["language"], r["seed"]): r["value"]
+                    for r in csv.DictReader(fh)}
         return rows, tmp_path / out / "predictions"
 
     yield go
@@ -42,8 +44,9 @@ def evaluate(tmp_path, data_root, tiny_dir):
 
 TASKS = {
     "pos": ["task=pos", "task.trainer.max_epochs=2", "task.batch_size=8"],
-    "parsing": ["task=parsing", "task.trainer.max_epochs=2", "task.batch_tokens=150", "task.head.n_lstm_hidden=8",
-                "task.head.n_lstm_layers=1", "task.head.n_arc_mlp=8", "task.head.n_rel_mlp=8"],
+    "parsing": ["task=parsing", "task.trainer.max_epochs=2", "task.batch_tokens=150",
+                "task.head.n_lstm_hidden=8", "task.head.n_lstm_layers=1", "task.head.n_arc_mlp=8",
+                "task.head.n_rel_mlp=8"],
 }
 
 
@@ -67,12 +70,14 @@ def test_row_is_bit_identical_in_every_situation(evaluate, task):
 
     heads = OmegaConf.load(p3.parent / "configs" / task / "tiny.yaml").heads
     assert sorted(heads) == ["en", "fi"] and sorted(heads.fi) == [1, 2]
-    assert heads.fi[2].max_epochs == 2 and 1 <= heads.fi[2].best_epoch <= 2 and heads.fi[2].normalize == "standardize"
+    assert (heads.fi[2].max_epochs == 2 and 1 <= heads.fi[2].best_epoch <= 2
+            and heads.fi[2].normalize == "standardize")
 
 
 def test_xnli_row_is_the_same_alone_and_after_another_seed(evaluate, data_root):
-    ov = ["task=xnli", f"data.root={SAMPLE}", "task.head.hidden=8", "task.trainer.max_epochs=1", "task.data.max_train_pairs=60",
-          "task.data.max_eval_pairs=20", "encode.raw_tokenizer.kind=whitespace", "language=en"]
+    ov = ["task=xnli", f"data.root={SAMPLE}", "task.head.hidden=8", "task.trainer.max_epochs=1",
+          "task.data.max_train_pairs=60", "task.data.max_eval_pairs=20",
+          "encode.raw_tokenizer.kind=whitespace", "language=en"]
     alone, p1 = evaluate("x_alone", "xcache_a", *ov, "seeds=[2]")
     after, p2 = evaluate("x_after", "xcache_b", *ov, "seeds=[1,2]")
     want = {k: v for k, v in alone.items() if k[3] == "2"}

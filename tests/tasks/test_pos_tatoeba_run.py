@@ -29,15 +29,18 @@ def _head(path: Path, n: int, out: Path):
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
-    for lang, name, split, n in [("en", "en_ewt", "dev", 60), ("en", "en_ewt", "test", 30), ("fi", "fi_tdt", "dev", 50),
-                                 ("fi", "fi_tdt", "test", 25), ("ar", "ar_pud", "test", 40), ("it", "it_isdt", "test", 25)]:
-        _head(SAMPLE / "ud" / lang / f"{name}-ud-{split}.conllu.xz", n, root / "ud" / lang / f"{name}-ud-{split}.conllu")
+    for lang, name, split, n in [("en", "en_ewt", "dev", 60), ("en", "en_ewt", "test", 30),
+                                 ("fi", "fi_tdt", "dev", 50), ("fi", "fi_tdt", "test", 25),
+                                 ("ar", "ar_pud", "test", 40), ("it", "it_isdt", "test", 25)]:
+        _head(SAMPLE / "ud" / lang / f"{name}-ud-{split}.conllu.xz", n,
+              root / "ud" / lang / f"{name}-ud-{split}.conllu")
     (root / "tatoeba").mkdir()
     for iso in ("fin", "ita"):
         for side in (iso, "eng"):
             with lzma.open(SAMPLE / "tatoeba" / f"tatoeba.{iso}-eng.{side}.xz", "rt", encoding="utf-8") as fh:
                 lines = fh.read().split("\n")[:30]
-            (root / "tatoeba" / f"tatoeba.{iso}-eng.{side}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            (root / "tatoeba" / f"tatoeba.{iso}-eng.{side}").write_text(
+                "\n".join(lines) + "\n", encoding="utf-8")
     return root
 
 
@@ -52,9 +55,10 @@ def evaluate(tmp_path, data_root, tiny_dir):
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
             cfg = compose("evaluate", overrides=[
-                f"encoder.path={model}", "encoder.name=tiny", f"data.root={data_root}", f"results={tmp_path / 'res' / 'results.csv'}",
-                f"encode.cache_dir={tmp_path / 'cache'}", "seeds=[1,2]", "paths.root_dir=" + str(ROOT),
-                "paths.log_dir=" + str(tmp_path / "logs"), *overrides])
+                f"encoder.path={model}", "encoder.name=tiny", f"data.root={data_root}",
+                f"results={tmp_path / 'res' / 'results.csv'}", f"encode.cache_dir={tmp_path / 'cache'}",
+                "seeds=[1,2]", "paths.root_dir=" + str(ROOT), "paths.log_dir=" + str(tmp_path / "logs"),
+                *overrides])
         return run(cfg)
 
     yield go
@@ -77,9 +81,11 @@ def _pred_acc(path: Path) -> tuple[float, int]:
 
 
 def test_pos_end_to_end_frozen_encoder_and_skip(evaluate, tmp_path, tiny_dir, data_root, monkeypatch):
-    before = {k: v.clone() for k, v in bilm_tf_arrays(load_bilm(tiny_dir / "options.json", tiny_dir / "weights.hdf5")).items()}
+    before = {k: v.clone() for k, v in bilm_tf_arrays(load_bilm(tiny_dir / "options.json",
+                                                                tiny_dir / "weights.hdf5")).items()}
     made = []
-    monkeypatch.setattr(context_mod, "ModelDir", lambda p, _M=context_mod.ModelDir: made.append(_M(p)) or made[-1])
+    monkeypatch.setattr(context_mod, "ModelDir",
+                        lambda p, _M=context_mod.ModelDir: made.append(_M(p)) or made[-1])
     rows = evaluate("task=pos", "language=[en,ar]", *FAST)
     assert {(r["language"], r["seed"], r["metric"]) for r in rows} == {
         (lang, s, m) for lang in ("en", "ar") for s in (1, 2) for m in ("acc", "acc_select")}
@@ -93,12 +99,14 @@ def test_pos_end_to_end_frozen_encoder_and_skip(evaluate, tmp_path, tiny_dir, da
     n_words = sum(len(s.words) for s in read_conllu(data_root / "ud" / "en" / "en_ewt-ud-test.conllu"))
     for r in _rows(tmp_path):
         if r["metric"] == "acc":
-            acc, n = _pred_acc(tmp_path / "res" / "predictions" / "pos" / "tiny" / f"{r['language']}.seed{r['seed']}.tsv")
+            acc, n = _pred_acc(
+                tmp_path / "res" / "predictions" / "pos" / "tiny" / f"{r['language']}.seed{r['seed']}.tsv")
             assert float(r["value"]) == pytest.approx(acc, abs=1e-5)
             if r["language"] == "en":
                 assert n == n_words
     enc_rows = list(csv.DictReader((tmp_path / "res" / "encoders.csv").open()))
-    assert enc_rows[0]["encoder"] == "tiny" and enc_rows[0]["policy"] == "stateless" and len(enc_rows[0]["weights_sha256"]) == 64
+    assert (enc_rows[0]["encoder"] == "tiny" and enc_rows[0]["policy"] == "stateless"
+            and len(enc_rows[0]["weights_sha256"]) == 64)
     saved = (tmp_path / "res" / "configs" / "pos" / "tiny.yaml").read_text()
     assert "select:" in saved and "encoder_input: words" in saved and "convention: ud_words" in saved
 
@@ -119,30 +127,36 @@ def test_pos_transfer_one_model_per_seed(evaluate, tmp_path, data_root, monkeypa
     monkeypatch.setattr(pos_mod, "fit_head", lambda *a, **k: calls.append(1) or real(*a, **k))
     rows = evaluate("task=pos_transfer", *FAST)
     assert len(calls) == 2  # one English model per seed, applied to all
-    assert {(r["language"], r["seed"]) for r in rows} == {(lang, s) for lang in ("ar", "en", "fi", "it") for s in (1, 2)}
+    assert {(r["language"], r["seed"]) for r in rows} == {(lang, s) for lang in ("ar", "en", "fi", "it")
+                                                          for s in (1, 2)}
     _, n = _pred_acc(tmp_path / "res" / "predictions" / "pos_transfer" / "tiny" / "it.seed1.tsv")
     assert n == sum(len(s.words) for s in read_conllu(data_root / "ud" / "it" / "it_isdt-ud-test.conllu"))
 
 
 def test_tatoeba_end_to_end(evaluate, tmp_path):
-    # a model that records no tokenizer: a one-line error naming the option, no row, unless whitespace is chosen
+    # a model that records no tokenizer: a one-line error naming the option, no row, unless whitespace is
+    # chosen
     with pytest.raises(ValueError, match=r"no tokenizer recorded for 'en'.*encode\.raw_tokenizer\.kind") as e:
         evaluate("task=tatoeba")
     assert "\n" not in str(e.value) and not (tmp_path / "res" / "results.csv").exists()
     rows = evaluate("task=tatoeba", "task.layer=1", "encode.raw_tokenizer.kind=whitespace")
     saved = (tmp_path / "res" / "configs" / "tatoeba" / "tiny.yaml").read_text()
     assert "kind: whitespace" in saved  # the choice is recorded beside the results
-    metrics = ("acc", "acc_reverse", "acc_layer0", "acc_layer1", "acc_layer2", "acc_average")  # every layer, one encoding
-    assert {(r["language"], r["metric"]) for r in rows} == {(lang, m) for lang in ("fi", "it") for m in metrics}
+    # every layer, one encoding
+    metrics = ("acc", "acc_reverse", "acc_layer0", "acc_layer1", "acc_layer2", "acc_average")
+    assert {(r["language"], r["metric"]) for r in rows} == {(lang, m) for lang in ("fi", "it")
+                                                            for m in metrics}
     got = {(r["language"], r["metric"]): r["value"] for r in rows}
-    assert all(got[(lang, "acc")] == got[(lang, "acc_layer1")] for lang in ("fi", "it"))  # acc: the configured layer
+    # acc: the configured layer
+    assert all(got[(lang, "acc")] == got[(lang, "acc_layer1")] for lang in ("fi", "it"))
     assert all(0.0 <= float(r["value"]) <= 1.0 and r["seed"] == 0 for r in rows)
     pred = (tmp_path / "res" / "predictions" / "tatoeba" / "tiny" / "fi.seed0.tsv").read_text().splitlines()
     assert len(pred) == 31 and pred[1].split("\t")[:2] == ["0", "0"]
 
 
 def test_unknown_language_and_bad_model_one_line(evaluate, tmp_path):
-    with pytest.raises(ValueError, match=r"task pos has no data for language\(s\) xx \(available: ar, en, fi, it\)"):
+    with pytest.raises(ValueError,
+                       match=r"task pos has no data for language\(s\) xx \(available: ar, en, fi, it\)"):
         evaluate("task=pos", "language=xx")
     with pytest.raises(ValueError, match="no such model directory"):
         evaluate("task=pos", model=tmp_path / "missing")
@@ -160,7 +174,8 @@ def test_cli_errors_are_one_line(tmp_path):
     assert r.returncode == 1
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and f"{tmp_path / 'nope'}: no such model directory" in last
-    r = subprocess.run([sys.executable, "evaluate.py", "task=nosuchtask", "encoder.path=x", "hydra.run.dir=" + str(tmp_path / "h")],
+    r = subprocess.run([sys.executable, "evaluate.py", "task=nosuchtask", "encoder.path=x",
+                        "hydra.run.dir=" + str(tmp_path / "h")],
                        cwd=ROOT, capture_output=True, text=True, check=False)
     assert r.returncode != 0 and "nosuchtask" in r.stderr
 
@@ -169,17 +184,19 @@ def test_logger_wandb_logs_the_rows_to_the_encoders_lm_group(evaluate, tmp_path,
     from wandb_offline import offline_runs
 
     monkeypatch.setenv("WANDB_MODE", "offline")
-    lm = {"run_label": "alpha03+model.lstm.n_layers=1", "run_tags": ["study", "sample", "alpha03", "elmo_tiny"]}
+    lm = {"run_label": "alpha03+model.lstm.n_layers=1",
+          "run_tags": ["study", "sample", "alpha03", "elmo_tiny"]}
     model = tiny_model_dir(tmp_path / "exported", meta={"run": lm})
-    rows = evaluate("task=tatoeba", "encode.raw_tokenizer.kind=whitespace", "logger=wandb", f"logger.wandb.save_dir={tmp_path / 'wb'}", model=model)
+    rows = evaluate("task=tatoeba", "encode.raw_tokenizer.kind=whitespace", "logger=wandb",
+                    f"logger.wandb.save_dir={tmp_path / 'wb'}", model=model)
     (run,) = offline_runs(tmp_path / "wb")
     assert (run.group, run.name, run.job_type) == (lm["run_label"], f"{lm['run_label']}-tatoeba", "evaluate")
     assert run.tags == [*lm["run_tags"], "evaluate", "tatoeba"]
     assert run.config["lm_run"] == lm and run.config["task"] == "tatoeba"
     logged = {(r["language"], r["metric"], r["seed"]): r["value"] for r in run.table("evaluation/rows")}
     assert logged == {(r["language"], r["metric"], int(r["seed"])): float(r["value"]) for r in rows}
-    assert run.summary["tatoeba/acc/fi"] == pytest.approx(float(next(r["value"] for r in _rows(tmp_path)
-                                                                     if (r["language"], r["metric"]) == ("fi", "acc"))))
+    fi_acc = next(r["value"] for r in _rows(tmp_path) if (r["language"], r["metric"]) == ("fi", "acc"))
+    assert run.summary["tatoeba/acc/fi"] == pytest.approx(float(fi_acc))
 
 
 def test_without_a_logger_evaluation_imports_no_wandb(tmp_path):

@@ -20,7 +20,8 @@ def _brute_force_acc(q, x, gold):
     """Independent reference: cosine from scratch, loop over queries."""
     hits = 0
     for i in range(len(q)):
-        cos = [float(np.dot(q[i], x[j]) / (np.linalg.norm(q[i]) * np.linalg.norm(x[j]))) for j in range(len(x))]
+        cos = [float(np.dot(q[i], x[j]) / (np.linalg.norm(q[i]) * np.linalg.norm(x[j])))
+               for j in range(len(x))]
         hits += int(np.argmax(cos) == gold[i])
     return hits / len(q)
 
@@ -57,7 +58,8 @@ def test_sentence_vectors_mean_pool_and_normalise():
         def sentence(self, i):
             return self.s[i]
 
-    a = np.array([[[1.0, 0.0], [3.0, 0.0]], [[1.0, 2.0], [3.0, 2.0]]], dtype=np.float16)  # (n=2 tokens, L=2, D=2)
+    # (n=2 tokens, L=2, D=2)
+    a = np.array([[[1.0, 0.0], [3.0, 0.0]], [[1.0, 2.0], [3.0, 2.0]]], dtype=np.float16)
     acts = Acts([a, np.zeros((0, 2, 2), np.float16)])
     v0 = sentence_vectors(acts, 0)  # layer 0 mean: (1, 1) -> normalised
     np.testing.assert_allclose(v0[0], np.array([1, 1]) / np.sqrt(2))
@@ -92,5 +94,6 @@ def test_every_layer_from_one_encoding_matches_each_layer_alone():
         ref = _brute_force_acc([vec(s) for s in en], [vec(s) for s in xx], gold)
         name = "acc_average" if layer == "average" else f"acc_layer{layer}"
         assert got[name] == pytest.approx(ref), layer
-        assert got[name] == retrieval_accuracy(sentence_vectors(_Acts(en), layer), sentence_vectors(_Acts(xx), layer), gold)[0]
+        assert got[name] == retrieval_accuracy(sentence_vectors(_Acts(en), layer),
+                                               sentence_vectors(_Acts(xx), layer), gold)[0]
     assert len(set(got.values())) > 1  # the layers differ here, so a mixed-up layer would show

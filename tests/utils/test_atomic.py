@@ -18,7 +18,8 @@ def test_write_atomic_text_bytes_and_mode(tmp_path):
     assert p.read_bytes() == b"\x00\x01"
     mask = os.umask(0)
     os.umask(mask)
-    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask  # as open(p, "w") would make it, not mkstemp's 0600
+    # as open(p, "w") would make it, not mkstemp's 0600
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask
     assert os.listdir(p.parent) == ["f.txt"]
 
 

@@ -1,4 +1,5 @@
-"""The Hydra x DDP patch (melmo.utils.ddp_hydra): the Lightning internal it replaces, and the command of a multirun job."""
+"""The Hydra x DDP patch (melmo.utils.ddp_hydra): the Lightning internal it replaces, and the command of a
+multirun job."""
 
 import sys
 import types
@@ -14,7 +15,8 @@ def test_the_lightning_internal_exists_with_the_expected_signature():
 
     ddp_hydra.check_internal(fabric_launcher)  # the installed Lightning passes
     for fake, found in ((types.ModuleType("fake_launcher"), "is missing"),
-                        (types.SimpleNamespace(__name__="fake_launcher", _hydra_subprocess_cmd=lambda rank, cwd: None),
+                        (types.SimpleNamespace(__name__="fake_launcher",
+                                               _hydra_subprocess_cmd=lambda rank, cwd: None),
                          "has parameters ['rank', 'cwd']")):
         with pytest.raises(ddp_hydra.LightningInternalsError) as err:
             ddp_hydra.check_internal(fake)
@@ -40,8 +42,10 @@ def test_multirun_job_command(monkeypatch, tmp_path):
                                       "--config-dir=/extra", "trainer=ddp_cpu"])
     command, cwd = ddp_hydra.job_command(local_rank=1)
     assert command == [
-        sys.executable, "/repo/train.py", "-cn", "train", "--config-dir=/extra",  # config flags kept, -m and the sweep dropped
+        # config flags kept, -m and the sweep dropped
+        sys.executable, "/repo/train.py", "-cn", "train", "--config-dir=/extra",
         "sampling=alpha02", "trainer=ddp_cpu",  # this job's own overrides
-        f'hydra.run.dir="{tmp_path / "sweep" / "1_alpha02"}"', "hydra.job.name=train_ddp_process_1", "hydra.output_subdir=null",
+        f'hydra.run.dir="{tmp_path / "sweep" / "1_alpha02"}"', "hydra.job.name=train_ddp_process_1",
+        "hydra.output_subdir=null",
     ]
     assert cwd == "/somewhere"

@@ -31,7 +31,8 @@ def test_other_ranks_wait_for_rank_zero_and_read_its_result(tmp_path, monkeypatc
         assert rank1_polled.wait(10), "rank 1 never waited for the marker"
         return "corpus-dir"
 
-    rank0 = threading.Thread(target=lambda: got.setdefault(0, rank_zero_once(marker, 0, step, 10, poll_s=0.01)))
+    rank0 = threading.Thread(
+        target=lambda: got.setdefault(0, rank_zero_once(marker, 0, step, 10, poll_s=0.01)))
     rank0.start()
     assert in_step.wait(10)
     got[1] = rank_zero_once(marker, 1, step, 10, poll_s=0.01)

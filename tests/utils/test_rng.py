@@ -33,7 +33,8 @@ def test_training_step_draws_negatives_once_per_direction(compose_train, ud_corp
     drawn, used = [], []
     real_sample, real_loss = module.softmax.sample, module.softmax.sampled_loss
     module.softmax.sample = lambda *a, **k: drawn.append(real_sample(*a, **k)) or drawn[-1]
-    module.softmax.sampled_loss = lambda h, t, sampled, **k: used.append(sampled) or real_loss(h, t, sampled, **k)
+    module.softmax.sampled_loss = lambda h, t, sampled, **k: used.append(sampled) or real_loss(
+        h, t, sampled, **k)
     module.train()
     lf, lb, _ = module._losses(batch, None)
     assert len(drawn) == 2 and [u is d for u, d in zip(used, drawn)] == [True, True]

@@ -22,6 +22,8 @@ def test_missing_and_not_utf8_are_one_line_errors_of_the_given_type(tmp_path):
         read_lines(tmp_path / "nope.txt", "vocabulary file", MyError)
     p = tmp_path / "latin1.txt"
     p.write_bytes("ok\ncaf\xe9\n".encode("latin-1"))
-    with pytest.raises(MyError, match=r"latin1.txt: vocabulary file is not UTF-8 \(invalid continuation byte at byte 6\)$"):
+    with pytest.raises(MyError,
+                       match=r"latin1.txt: vocabulary file is not UTF-8 \(invalid continuation byte at byte "
+                             r"6\)$"):
         read_lines(p, "vocabulary file", MyError)
 

@@ -37,9 +37,11 @@ def test_pack_by_length_keeps_every_item_and_respects_the_limits():
 def test_token_batches_hold_each_sentence_rows_as_float32_with_masked_padding():
     acts = FakeActs(LENGTHS)
     indices = [8, 0, 3, 6, 2]  # a subset, out of order
-    positions = {8: np.arange(9), 0: np.array([0, 0, 1, 2, 4, 4]), 3: np.arange(7), 6: np.arange(22)[::-1].copy(), 2: np.arange(12)}
+    positions = {8: np.arange(9), 0: np.array([0, 0, 1, 2, 4, 4]), 3: np.arange(7),
+                 6: np.arange(22)[::-1].copy(), 2: np.arange(12)}
     targets = [np.arange(len(positions[i])) % 5 for i in indices]
-    batches = TokenBatches(acts, indices, targets, [positions[i] for i in indices], batch_size=2, extras={"rels": targets})
+    batches = TokenBatches(acts, indices, targets, [positions[i] for i in indices], batch_size=2,
+                           extras={"rels": targets})
     seen = []
     for b in batches:
         for k, i in enumerate(b["index"].tolist()):
@@ -71,7 +73,8 @@ def test_token_packed_batches_are_fixed_and_reordered_per_epoch_and_seed():
     assert len({tuple(e) for e in a}) > 1  # a new order across epochs
     assert all(sorted(e) == sorted(a[0]) for e in a + orders(2))  # always the same batches
     plain = TokenBatches(acts, idx, targets, batch_size=2)
-    assert [tuple(x["index"].tolist()) for x in plain] == [tuple(idx[k : k + 2]) for k in range(0, len(idx), 2)]
+    assert [tuple(x["index"].tolist()) for x in plain] == [tuple(idx[k : k + 2])
+                                                           for k in range(0, len(idx), 2)]
 
 
 def test_sentence_batches_come_in_the_order_a_seeded_dataloader_draws():
@@ -98,7 +101,9 @@ def test_pair_batches_align_premise_and_hypothesis():
     for batch in PairBatches(a, b, labels, batch_size=3):
         for k, i in enumerate(batch["index"].tolist()):
             na, nb = int(batch["mask"][k].sum()), int(batch["mask_b"][k].sum())
-            np.testing.assert_array_equal(batch["layers"][k, :na].numpy(), a.acts[a.offsets[i]:a.offsets[i + 1]].astype(np.float32))
-            np.testing.assert_array_equal(batch["layers_b"][k, :nb].numpy(), b.acts[b.offsets[i]:b.offsets[i + 1]].astype(np.float32))
+            np.testing.assert_array_equal(batch["layers"][k, :na].numpy(),
+                                          a.acts[a.offsets[i]:a.offsets[i + 1]].astype(np.float32))
+            np.testing.assert_array_equal(batch["layers_b"][k, :nb].numpy(),
+                                          b.acts[b.offsets[i]:b.offsets[i + 1]].astype(np.float32))
             got[i] = int(batch["target"][k])
     assert got == dict(enumerate(labels))

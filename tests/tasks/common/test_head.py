@@ -53,7 +53,8 @@ def _collate(items):
         return out, mask
 
     (la, ma), (lb, mb) = pad("layers"), pad("layers_b")
-    return {"layers": la, "mask": ma, "layers_b": lb, "mask_b": mb, "target": torch.tensor([it["target"] for it in items]),
+    return {"layers": la, "mask": ma, "layers_b": lb, "mask_b": mb,
+            "target": torch.tensor([it["target"] for it in items]),
             "index": torch.tensor([it["index"] for it in items])}
 
 
@@ -88,7 +89,8 @@ class _Trainer:
 
 
 def test_keep_best_restores_the_best_validation_not_the_last():
-    """Validation scores 0.5, 0.9, 0.7 with the weights changed every epoch: the kept state is the 0.9 epoch's."""
+    """Validation scores 0.5, 0.9, 0.7 with the weights changed every epoch: the kept state is the 0.9
+    epoch's."""
     module, trainer, keep = nn.Linear(2, 1), _Trainer(), KeepBest("val/acc")
     for epoch, score in enumerate([0.5, 0.9, 0.7]):
         with torch.no_grad():
@@ -100,7 +102,8 @@ def test_keep_best_restores_the_best_validation_not_the_last():
 
 
 def test_task_configs_build_their_head_module_with_the_configured_optimizer():
-    """conf/task/{pos,parsing,xnli}.yaml: head and module mirror the constructors (``_target_``, optimizer partial)."""
+    """conf/task/{pos,parsing,xnli}.yaml: head and module mirror the constructors (``_target_``, optimizer
+    partial)."""
     from pathlib import Path
 
     from hydra.utils import instantiate
@@ -109,7 +112,8 @@ def test_task_configs_build_their_head_module_with_the_configured_optimizer():
     from melmo.tasks.common.head import build_module
 
     conf = Path(__file__).resolve().parents[3] / "conf" / "task"
-    want = {"pos": (torch.optim.Adam, 1e-3, type(None)), "parsing": (torch.optim.Adam, 2e-3, torch.optim.lr_scheduler.LambdaLR),
+    want = {"pos": (torch.optim.Adam, 1e-3, type(None)),
+            "parsing": (torch.optim.Adam, 2e-3, torch.optim.lr_scheduler.LambdaLR),
             "xnli": (torch.optim.Adam, 4e-4, torch.optim.lr_scheduler.ReduceLROnPlateau)}
     sizes = {"pos": {"in_dim": 8, "n_labels": 17}, "parsing": {"n_in": 8, "n_rels": 3}, "xnli": {"n_in": 8}}
     for task, (opt_cls, lr, sched_cls) in want.items():
@@ -134,9 +138,12 @@ def test_mlp_tagger_ignores_padding_in_loss():
 def test_seed_spread_is_the_sample_std_over_seeds_per_task_metric_language():
     from melmo.tasks.run import seed_spread
 
-    rows = [{"task": "pos", "metric": "acc", "language": "en", "seed": s, "value": v} for s, v in ((1, 0.5), (2, 0.7), (3, 0.9))]
-    rows.append({"task": "pos", "metric": "acc", "language": "fi", "seed": 1, "value": 0.4})  # one seed: no spread
-    assert seed_spread(rows) == ["pos acc en: mean 0.7000, seed std 0.2000 over 3 seeds"]  # sqrt(((.2)^2 * 2) / 2)
+    rows = [{"task": "pos", "metric": "acc", "language": "en", "seed": s, "value": v}
+            for s, v in ((1, 0.5), (2, 0.7), (3, 0.9))]
+    # one seed: no spread
+    rows.append({"task": "pos", "metric": "acc", "language": "fi", "seed": 1, "value": 0.4})
+    # sqrt(((.2)^2 * 2) / 2)
+    assert seed_spread(rows) == ["pos acc en: mean 0.7000, seed std 0.2000 over 3 seeds"]
     # two encoders' rows of one evaluation (task=baseline: majority and chance) are two groups, not one
     floors = [{"encoder": e, "task": "xnli", "metric": "acc", "language": "tr", "seed": 1, "value": v}
               for e, v in (("majority", 0.33), ("chance", 1 / 3))]

@@ -35,7 +35,8 @@ def test_statistics_are_numpys_over_every_chunk(monkeypatch):
     np.testing.assert_allclose(norm.std.numpy(), x.std(0), rtol=1e-5)
     const = np.zeros((4, 2, 3), dtype=np.float32)
     norm.fit([torch.from_numpy(const)])
-    assert torch.equal(norm.std, torch.ones(2, 3))  # a constant dimension is divided by 1, as StandardScaler does
+    # a constant dimension is divided by 1, as StandardScaler does
+    assert torch.equal(norm.std, torch.ones(2, 3))
 
 
 def _tagging(n_sent: int, seed: int, offset: np.ndarray, scale: np.ndarray):

@@ -52,7 +52,8 @@ def test_returns_argmax_when_already_a_tree():
 
 
 def test_repairs_two_cycle_to_the_optimum():
-    # greedy: 1 <- 2 and 2 <- 1 (a 2-cycle); ROOT arcs weaker. Best tree: break the cycle where it costs least.
+    # greedy: 1 <- 2 and 2 <- 1 (a 2-cycle); ROOT arcs weaker. Best tree: break the cycle where it costs
+    # least.
     s = np.array([[1.0, NEG, 10.0], [2.0, 9.0, NEG]])  # rows: words 1, 2; cols: ROOT, 1, 2
     heads = chu_liu_edmonds(s)
     # options: ROOT->1->2 (1 + 9 = 10) or ROOT->2->1 (2 + 10 = 12)
@@ -110,12 +111,14 @@ def test_batched_decode_matches_per_sentence_and_zero_pads():
     lengths = np.array([1, 7, 3, 12, 12, 5])
     t = int(lengths.max())
     s = rng.normal(size=(len(lengths), t, t + 1))
-    s[:, :, :] += np.nan_to_num(np.where(rng.random(s.shape) < 0.1, np.inf, 0), posinf=1e6)  # junk in padding too
+    # junk in padding too
+    s[:, :, :] += np.nan_to_num(np.where(rng.random(s.shape) < 0.1, np.inf, 0), posinf=1e6)
     heads = decode_mst(s, lengths)
     assert heads.shape == (len(lengths), t)
     for b, n in enumerate(lengths):
         assert is_single_root_tree(heads[b, :n].tolist())
-        assert score(s[b, :n, : n + 1], heads[b, :n]) == pytest.approx(score(s[b, :n, : n + 1], chu_liu_edmonds(s[b, :n, : n + 1])))
+        assert score(s[b, :n, : n + 1], heads[b, :n]) == pytest.approx(
+            score(s[b, :n, : n + 1], chu_liu_edmonds(s[b, :n, : n + 1])))
         assert (heads[b, n:] == 0).all()
     assert is_tree(heads, lengths).all()
 

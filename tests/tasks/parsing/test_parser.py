@@ -131,7 +131,8 @@ def test_loss_is_cross_entropy_over_heads_and_labels_at_gold_head():
 
 def test_unseen_relation_is_ignored_by_the_loss():
     vocab = RelationVocab.build([["nsubj", "root", "obj"], ["root", "punct"]])
-    assert vocab.labels[0] == "root" and vocab.encode(["obj", "reparandum"]) == [vocab.index["obj"], IGNORE_INDEX]
+    assert (vocab.labels[0] == "root"
+            and vocab.encode(["obj", "reparandum"]) == [vocab.index["obj"], IGNORE_INDEX])
     assert vocab.unseen(["reparandum", "obj", "reparandum"]) == {"reparandum": 2}
     _x, mask, heads, rels, _ = batch()
     s_arc, s_rel = torch.randn(3, 5, 6), torch.randn(3, 5, 6, 4)
@@ -163,7 +164,8 @@ def test_a_parser_without_a_bilstm_reads_the_features_directly():
     x, mask, heads, rels, _ = batch()
     parser = small_parser(n_lstm_layers=0)
     assert parser.lstm is None
-    torch.nn.init.normal_(parser.arc_attn.weight)   # zero at start (SuPar): make the scores depend on the words
+    # zero at start (SuPar): make the scores depend on the words
+    torch.nn.init.normal_(parser.arc_attn.weight)
     s_arc, s_rel = parser(x, mask)
     assert s_arc.shape == (3, 5, 6) and s_rel.shape == (3, 5, 6, 4)
     BiaffineParser.loss(s_arc, s_rel, heads, rels, mask).backward()
@@ -193,7 +195,8 @@ def test_relations_at_one_head_equal_the_full_scores_gathered():
     full_grads = torch.autograd.grad(full_loss, list(p.parameters()))
     s_arc2, rel_d, rel_h = p.encode(x, mask)
     at_gold = p.rel_at(rel_d, rel_h, heads)
-    brute = torch.stack([torch.stack([s_rel[b, i, heads[b, i].clamp(min=0)] for i in range(5)]) for b in range(3)])
+    brute = torch.stack(
+        [torch.stack([s_rel[b, i, heads[b, i].clamp(min=0)] for i in range(5)]) for b in range(3)])
     torch.testing.assert_close(at_gold, brute, rtol=1e-5, atol=1e-5)
     lazy_loss = BiaffineParser.loss(s_arc2, at_gold, heads, rels, mask)
     torch.testing.assert_close(lazy_loss, full_loss, rtol=1e-6, atol=1e-6)

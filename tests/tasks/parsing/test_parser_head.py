@@ -24,7 +24,8 @@ def test_metrics_strip_subtypes_and_count_unseen_wrong():
         s_arc[0, i, h] = 5.0
         rel_d[0, i, r] = 5.0
     gold_heads = torch.tensor([[2, 0, 2, 1]])  # word 4 wrong head
-    gold_rels = torch.tensor([[1, 0, IGNORE, 3]])  # nsubj vs predicted nsubj:pass: right; word 3 unseen: wrong
+    # nsubj vs predicted nsubj:pass: right; word 3 unseen: wrong
+    gold_rels = torch.tensor([[1, 0, IGNORE, 3]])
     batch = {"mask": torch.ones(1, 4, dtype=torch.bool), "heads": gold_heads, "rels": gold_rels}
     metrics = head.make_metrics()
     assert list(metrics) == ["uas", "las"]  # the monitored one first

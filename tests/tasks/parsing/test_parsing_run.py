@@ -14,12 +14,13 @@ from melmo.formats.conllu import ConlluError, read_conllu
 udeval = pytest.importorskip("udtools.udeval")
 
 METRICS = ("uas", "las", "uas_nopunct", "las_nopunct", "las_select")
-TINY = ["task.head.n_lstm_hidden=16", "task.head.n_lstm_layers=1", "task.head.n_arc_mlp=16", "task.head.n_rel_mlp=8",
-        "task.trainer.max_epochs=2", "task.batch_tokens=400"]
+TINY = ["task.head.n_lstm_hidden=16", "task.head.n_lstm_layers=1", "task.head.n_arc_mlp=16",
+        "task.head.n_rel_mlp=8", "task.trainer.max_epochs=2", "task.batch_tokens=400"]
 
 
 def _blocks(path: Path) -> list[str]:
-    text = lzma.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".xz" else path.read_text(encoding="utf-8")
+    text = (lzma.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".xz"
+            else path.read_text(encoding="utf-8"))
     return [b for b in text.split("\n\n") if b.strip()]
 
 
@@ -32,9 +33,11 @@ def _write(blocks, out: Path):
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
-    for lang, name, split, n in [("en", "en_ewt", "dev", 40), ("en", "en_ewt", "test", 20), ("fi", "fi_tdt", "dev", 30),
-                                 ("fi", "fi_tdt", "test", 15), ("ar", "ar_pud", "test", 24)]:
-        _write(_blocks(SAMPLE / "ud" / lang / f"{name}-ud-{split}.conllu.xz")[:n], root / "ud" / lang / f"{name}-ud-{split}.conllu")
+    for lang, name, split, n in [("en", "en_ewt", "dev", 40), ("en", "en_ewt", "test", 20),
+                                 ("fi", "fi_tdt", "dev", 30), ("fi", "fi_tdt", "test", 15),
+                                 ("ar", "ar_pud", "test", 24)]:
+        _write(_blocks(SAMPLE / "ud" / lang / f"{name}-ud-{split}.conllu.xz")[:n],
+               root / "ud" / lang / f"{name}-ud-{split}.conllu")
     return root
 
 
@@ -65,9 +68,11 @@ def _items(path: Path):
 
 
 def _uas_las(items):
-    """From the predictions TSV alone, by COMMON's rule: uas = heads match, las = heads and stripped deprels."""
+    """From the predictions TSV alone, by COMMON's rule: uas = heads match, las = heads and stripped
+    deprels."""
     uas = sum(g.split("|")[0] == p.split("|")[0] for _, g, p in items)
-    las = sum(g.split("|")[0] == p.split("|")[0] and g.split("|")[1].split(":")[0] == p.split("|")[1].split(":")[0]
+    las = sum(g.split("|")[0] == p.split("|")[0]
+              and g.split("|")[1].split(":")[0] == p.split("|")[1].split(":")[0]
               for _, g, p in items)
     return uas / len(items), las / len(items)
 
@@ -93,7 +98,8 @@ def test_parsing_end_to_end_three_seeds(evaluate, tmp_path, data_root):
             assert value[(lang, s, "las")] == pytest.approx(las, abs=1e-6)
             # no-punctuation pair: the same counts without the gold PUNCT words (UPOS from the gold file)
             upos = {f"{k}:{w.id}": w.upos for k, sent in enumerate(read_conllu(gold)) for w in sent.words}
-            if lang != "ar":  # ar_pud is test-only: its report sentences are a seeded subset (ids are split indices)
+            # ar_pud is test-only: its report sentences are a seeded subset (ids are split indices)
+            if lang != "ar":
                 nopunct = [it for it in items if upos[it[0]] != "PUNCT"]
                 assert len(nopunct) < len(items)
                 assert value[(lang, s, "uas_nopunct")] == pytest.approx(_uas_las(nopunct)[0], abs=1e-6)
@@ -101,8 +107,10 @@ def test_parsing_end_to_end_three_seeds(evaluate, tmp_path, data_root):
             assert 0.0 <= value[(lang, s, "las")] <= value[(lang, s, "uas")] <= 1.0
     # en: the whole test slice is reported, every word once
     en_test = read_conllu(data_root / "ud" / "en" / "en_ewt-ud-test.conllu")
-    assert [w.form for s in read_conllu(conllu / "en.gold.conllu") for w in s.words] == [w.form for s in en_test for w in s.words]
-    assert len(_items(tmp_path / "res" / "predictions" / "parsing" / "tiny" / "en.seed1.tsv")) == sum(len(s.words) for s in en_test)
+    assert [w.form for s in read_conllu(conllu / "en.gold.conllu") for w in s.words] == [
+        w.form for s in en_test for w in s.words]
+    assert len(_items(tmp_path / "res" / "predictions" / "parsing" / "tiny" / "en.seed1.tsv")) == sum(
+        len(s.words) for s in en_test)
     # ar_pud (test only): half of the sentences reported, the others trained and selected on
     assert len(read_conllu(conllu / "ar.gold.conllu")) == 12
     assert evaluate(data_root) == []  # all done: skipped
@@ -111,7 +119,8 @@ def test_parsing_end_to_end_three_seeds(evaluate, tmp_path, data_root):
 def test_unseen_relation_counts_wrong(evaluate, tmp_path, data_root):
     root = tmp_path / "unseen"
     dev = _blocks(data_root / "ud" / "en" / "en_ewt-ud-dev.conllu")
-    test = [b.replace("\tdet\t", "\tzzunseen\t") for b in _blocks(data_root / "ud" / "en" / "en_ewt-ud-test.conllu")]
+    test = [b.replace("\tdet\t", "\tzzunseen\t")
+            for b in _blocks(data_root / "ud" / "en" / "en_ewt-ud-test.conllu")]
     _write(dev, root / "ud" / "en" / "en_ewt-ud-dev.conllu")
     _write(test, root / "ud" / "en" / "en_ewt-ud-test.conllu")
     rows = evaluate(root, "seeds=[1]", "task.trainer.max_epochs=1")
@@ -144,7 +153,8 @@ def test_bad_gold_tree_is_one_line_error(evaluate, tmp_path, data_root, what, me
     lines[word[target]] = "\t".join(cols)
     dev[b] = "\n".join(lines)
     bad = _write(dev, root / "ud" / "en" / "en_ewt-ud-dev.conllu")
-    _write(_blocks(data_root / "ud" / "en" / "en_ewt-ud-test.conllu"), root / "ud" / "en" / "en_ewt-ud-test.conllu")
+    _write(_blocks(data_root / "ud" / "en" / "en_ewt-ud-test.conllu"),
+           root / "ud" / "en" / "en_ewt-ud-test.conllu")
     with pytest.raises(ConlluError, match=message) as err:
         evaluate(root, "seeds=[1]")
     assert str(err.value).startswith(str(bad)) and "\n" not in str(err.value)

@@ -83,7 +83,8 @@ def test_each_difference_alone_equals_official_scorer(tmp_path, k):
     gold = write(tmp_path / "gold.conllu", ROWS_GOLD)
     pred = write(tmp_path / "pred.conllu", predicted_rows([EDITS[k]]))
     got, want = conllu_scores(gold, pred), official(gold, pred)
-    assert [got[m] for m in ("uas", "las", "upos")] == pytest.approx([want[m] for m in ("uas", "las", "upos")])
+    assert [got[m] for m in ("uas", "las", "upos")] == pytest.approx(
+        [want[m] for m in ("uas", "las", "upos")])
 
 
 def test_writer_round_trip_and_unseen_relation_counts_wrong(tmp_path):
@@ -118,7 +119,8 @@ def test_writer_length_mismatch_writes_nothing(tmp_path):
         (4, 6, "9", r"gold.conllu:5: HEAD 9 is not a word of this sentence"),
         (4, 6, "-1", r"gold.conllu:5: malformed HEAD '-1'"),
         (4, 6, "x", r"gold.conllu:5: malformed HEAD 'x'"),
-        (2, 6, "3", r"gold.conllu:3: HEAD cycle through word 1"),  # 1 -> 3 -> 4 -> ROOT is fine; make 4 -> 1 below
+        # 1 -> 3 -> 4 -> ROOT is fine; make 4 -> 1 below
+        (2, 6, "3", r"gold.conllu:3: HEAD cycle through word 1"),
         (5, 6, "4", r"gold.conllu:3: sentence has no root"),
         (6, 6, "0", r"gold.conllu:3: sentence has 2 roots \(line 7 is the second\)"),
         (6, 6, "_", r"gold.conllu:7: HEAD '_' \(a tree needs every head\)"),

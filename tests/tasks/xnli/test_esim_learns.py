@@ -1,6 +1,7 @@
 """ESIM learns an inference rule through the real training path (PairBatches + ScalarMix + ESIMHead in a
-HeadModule with XNLI's optimizer and plateau schedule + fit_head, early stopping and best-epoch selection), in seconds: the default-suite version of
-test_xnli_slow.py, which needs the full MultiNLI data and hours on 2 CPU cores.
+HeadModule with XNLI's optimizer and plateau schedule + fit_head, early stopping and best-epoch selection),
+in seconds: the default-suite version of test_xnli_slow.py, which needs the full MultiNLI data and hours on
+2 CPU cores.
 
 Synthetic pairs over a 40-word vocabulary (random word vectors as 3 "layers" of cached activations):
 the premise is 5 distinct words. Entailment: the hypothesis is one of them; neutral: a word not in the
@@ -62,13 +63,15 @@ def accuracy_of_trained_esim(seed: int = 0) -> float:
 
     def batches(pairs, shuffle):
         premises, hypotheses, labels = pairs
-        return PairBatches(Cached(premises), Cached(hypotheses), labels, batch_size=32, shuffle=shuffle, seed=seed)
+        return PairBatches(Cached(premises), Cached(hypotheses), labels, batch_size=32, shuffle=shuffle,
+                           seed=seed)
 
     head = ESIMHead(ESIM(n_in=DIM, hidden=32, dropout=0.0))
     module = HeadModule(head, LAYERS, False, optimizer=partial(torch.optim.Adam, lr=1e-2),
-                        lr_scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau, mode="max", factor=0.5, patience=2))
-    trainer = {"max_epochs": 15, "patience": 4, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-               "deterministic": True, "log_every_n_steps": 50}
+                        lr_scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau, mode="max",
+                                             factor=0.5, patience=2))
+    trainer = {"max_epochs": 15, "patience": 4, "accelerator": "cpu", "devices": 1,
+               "enable_progress_bar": False, "deterministic": True, "log_every_n_steps": 50}
     module, _ = fit_head(module, batches(train, True), batches(val, False), trainer, seed)
     preds = predict(module, batches(test, False))
     return float(np.mean([int(preds[k]) == label for k, label in enumerate(test[2])]))

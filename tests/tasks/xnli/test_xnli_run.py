@@ -15,7 +15,8 @@ import melmo.tasks.xnli.task as xnli_task
 from melmo.formats.nli import NLIFormatError
 
 LANGS = ("ar", "en", "hi", "ru", "tr", "zh")
-FAST = ["task.head.hidden=8", "task.trainer.max_epochs=2", "task.data.max_train_pairs=120", "task.data.max_eval_pairs=30"]
+FAST = ["task.head.hidden=8", "task.trainer.max_epochs=2", "task.data.max_train_pairs=120",
+        "task.data.max_eval_pairs=30"]
 
 
 @pytest.fixture
@@ -32,7 +33,8 @@ def evaluate(tmp_path, tiny_dir):
                 "task=xnli", f"encoder.path={tiny_dir}", "encoder.name=tiny", f"data.root={root}",
                 f"results={tmp_path / 'res' / 'results.csv'}", f"encode.cache_dir={tmp_path / 'cache'}",
                 "paths.root_dir=" + str(ROOT), "paths.log_dir=" + str(tmp_path / "logs"),
-                "encode.raw_tokenizer.kind=whitespace", *FAST, *overrides])  # a random model records no tokenizer
+                # a random model records no tokenizer
+                "encode.raw_tokenizer.kind=whitespace", *FAST, *overrides])
         return run(cfg)
 
     yield go
@@ -67,8 +69,10 @@ def test_xnli_end_to_end(evaluate, tmp_path, monkeypatch, caplog):
         (lang, s, m) for lang in LANGS for s in (1, 2, 3) for m in ("acc", "acc_test")}
     assert len(fits) == 3  # one English model per seed
     assert "xnli: no XNLI data for eu, skipped" in caplog.text
-    assert "xnli: 0 MultiNLI training pairs dropped" in caplog.text  # the slice's overlap lies beyond its first rows
-    # XNLI raw text went through the model's tokenizer (dev and test premises and hypotheses), MultiNLI did not
+    # the slice's overlap lies beyond its first rows
+    assert "xnli: 0 MultiNLI training pairs dropped" in caplog.text
+    # XNLI raw text went through the model's tokenizer (dev and test premises and hypotheses), MultiNLI did
+    # not
     for lang in LANGS:
         dev = [line.split("\t") for line in _xnli_lines(f"dev-{lang}.tsv")][:30]
         assert [d[0] for d in dev] == tokenized[lang][:30]
@@ -79,10 +83,12 @@ def test_xnli_end_to_end(evaluate, tmp_path, monkeypatch, caplog):
         for s in (1, 2, 3):
             dev = _pred(tmp_path / "res" / "predictions" / "xnli" / "tiny" / f"{lang}.seed{s}.tsv")
             test = _pred(tmp_path / "res" / "predictions" / "xnli_test" / "tiny" / f"{lang}.seed{s}.tsv")
-            assert [g for _, g, _ in dev] == [line.split("\t")[2] for line in _xnli_lines(f"dev-{lang}.tsv")[:30]]
+            assert [g for _, g, _ in dev] == [line.split("\t")[2]
+                                              for line in _xnli_lines(f"dev-{lang}.tsv")[:30]]
             assert [g for _, g, _ in test] == labels
             assert value[(lang, s, "acc")] == pytest.approx(sum(g == p for _, g, p in dev) / 30, abs=1e-6)
-            assert value[(lang, s, "acc_test")] == pytest.approx(sum(g == p for _, g, p in test) / 30, abs=1e-6)
+            assert value[(lang, s, "acc_test")] == pytest.approx(
+                sum(g == p for _, g, p in test) / 30, abs=1e-6)
     with open(tmp_path / "res" / "results.csv", encoding="utf-8") as fh:
         assert len(list(csv.DictReader(fh))) == 36
     assert evaluate() == []  # all done
@@ -91,24 +97,30 @@ def test_xnli_end_to_end(evaluate, tmp_path, monkeypatch, caplog):
 def test_premise_overlap_dropped_and_counted(evaluate, tmp_path, caplog):
     root = tmp_path / "data"
     shutil.copytree(SAMPLE / "nli", root / "nli")
-    train = lzma.decompress((root / "nli" / "mnli" / "mnli_train.tsv.xz").read_bytes()).decode("utf-8").splitlines()
+    train = lzma.decompress((root / "nli" / "mnli" / "mnli_train.tsv.xz").read_bytes()).decode(
+        "utf-8").splitlines()
     en = _xnli_lines("dev-en.tsv")
     # three training premises become XNLI en dev premises, tokenized MultiNLI-style ("it 's")
     for k in (1, 5, 9):
         cols = train[k].split("\t")
         cols[0] = " ".join(en[k * 3].split("\t")[0].replace("'", " '").split()).upper()
         train[k] = "\t".join(cols)
-    (root / "nli" / "mnli" / "mnli_train.tsv.xz").write_bytes(lzma.compress(("\n".join(train) + "\n").encode()))
+    (root / "nli" / "mnli" / "mnli_train.tsv.xz").write_bytes(
+        lzma.compress(("\n".join(train) + "\n").encode()))
     with caplog.at_level(logging.INFO, logger="melmo.tasks.xnli.task"):
         evaluate("seeds=[1]", "language=en", "task.trainer.max_epochs=1", root=root)
     assert "xnli: 3 MultiNLI training pairs dropped" in caplog.text
-    assert "(1997 pairs after dropping 3 whose premise" in (tmp_path / "res" / "configs" / "xnli" / "tiny.yaml").read_text()
+    saved = (tmp_path / "res" / "configs" / "xnli" / "tiny.yaml").read_text()
+    assert "(1997 pairs after dropping 3 whose premise" in saved
 
 
 @pytest.mark.parametrize("name, edit, message", [
-    ("dev-hi.tsv", lambda ls: ls[:6] + [ls[6] + "\textra"] + ls[7:], r"dev-hi.tsv.xz:7: expected 3 tab-separated columns, got 4"),
-    ("dev-tr.tsv", lambda ls: ls[:11] + [ls[11].rsplit("\t", 1)[0] + "\tmaybe"] + ls[12:], r"dev-tr.tsv.xz:12: unknown label 'maybe'"),
-    ("test-labels.txt", lambda ls: ls[:3] + ["contradictory", "nonsense"] + ls[5:], r"test-labels.txt.xz:5: unknown label 'nonsense'"),
+    ("dev-hi.tsv", lambda ls: ls[:6] + [ls[6] + "\textra"] + ls[7:],
+     r"dev-hi.tsv.xz:7: expected 3 tab-separated columns, got 4"),
+    ("dev-tr.tsv", lambda ls: ls[:11] + [ls[11].rsplit("\t", 1)[0] + "\tmaybe"] + ls[12:],
+     r"dev-tr.tsv.xz:12: unknown label 'maybe'"),
+    ("test-labels.txt", lambda ls: ls[:3] + ["contradictory", "nonsense"] + ls[5:],
+     r"test-labels.txt.xz:5: unknown label 'nonsense'"),
 ])
 def test_bad_xnli_rows_are_one_line_errors(evaluate, tmp_path, name, edit, message):
     root = tmp_path / "data"

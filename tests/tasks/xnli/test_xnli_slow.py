@@ -17,8 +17,10 @@ pytestmark = pytest.mark.slow
 NLI = SHARED / "data" / "nli"
 
 
-@pytest.mark.skipif(not (NLI / "mnli" / "mnli_train.tsv").is_file(), reason="needs the full NLI data in ../shared/data/nli")
-@pytest.mark.skipif(not os.environ.get("MELMO_LONG_TESTS"), reason="hours on a 2-core CPU: set MELMO_LONG_TESTS=1 (quiet machine or GPU)")
+@pytest.mark.skipif(not (NLI / "mnli" / "mnli_train.tsv").is_file(),
+                    reason="needs the full NLI data in ../shared/data/nli")
+@pytest.mark.skipif(not os.environ.get("MELMO_LONG_TESTS"),
+                    reason="hours on a 2-core CPU: set MELMO_LONG_TESTS=1 (quiet machine or GPU)")
 def test_esim_beats_majority_on_english_xnli_test(tmp_path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -29,10 +31,11 @@ def test_esim_beats_majority_on_english_xnli_test(tmp_path):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("evaluate", overrides=[
-            "task=xnli", f"encoder.path={model}", "encoder.name=tiny", f"data.root={SHARED / 'data'}", "language=en",
-            "seeds=[1]", f"results={tmp_path / 'res.csv'}", f"encode.cache_dir={tmp_path / 'cache'}", f"paths.root_dir={ROOT}",
-            f"paths.log_dir={tmp_path}", "task.head.hidden=32", "task.batch_size=128",
-            "task.optimizer.lr=2e-3", "task.trainer.max_epochs=3", "encode.raw_tokenizer.kind=whitespace"])
+            "task=xnli", f"encoder.path={model}", "encoder.name=tiny", f"data.root={SHARED / 'data'}",
+            "language=en", "seeds=[1]", f"results={tmp_path / 'res.csv'}",
+            f"encode.cache_dir={tmp_path / 'cache'}", f"paths.root_dir={ROOT}", f"paths.log_dir={tmp_path}",
+            "task.head.hidden=32", "task.batch_size=128", "task.optimizer.lr=2e-3",
+            "task.trainer.max_epochs=3", "encode.raw_tokenizer.kind=whitespace"])
     GlobalHydra.instance().clear()
     rows = {r["metric"]: float(r["value"]) for r in run(cfg)}
     labels = (NLI / "xnli" / "xtreme" / "test-labels.txt").read_text(encoding="utf-8").split()
