@@ -139,8 +139,8 @@ def _clash(rows: list[dict], encoder: str, languages: Iterable[str], sha: str, p
                 if r["encoder"] == encoder and r["language"] in langs and r["weights_sha256"] != sha), None)
     if hit is not None:
         raise ResultsError(f"{path}: encoder name {encoder!r} already names another model for language "
-                         f"{hit['language']} ({hit['path']}, weights {hit['weights_sha256'][:12]}); set "
-                         "encoder.name=")
+                           f"{hit['language']} ({hit['path']}, weights {hit['weights_sha256'][:12]}); "
+                           "set encoder.name=")
 
 
 def check_encoder(path: str | Path, encoder: str, languages: Iterable[str], weights_sha256: str) -> None:
