@@ -1,11 +1,11 @@
 """The body of ``evaluate.py``: measure a frozen biLM and append long-format results.
 
-Tasks are Hydra configs under conf/task/. A task config names its ``runner``, a function
-``runner(cfg) -> rows`` that writes its own rows (pos, pos_transfer, tatoeba: melmo.tasks.*; see
-melmo/tasks/common/head.py for the head framework). ``perplexity`` -- held-out perplexity per language
-(full softmax, both directions, bilm-tf's run_test protocol) -- takes a Lightning trainer built
-from cfg.trainer. Rows go to the long results CSV (melmo.results.table):
-``encoder,task,metric,language,seed,value``.
+Tasks are Hydra configs under conf/task/. A task config names its ``entry``: a task module's
+``run(cfg) -> rows`` (e.g. ``entry: melmo.tasks.pos.run``; :func:`task_entry` resolves it), which writes
+its own rows; melmo/tasks/common/head.py is the head framework of the tasks that train one. The
+``perplexity`` task's run (held-out perplexity per language: full softmax, both directions, bilm-tf's
+run_test protocol) builds a Lightning trainer from cfg.trainer for its device. Rows go to the long
+results CSV (melmo.results.table): ``encoder,task,metric,language,seed,value``.
 
 With ``logger=wandb`` the rows also go to a W&B run in the group of the LM run that made the encoder,
 with its tags (``run_label`` and ``run_tags`` of the export's melmo.json), so one dashboard shows a
