@@ -7,27 +7,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from official_standin import LANGS, MAP, XNLI_LANGS, _slice, downloads, layout_args
+from official_standin import LANGS, MAP, XNLI_LANGS, _slice, layout_args
 
-from melmo.datasets.__main__ import main
 from melmo.formats.tatoeba import read_pair
 from melmo.tasks.common.ud import treebank_files
 
 
-@pytest.fixture(scope="module")
-def src(tmp_path_factory):
-    return downloads(tmp_path_factory.mktemp("downloads"))
-
-
-def run(capsys, *argv):
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def test_layout_links_the_official_files_the_tasks_read(src, tmp_path, capsys):
+def test_layout_links_the_official_files_the_tasks_read(src, tmp_path, run):
     root = tmp_path / "melmo-data"
-    rc, out, err = run(capsys, "layout", root, *layout_args(src))
+    rc, out, err = run("layout", root, *layout_args(src))
     assert rc == 0, err
     for lang in LANGS:
         files = sorted(p.name for p in (root / "ud" / lang).iterdir())
@@ -56,15 +44,15 @@ def test_layout_links_the_official_files_the_tasks_read(src, tmp_path, capsys):
     for lang in XNLI_LANGS:
         assert printed[f"xnli.dev.tsv/{lang}"] == str(len(_slice(f"xnli/dev-{lang}.tsv.xz")))
     assert printed["multinli_1.0_train.jsonl"] == str(len(_slice("mnli/mnli_train.tsv.xz")) - 1)
-    assert run(capsys, "check", root)[0] == 0
-    assert run(capsys, "layout", root, "--check")[0] == 0
-    rc, _, err = run(capsys, "layout", root, *layout_args(src))  # an existing root is not overwritten
+    assert run("check", root)[0] == 0
+    assert run("layout", root, "--check")[0] == 0
+    rc, _, err = run("layout", root, *layout_args(src))  # an existing root is not overwritten
     assert rc == 1 and "exists" in err
 
 
-def test_the_map_changes_on_the_command_line(src, tmp_path, capsys):
+def test_the_map_changes_on_the_command_line(src, tmp_path, run):
     root = tmp_path / "r"
-    rc, _, err = run(capsys, "layout", root, "--ud", src["ud"], "--treebank", "ko=ko_kaist", "--treebank",
+    rc, _, err = run("layout", root, "--ud", src["ud"], "--treebank", "ko=ko_kaist", "--treebank",
                      "ru=ru_gsd")
     assert rc == 0, err
     assert sorted(p.name for p in (root / "ud" / "ko").iterdir()) == ["ko_kaist-ud-test.conllu"]
@@ -111,30 +99,30 @@ def _break(kind: str, s: dict[str, Path]) -> tuple[list[str], str]:
 
 @pytest.mark.parametrize("kind", ["missing file", "unequal line counts", "treebank missing", "two treebanks",
                                   "unparseable conllu", "label missing", "bad jsonl", "no wikipedia file"])
-def test_problems_are_one_line_naming_the_file_and_nothing_is_written(src, tmp_path, capsys, kind):
+def test_problems_are_one_line_naming_the_file_and_nothing_is_written(src, tmp_path, run, kind):
     s = {k: tmp_path / "dl" / k / v.name for k, v in src.items()}
     for k, v in src.items():
         shutil.copytree(v, s[k])
     extra, message = _break(kind, s)
     root = tmp_path / "root"
-    rc, _, err = run(capsys, "layout", root, *layout_args(s), *extra)
+    rc, _, err = run("layout", root, *layout_args(s), *extra)
     assert rc == 1
     # the message names the user's download, never the temporary tree the root is built in
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err and ".tmp" not in err, err
     assert not root.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".root")]
 
 
-def test_check_finds_two_treebanks_pooled_in_a_root(src, tmp_path, capsys):
+def test_check_finds_two_treebanks_pooled_in_a_root(src, tmp_path, run):
     root = tmp_path / "r"
-    assert run(capsys, "layout", root, "--ud", src["ud"])[0] == 0
+    assert run("layout", root, "--ud", src["ud"])[0] == 0
     os.symlink(next(src["ud"].glob("UD_Korean-Kaist/*.conllu")),
                root / "ud" / "ko" / "ko_kaist-ud-test.conllu")
-    rc, _, err = run(capsys, "check", root)
+    rc, _, err = run("check", root)
     assert rc == 1 and (f"error: DatasetError: {root / 'ud' / 'ko'}: 2 treebanks (ko_gsd, ko_kaist) "
                         "where one is expected") in err
     (root / "ud" / "ko" / "ko_kaist-ud-test.conllu").unlink()
     (root / "ud" / "sv" / "sv_talbanken-ud-test.conllu").unlink()
-    rc, _, err = run(capsys, "check", root)
+    rc, _, err = run("check", root)
     assert rc == 1 and f"{root / 'ud' / 'sv'}: treebank sv_talbanken has no test file" in err
-    rc, _, err = run(capsys, "check", tmp_path / "nowhere")
+    rc, _, err = run("check", tmp_path / "nowhere")
     assert rc == 1 and "no such data root" in err
