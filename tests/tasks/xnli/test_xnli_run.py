@@ -51,17 +51,9 @@ def _xnli_lines(name):
     return lzma.decompress((SAMPLE / "nli" / "xnli" / f"{name}.xz").read_bytes()).decode("utf-8").splitlines()
 
 
-def test_xnli_end_to_end(evaluate, tmp_path, monkeypatch, caplog):
-    tokenized, fits = {}, []
-    real_tok, real_fit = xnli_task.raw_tokenizer, xnli_task.fit_head
-
-    def spy_tok(model, lang, fallback=None):
-        tok = real_tok(model, lang, fallback)
-        orig = tok.tokenize
-        tok.tokenize = lambda lines: tokenized.setdefault(lang, []).extend(lines) or orig(lines)
-        return tok
-
-    monkeypatch.setattr(xnli_task, "raw_tokenizer", spy_tok)
+def test_xnli_end_to_end(evaluate, tmp_path, monkeypatch, tokenized, caplog):
+    fits = []
+    real_fit = xnli_task.fit_head
     monkeypatch.setattr(xnli_task, "fit_head", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
     with caplog.at_level(logging.INFO, logger="melmo.tasks.xnli.task"):
         rows = evaluate("language=[ar,en,eu,hi,ru,tr,zh]")
