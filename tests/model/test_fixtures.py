@@ -22,6 +22,18 @@ from melmo.model.io import bilm_tf_arrays, load_bilm
 MODELS = {"allennlp": (ALLENNLP, "sentences.json"), "bilm-tf": (BILM_TF, "lm_embeddings_sentences.json")}
 
 
+def read_and_check_stream(encoder, batches, expected, state=None):
+    """Read ``batches`` in order, each from the state the previous one left, every row's top layer
+    allclose to the upstream output by the upstream criterion (atol=1e-6, rtol=1e-5); the last state.
+    Call under torch.no_grad()."""
+    for batch, exp in zip(batches, expected):
+        out = encoder(batch_to_ids(batch), state)
+        state = out.state
+        for k, words in enumerate(batch):
+            assert np.allclose(out.layers[-1][k, : len(words)].numpy(), exp[k], atol=1e-6, rtol=1e-5)
+    return state
+
+
 @pytest.fixture(scope="module", params=list(MODELS))
 def fixture_model(request):
     directory, sentences = MODELS[request.param]
@@ -35,13 +47,8 @@ def test_top_layer_stateful(fixture_model):
     name, encoder, batches, expected = fixture_model
     assert encoder.options["lstm"]["use_skip_connections"] is (name == "allennlp")
     assert top_layer_error(encoder, batches, expected) < 2e-6  # measured 1.2e-6 / 7.2e-7
-    state = None
     with torch.no_grad():
-        for batch, exp in zip(batches, expected):
-            out = encoder(batch_to_ids(batch), state)
-            state = out.state
-            for k, words in enumerate(batch):
-                assert np.allclose(out.layers[-1][k, : len(words)].numpy(), exp[k], atol=1e-6, rtol=1e-5)
+        read_and_check_stream(encoder, batches, expected)
 
 
 def test_negative_control_reset_states_fails(fixture_model):
@@ -98,11 +105,7 @@ def test_state_rows_as_bilm_tf_checks_them():
     expected = fixture_expected(BILM_TF)
     state = encoder.zero_state(4)
     with torch.no_grad():
-        for batch, exp in zip(batches, expected):
-            out = encoder(batch_to_ids(batch), state)
-            state = out.state
-            for k, words in enumerate(batch):
-                assert np.allclose(out.layers[-1][k, : len(words)].numpy(), exp[k], atol=1e-6, rtol=1e-5)
+        state = read_and_check_stream(encoder, batches, expected, state)
         assert all(float(s[:, :, 3].abs().max()) < 1e-7 for s in state)
         after = encoder(batch_to_ids(batches[0][:2]), state).state
     for old, new in zip(state, after):
