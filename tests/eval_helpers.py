@@ -41,6 +41,17 @@ def one_thread():
     torch.set_num_threads(1)
 
 
+def first_lines(path: Path, n: int, out: Path) -> Path:
+    """The first ``n`` lines of a (.xz) text file written to ``out`` (UTF-8, one newline at the end)."""
+    import lzma
+
+    with lzma.open(path, "rt", encoding="utf-8") as fh:
+        lines = fh.read().split("\n")[:n]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
 def first_sentences(path: Path, n: int, out: Path) -> Path:
     """The first ``n`` sentences of a (.xz) CoNLL-U file written to ``out``."""
     import lzma

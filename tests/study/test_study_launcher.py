@@ -2,11 +2,11 @@
 (hydra-joblib-launcher here, two workers) give the rows the one-subprocess-per-task stages give."""
 
 import csv
-import lzma
 import shutil
 from pathlib import Path
 
 import pytest
+from eval_helpers import first_lines
 
 from melmo import study as S
 
@@ -16,13 +16,9 @@ pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
 
 def _data(root: Path) -> Path:
     """The sample's Finnish Tatoeba pair, cut to 20 lines, and its Finnish treebank."""
-    tat = root / "tatoeba"
-    tat.mkdir(parents=True)
     for side in ("fin", "eng"):
-        with lzma.open(ROOT / "data" / "sample" / "tatoeba" / f"tatoeba.fin-eng.{side}.xz", "rt",
-                       encoding="utf-8") as fh:
-            (tat / f"tatoeba.fin-eng.{side}").write_text("\n".join(fh.read().split("\n")[:20]) + "\n",
-                                                         encoding="utf-8")
+        first_lines(ROOT / "data" / "sample" / "tatoeba" / f"tatoeba.fin-eng.{side}.xz", 20,
+                    root / "tatoeba" / f"tatoeba.fin-eng.{side}")
     shutil.copytree(ROOT / "data" / "sample" / "ud" / "fi", root / "ud" / "fi")
     return root
 

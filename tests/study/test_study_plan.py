@@ -349,16 +349,13 @@ def test_floors_follow_the_first_model_unless_named(compose_study, tmp_path):
 
 def test_a_real_tatoeba_evaluation_counts_as_done(compose_study, tmp_path, tiny_dir):
     """The real evaluate stage (evaluate.py in a subprocess) writes what the study checks: no relaunch."""
-    import lzma
     import shutil
 
-    data = tmp_path / "data" / "tatoeba"
-    data.mkdir(parents=True)
+    from eval_helpers import first_lines
+
     for side in ("fin", "eng"):
-        with lzma.open(ROOT / "data" / "sample" / "tatoeba" / f"tatoeba.fin-eng.{side}.xz", "rt",
-                       encoding="utf-8") as fh:
-            (data / f"tatoeba.fin-eng.{side}").write_text("\n".join(fh.read().split("\n")[:20]) + "\n",
-                                                          encoding="utf-8")
+        first_lines(ROOT / "data" / "sample" / "tatoeba" / f"tatoeba.fin-eng.{side}.xz", 20,
+                    tmp_path / "data" / "tatoeba" / f"tatoeba.fin-eng.{side}")
     out = tmp_path / "studies" / "sample"
     shutil.copytree(tiny_dir, out / "models" / "alpha04" / "model")
     (out / "models" / "alpha04" / "model" / "melmo.json").write_text("{}")

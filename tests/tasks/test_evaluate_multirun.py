@@ -2,14 +2,13 @@
 one job per (task, encoder), each in a sweep subdir named by its task and encoder (issue 22, point 7)."""
 
 import csv
-import lzma
 import re
 import shlex
 import shutil
 import subprocess
 import sys
 
-from eval_helpers import ROOT, SAMPLE, first_sentences
+from eval_helpers import ROOT, SAMPLE, first_lines, first_sentences
 
 
 def _docs_line() -> list[str]:
@@ -26,11 +25,9 @@ def test_readme_multirun_line_runs_every_job(tmp_path, tiny_dir):
         for split, n in (("dev", 12), ("test", 6)):
             first_sentences(SAMPLE / "ud" / lang / f"{name}-ud-{split}.conllu.xz", n,
                             data / "ud" / lang / f"{name}-ud-{split}.conllu")
-    (data / "tatoeba").mkdir()
     for side in ("fin", "eng"):
-        with lzma.open(SAMPLE / "tatoeba" / f"tatoeba.fin-eng.{side}.xz", "rt", encoding="utf-8") as fh:
-            (data / "tatoeba" / f"tatoeba.fin-eng.{side}").write_text(
-                "\n".join(fh.read().split("\n")[:10]) + "\n")
+        first_lines(SAMPLE / "tatoeba" / f"tatoeba.fin-eng.{side}.xz", 10,
+                    data / "tatoeba" / f"tatoeba.fin-eng.{side}")
     models = {}
     for run in ("runA", "runB"):
         models[run] = tmp_path / "runs" / run / "model"
