@@ -46,7 +46,12 @@ def test_quick_heads_are_the_sample_heads_on_a_shorter_budget():
     for task in ("pos", "pos_transfer", "parsing", "xnli"):
         quick, sample = _task(f"task={task}", "heads=quick"), _task(f"task={task}")
         assert quick.trainer.max_epochs < sample.trainer.max_epochs
-        assert quick.head == sample.head and quick.module.optimizer == sample.module.optimizer
+        assert quick.trainer.patience < sample.trainer.patience
+        assert quick.head == sample.head
+        q_opt, s_opt = (OmegaConf.to_container(c.module.optimizer) for c in (quick, sample))
+        if task == "parsing":  # quick's parser steps twice as far (docs/heads.md: converges in its budget)
+            assert (q_opt.pop("lr"), s_opt.pop("lr")) == (2e-2, 1e-2)
+        assert q_opt == s_opt
 
 
 def test_every_head_trains_with_the_one_shared_trainer_block():
