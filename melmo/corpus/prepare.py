@@ -33,26 +33,17 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
 
 from melmo import __version__
 from melmo.corpus.hashcache import cached_sha256
 from melmo.corpus.readers import CorpusError, check_exists, corpus_format
-from melmo.corpus.select import (
-    CHUNK,
-    ChunkedBuckets,
-    budget_cutoff,
-    chunk_mask,
-    heldout_rule,
-    selected_total,
-    stream_key,
-)
+from melmo.corpus.prepare_workers import count_job, shard_job, tokenize_job, write_job
+from melmo.corpus.select import budget_cutoff, heldout_rule, selected_total, stream_key
 from melmo.corpus.sources import check_udpipe_model
-from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint, tokenize_language
+from melmo.corpus.tokenized import LanguageSource, Tokenized, fingerprint
 from melmo.corpus.vocabulary import SPECIALS, corpus_types, read_vocab_file, vocab_path
 from melmo.languages import check_language
 from melmo.utils.atomic import staged_dir
@@ -60,9 +51,7 @@ from melmo.utils.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
 
-UNK_ID = 2
 PREPARE_VERSION = 2  # 2: held-out split in tokens, unk_tokens counted against the softmax vocabulary
-FLUSH_TOKENS = 4_000_000  # tokens a write worker buffers before its bucket pieces go to disk (~16 MB)
 
 
 @dataclass(frozen=True)
@@ -95,139 +84,6 @@ class PrepareOptions:
         for key in ("max_sentence_tokens", "shard_tokens", "count_capacity", "workers"):
             if getattr(self, key) < 1:
                 raise CorpusError(f"data.prepare.{key}={getattr(self, key)}: must be at least 1")
-
-
-# ------------------------------------------------------------------------------------------
-# workers (module-level so a process pool can pickle them; forked on Linux: no re-import of __main__)
-
-
-def _tokenize_job(args) -> Tokenized:
-    src, out_dir, opts, provenance = args
-    return tokenize_language(src, out_dir, max_sentence_tokens=opts.max_sentence_tokens,
-                             max_chars=opts.max_chars, provenance=provenance)
-
-
-def _iter_selected(tok: Tokenized, plan: dict):
-    """(sentence index, tokens, copies) of every sentence the plan keeps, in file order."""
-    n = tok.n_sentences
-    start = 0
-    lines = tok.lines()  # split into tokens only when kept: a downsampled language skips most
-    while start < n:
-        stop = min(start + CHUNK, n)
-        held = chunk_mask(start, stop, plan["heldout"])
-        copies = plan["repeats"] + chunk_mask(start, stop, plan["rule"], plan["heldout"]).astype(np.int64)
-        copies[held] = -1
-        for j, c in enumerate(copies.tolist()):
-            line = next(lines)
-            if c:
-                yield start + j, line.split(" "), c
-        start = stop
-
-
-def _count_job(args) -> tuple[str, Counter, bool, list[str]]:
-    tok, plan, capacity = args
-    counts: Counter = Counter()
-    pruned = False
-    held: dict[str, None] = {}  # held-out types in first-seen order: kept in types.txt for their spelling
-    for _, tokens, copies in _iter_selected(tok, plan):
-        if copies < 0:
-            held.update(dict.fromkeys(tokens))
-        if copies <= 0:
-            continue
-        for _ in range(copies):
-            counts.update(tokens)
-        if len(counts) > capacity:  # lossy counting: drop the rarest half; the vocabulary's head stays exact
-            keep = counts.most_common(capacity // 2)
-            counts = Counter(dict(keep))
-            pruned = True
-    return tok.lang, counts, pruned, list(held)
-
-
-_TYPE_IDS: dict = {}  # per worker process: the type -> id table of the corpus being written (built once)
-
-
-def _type_ids(path: Path) -> dict[str, int]:
-    if path not in _TYPE_IDS:
-        _TYPE_IDS.clear()
-        _TYPE_IDS[path] = {t: i for i, t in enumerate(path.read_text(encoding="utf-8").split("\n")[:-1])}
-    return _TYPE_IDS[path]
-
-
-def _write_job(args) -> dict:
-    """Scatter one language's kept sentences into bucket pieces; write its held-out arrays."""
-    tok, plan, lang_index, tmp, n_buckets, seed, vocab_size = args
-    ids = _type_ids(tmp / "types.txt")
-    buckets = [([], []) for _ in range(n_buckets)]  # (token id arrays, lengths) per bucket
-    buffered, flushes = 0, 0
-
-    def flush() -> None:  # bounded memory: pieces go to disk every FLUSH_TOKENS tokens
-        for b, (arrs, lens) in enumerate(buckets):
-            if arrs:
-                piece = tmp / "pieces" / f"{b:05d}.{tok.lang}.{flushes:05d}"
-                np.save(f"{piece}.tokens.npy", np.concatenate(arrs))
-                np.save(f"{piece}.lengths.npy", np.asarray(lens, dtype="<u4"))
-                arrs.clear()
-                lens.clear()
-    bucket_of = ChunkedBuckets(lambda c: stream_key(seed, "shard", tok.lang, c), tok.n_sentences, n_buckets)
-    held_tokens, held_lengths = [], []
-    sizes = {"tokens": 0, "sentences": 0, "unk_tokens": 0, "heldout_tokens": 0, "heldout_sentences": 0,
-             "heldout_unk_tokens": 0}
-    for idx, tokens, copies in _iter_selected(tok, plan):
-        arr = np.array(list(map(ids.get, tokens, repeat(UNK_ID, len(tokens)))), dtype="<u4")
-        unk = count_unk(arr, vocab_size)
-        if copies < 0:
-            held_tokens.append(arr)
-            held_lengths.append(len(arr))
-            sizes["heldout_tokens"] += len(arr)
-            sizes["heldout_sentences"] += 1
-            sizes["heldout_unk_tokens"] += unk
-            continue
-        for c in range(copies):
-            b = bucket_of(idx, c)
-            buckets[b][0].append(arr)
-            buckets[b][1].append(len(arr))
-            sizes["tokens"] += len(arr)
-            sizes["sentences"] += 1
-            sizes["unk_tokens"] += unk
-            buffered += len(arr)
-        if buffered >= FLUSH_TOKENS:
-            flush()
-            buffered, flushes = 0, flushes + 1
-    flush()
-    held = tmp / "heldout" / tok.lang
-    np.save(f"{held}.tokens.npy", np.concatenate(held_tokens) if held_tokens else np.zeros(0, "<u4"))
-    np.save(f"{held}.lengths.npy", np.asarray(held_lengths, dtype="<u4"))
-    np.save(f"{held}.langs.npy", np.full(len(held_lengths), lang_index, dtype="u1"))
-    return sizes
-
-
-def count_unk(ids: np.ndarray, vocab_size: int) -> int:
-    """Tokens that the softmax sees as <UNK>: every id >= vocab_size (types kept in types.txt but
-    outside the vocabulary, PreparedCorpus.targets) and id 2 itself (types beyond max_types)."""
-    ids = np.asarray(ids)
-    return int(((ids >= vocab_size) | (ids == UNK_ID)).sum())
-
-
-def _shard_job(args) -> int:
-    """Concatenate a bucket's pieces over languages and shuffle its sentences."""
-    tmp, b, langs, seed = args
-    toks, lens, lang_ids = [], [], []
-    for i, lang in enumerate(langs):
-        for piece in sorted((tmp / "pieces").glob(f"{b:05d}.{lang}.*.tokens.npy")):
-            toks.append(np.load(piece))
-            lens.append(np.load(str(piece).replace(".tokens.npy", ".lengths.npy")))
-            lang_ids.append(np.full(len(lens[-1]), i, dtype="u1"))
-    if not toks:
-        return 0
-    tokens, lengths, langs_arr = np.concatenate(toks), np.concatenate(lens), np.concatenate(lang_ids)
-    starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)[:-1]])
-    order = np.random.default_rng(stream_key(seed, "shuffle", b) % (1 << 63)).permutation(len(lengths))
-    pieces = [tokens[starts[i] : starts[i] + lengths[i]] for i in order]
-    out = tmp / "shards" / f"{b:05d}"
-    np.save(f"{out}.tokens.npy", np.concatenate(pieces))
-    np.save(f"{out}.lengths.npy", lengths[order])
-    np.save(f"{out}.langs.npy", langs_arr[order])
-    return len(lengths)
 
 
 # ------------------------------------------------------------------------------------------
@@ -319,7 +175,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
 
     pool = _pool(opts.workers, len(jobs))
     try:
-        toks: list[Tokenized] = _map(pool, _tokenize_job, jobs)
+        toks: list[Tokenized] = _map(pool, tokenize_job, jobs)
         lap("read")
         langs = [t.lang for t in toks]
 
@@ -349,7 +205,7 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
 
         lap("sample")
         # Vocabulary by frequency in the sampled mixture.
-        counted = _map(pool, _count_job, [(t, plans[t.lang], opts.count_capacity) for t in toks])
+        counted = _map(pool, count_job, [(t, plans[t.lang], opts.count_capacity) for t in toks])
         total: Counter = Counter()
         pruned = False
         for _, c, p, _ in counted:
@@ -368,9 +224,9 @@ def prepare(sources: list[LanguageSource], sampler, out_root: Path, cache_dir: P
             selected_tokens = sum(targets.values())
             n_buckets = max(1, math.ceil(selected_tokens / opts.shard_tokens))
             lap("count")
-            sizes = _map(pool, _write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed, vocab_size)
+            sizes = _map(pool, write_job, [(t, plans[t.lang], i, tmp, n_buckets, opts.seed, vocab_size)
                                             for i, t in enumerate(toks)])
-            n_per_shard = _map(pool, _shard_job, [(tmp, b, langs, opts.seed) for b in range(n_buckets)])
+            n_per_shard = _map(pool, shard_job, [(tmp, b, langs, opts.seed) for b in range(n_buckets)])
             shutil.rmtree(tmp / "pieces")
             shards = [f"{b:05d}" for b, n in enumerate(n_per_shard) if n]
             realised = {lang: s for lang, s in zip(langs, sizes)}

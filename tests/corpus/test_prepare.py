@@ -165,7 +165,7 @@ def test_model_free_tokenizer_only_when_named(tmp_path, cache):
 
 
 def test_output_does_not_depend_on_the_write_buffer_size(alpha04, cache, tmp_path, monkeypatch):
-    import melmo.corpus.prepare as prep
+    import melmo.corpus.prepare_workers as prep
 
     monkeypatch.setattr(prep, "FLUSH_TOKENS", 500)  # many small pieces per language and bucket
     small = prepare(_sources(), AlphaSampling(0.4, "alpha04"), tmp_path, cache, _opts(workers=1),
